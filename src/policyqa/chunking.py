@@ -1,0 +1,100 @@
+"""Token-aware chunking with exact character offsets into the document text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Protocol
+
+from policyqa.documents import Document
+
+SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+
+
+class TokenCounter(Protocol):
+    def count(self, text: str) -> int: ...
+    def cut(self, text: str, max_tokens: int) -> int:
+        """Character length of the longest prefix of `text` that fits in `max_tokens` tokens."""
+        ...
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    chunk_tokens: int = 200
+    overlap_tokens: int = 40
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {**asdict(self), "splitter": "RecursiveCharacterTextSplitter", "separators": repr(SEPARATORS)}
+
+
+@dataclass(frozen=True)
+class Chunk:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    page: int | None = None
+    page_end: int | None = None
+    heading: str | None = None
+
+
+class Chunker:
+    """Splits documents into chunks that fit the model window, each an exact slice of the document text.
+
+    `window_tokens` is the model's usable window without special tokens; no chunk exceeds it, even when
+    `chunk_tokens` is set larger, because text past the window would silently not be embedded.
+    """
+
+    def __init__(self, counter: TokenCounter, window_tokens: int, settings: ChunkSettings | None = None):
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+        self.settings = settings or ChunkSettings()
+        self.limit = min(self.settings.chunk_tokens, window_tokens)
+        if self.settings.overlap_tokens >= self.limit:
+            raise ValueError(f"overlap ({self.settings.overlap_tokens}) must be smaller than chunk size {self.limit}")
+        self._counter = counter
+        self._splitter = RecursiveCharacterTextSplitter(
+            separators=SEPARATORS,
+            keep_separator="end",  # chunks are then contiguous slices of the text
+            chunk_size=self.limit,
+            chunk_overlap=self.settings.overlap_tokens,
+            length_function=counter.count,
+            strip_whitespace=True,
+        )
+
+    def split(self, doc: Document) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        cursor = 0
+        for piece in self._splitter.split_text(doc.text):
+            start = doc.text.find(piece, cursor)
+            if start < 0:  # cannot happen with keep_separator; guard the verbatim guarantee anyway
+                raise RuntimeError(f"chunk text not found in {doc.id} after offset {cursor}")
+            for sub_start, sub_end in self._fit_window(doc.text, start, start + len(piece)):
+                chunks.append(self._make_chunk(doc, sub_start, sub_end))
+            cursor = start + 1
+        return chunks
+
+    def _fit_window(self, text: str, start: int, end: int) -> list[tuple[int, int]]:
+        """Splitters sum the token counts of pieces; re-check the joined text and cut if it overflows."""
+        spans = []
+        while start < end:
+            fits = self._counter.cut(text[start:end], self.limit)
+            cut = start + max(fits, 1)
+            piece = text[start:cut]
+            stripped = piece.strip()
+            if stripped:
+                lead = len(piece) - len(piece.lstrip())
+                spans.append((start + lead, start + lead + len(stripped)))
+            start = cut
+        return spans
+
+    def _make_chunk(self, doc: Document, start: int, end: int) -> Chunk:
+        page = doc.page_at(start)
+        return Chunk(
+            doc_id=doc.id,
+            start=start,
+            end=end,
+            text=doc.text[start:end],
+            page=page,
+            page_end=doc.page_at(end - 1) if page is not None else None,
+            heading=doc.heading_at(start),
+        )

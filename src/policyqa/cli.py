@@ -1,0 +1,128 @@
+"""`policyqa` command line: argument parsing and printing only; the work is in the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from dataclasses import asdict
+from pathlib import Path
+
+from policyqa.errors import PolicyQAError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    warnings.showwarning = lambda message, *_args, **_kw: print(f"warning: {message}", file=sys.stderr)
+    try:
+        return args.run(args)
+    except PolicyQAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the CLI never shows a traceback unless asked to
+        if os.environ.get("POLICYQA_DEBUG"):
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (set POLICYQA_DEBUG=1 for details)", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policyqa", description="Search and question answering over policy documents")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    build = sub.add_parser("build", help="build or update the index from the corpus folder")
+    _add_paths(build, corpus=True)
+    build.add_argument("--full", action="store_true", help="rebuild everything from scratch")
+    build.add_argument("--json", action="store_true", help="print the build report as JSON")
+    build.set_defaults(run=cmd_build)
+
+    search = sub.add_parser("search", help="semantic search over the index")
+    search.add_argument("query")
+    search.add_argument("-k", type=int, default=5, help="number of results (default 5)")
+    search.add_argument(
+        "--doc", action="append", dest="doc_ids", metavar="DOC_ID", help="only this document (repeatable)"
+    )
+    _add_paths(search, corpus=False)
+    search.add_argument("--json", action="store_true", help="print results as JSON")
+    search.set_defaults(run=cmd_search)
+
+    status = sub.add_parser("status", help="what is indexed, and whether the index is stale")
+    _add_paths(status, corpus=True)
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=cmd_status)
+    return parser
+
+
+def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
+    if corpus:
+        parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus folder (default corpus/)")
+    parser.add_argument("--index", type=Path, default=Path("index"), help="index folder (default index/)")
+    parser.add_argument("--model", default=None, help="sentence-transformers model folder (default: bundled)")
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from policyqa.sync import build_index
+
+    report = build_index(args.corpus, args.index, model=args.model, full=args.full)
+    print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from policyqa.api import open_index
+
+    hits = open_index(args.index, model=args.model).search(args.query, k=args.k, doc_ids=args.doc_ids)
+    if args.json:
+        print(json.dumps([asdict(h) for h in hits], indent=2, ensure_ascii=False))
+        return 0
+    if not hits:
+        print("no results")
+    for hit in hits:
+        where = f"{hit.doc_id}" + (f", page {hit.page}" if hit.page else "") + f", chars {hit.start}-{hit.end}"
+        heading = f" — {hit.heading}" if hit.heading else ""
+        print(f"[{hit.rank}] {hit.score:.3f}  {where}{heading}")
+        print("    " + " ".join(hit.text.split())[:400])
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from policyqa.status import index_status
+
+    status = index_status(args.corpus, args.index, model=args.model)
+    if args.json:
+        print(json.dumps(status, indent=2, ensure_ascii=False))
+        return 0
+    if not status["indexed"]:
+        print(f"no index in '{args.index}'; run `policyqa build`")
+        return 0
+    print(
+        f"index: {args.index} ({status['generation']}), model {status['model']}, "
+        f"built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(status['built_at']))}"
+    )
+    print(f"{len(status['documents'])} document(s), {status['chunks']} chunk(s)")
+    for doc in status["documents"]:
+        print(f"  {doc['doc_id']}  {doc['chunks']} chunks  {doc['size']} bytes  {doc['title'][:60]}")
+    stale = status["stale"]
+    if stale["is_stale"]:
+        print("STALE against the corpus — run `policyqa build`:")
+        for key in ("added", "modified", "deleted"):
+            for name in stale[key]:
+                print(f"  {key}: {name}")
+        if stale["full_rebuild_reason"]:
+            print(f"  full rebuild needed: {stale['full_rebuild_reason']}")
+    else:
+        print("up to date with the corpus")
+    for skip in stale["skipped"]:
+        print(f"  skipped {skip['path']}: {skip['reason']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,137 @@
+"""Reading corpus files (txt, md, pdf, docx, html) into plain text with page and heading spans.
+
+Every offset used later (chunks, citations) refers to `Document.text`, so readers build that text once
+and record where pages and headings start inside it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from policyqa.errors import DocumentError
+
+SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Heading:
+    start: int
+    title: str
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str  # path relative to the corpus root, with forward slashes
+    path: Path
+    title: str
+    text: str
+    sha256: str
+    size: int
+    page_starts: tuple[int, ...] = ()  # offset where page i+1 starts; empty when the format has no pages
+    headings: tuple[Heading, ...] = field(default_factory=tuple)
+
+    def page_at(self, offset: int) -> int | None:
+        if not self.page_starts:
+            return None
+        return bisect.bisect_right(self.page_starts, offset)
+
+    def heading_at(self, offset: int) -> str | None:
+        starts = [h.start for h in self.headings]
+        i = bisect.bisect_right(starts, offset) - 1
+        return self.headings[i].title if i >= 0 else None
+
+
+@dataclass(frozen=True)
+class Skipped:
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class CorpusFile:
+    id: str
+    path: Path
+    data: bytes
+    sha256: str
+
+
+def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
+    """Every supported file below `root` with its bytes and hash; symlinks leaving the root are skipped."""
+    root = root.resolve()
+    files: list[CorpusFile] = []
+    skipped: list[Skipped] = []
+    for path in sorted(_walk(root)):
+        doc_id = path.relative_to(root).as_posix()
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            skipped.append(Skipped(doc_id, f"unsupported file type '{path.suffix or '(none)'}'"))
+            continue
+        if path.is_symlink() and not path.resolve().is_relative_to(root):
+            skipped.append(Skipped(doc_id, "symlink pointing outside the corpus folder (not followed)"))
+            continue
+        try:
+            size = path.stat().st_size
+            if size > MAX_FILE_BYTES:
+                skipped.append(Skipped(doc_id, f"file too large ({size} bytes; limit {MAX_FILE_BYTES})"))
+                continue
+            data = path.read_bytes()
+        except OSError as exc:
+            skipped.append(Skipped(doc_id, f"cannot read file: {exc.strerror or exc}"))
+            continue
+        files.append(CorpusFile(doc_id, path, data, hashlib.sha256(data).hexdigest()))
+    return files, skipped
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    for path in root.rglob("*"):
+        rel_parts = path.relative_to(root).parts
+        if any(part.startswith(".") for part in rel_parts):
+            continue
+        if path.is_dir():
+            continue
+        yield path
+
+
+def read_document(file: CorpusFile) -> Document:
+    """Parse one corpus file; raises DocumentError with a human-readable reason when it cannot."""
+    from policyqa import readers  # keeps pypdf/docx/bs4 imports off the search path
+
+    suffix = file.path.suffix.lower()
+    if suffix in (".txt", ".md"):
+        parsed = readers.read_plain_text(file.data, markdown=suffix == ".md")
+    elif suffix == ".pdf":
+        parsed = readers.read_pdf(file.data)
+    elif suffix == ".docx":
+        parsed = readers.read_docx(file.data)
+    elif suffix in (".html", ".htm"):
+        parsed = readers.read_html(file.data)
+    else:
+        raise DocumentError(f"unsupported file type '{suffix}'")
+    if not parsed.text.strip():
+        raise DocumentError("no text could be extracted (empty or image-only file)")
+    title = _title(parsed.headings, parsed.text, file.path)
+    return Document(
+        id=file.id,
+        path=file.path,
+        title=title,
+        text=parsed.text,
+        sha256=file.sha256,
+        size=len(file.data),
+        page_starts=tuple(parsed.page_starts),
+        headings=tuple(Heading(s, t) for s, t in parsed.headings),
+    )
+
+
+def _title(headings: list[tuple[int, str]], text: str, path: Path) -> str:
+    if headings:
+        return headings[0][1][:200]
+    for line in text.splitlines():
+        line = re.sub(r"\s+", " ", line).strip()
+        if line:
+            return line[:120] + ("…" if len(line) > 120 else "")
+    return path.stem

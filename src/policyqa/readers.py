@@ -1,0 +1,164 @@
+"""One reader per file format. Each returns the document text plus page starts and headings in that text."""
+
+from __future__ import annotations
+
+import io
+import re
+from dataclasses import dataclass, field
+
+from policyqa.errors import DocumentError
+
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_CODE_FENCE = re.compile(r"^```.*?(?:^```|\Z)", re.MULTILINE | re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+@dataclass
+class ParsedText:
+    text: str
+    page_starts: list[int] = field(default_factory=list)
+    headings: list[tuple[int, str]] = field(default_factory=list)
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, then cp1252, then latin-1: never drops a text file."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError as exc:
+            raise DocumentError(f"invalid UTF-16 text ({exc.reason})") from exc
+    elif b"\x00" in data[:65536]:
+        raise DocumentError("binary file (contains NUL bytes), not text")
+    else:
+        text = _decode_8bit(data)
+    sample = text[:65536]
+    if sample and len(_CONTROL.findall(sample)) > 0.05 * len(sample):
+        raise DocumentError("binary file (mostly control characters), not text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _decode_8bit(data: bytes) -> str:
+    for encoding in ("utf-8-sig", "cp1252"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("latin-1")
+
+
+def read_plain_text(data: bytes, markdown: bool) -> ParsedText:
+    text = decode_text(data)
+    if not markdown:
+        return ParsedText(text=text)
+    fences = [m.span() for m in _CODE_FENCE.finditer(text)]
+    headings = [
+        (m.start(), m.group(2).strip())
+        for m in _MARKDOWN_HEADING.finditer(text)
+        if not any(start <= m.start() < end for start, end in fences)
+    ]
+    return ParsedText(text=text, headings=headings)
+
+
+def read_pdf(data: bytes) -> ParsedText:
+    from pypdf import PdfReader
+    from pypdf.errors import PyPdfError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError("encrypted PDF (needs a password)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except DocumentError:
+        raise
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
+        raise DocumentError(f"corrupt or unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:  # pypdf raises many types on hostile files; none may stop a build
+        raise DocumentError(f"unreadable PDF ({type(exc).__name__}: {exc})") from exc
+    if not pages:
+        raise DocumentError("PDF has no pages")
+    parts: list[str] = []
+    page_starts: list[int] = []
+    offset = 0
+    for page_text in pages:
+        page_text = page_text.replace("\r\n", "\n").strip("\n")
+        page_starts.append(offset)
+        parts.append(page_text)
+        offset += len(page_text) + 2  # the "\n\n" that joins pages
+    return ParsedText(text="\n\n".join(parts), page_starts=page_starts)
+
+
+def read_docx(data: bytes) -> ParsedText:
+    import zipfile
+
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise DocumentError(f"not a valid .docx file ({type(exc).__name__}: {exc})") from exc
+    except Exception as exc:
+        raise DocumentError(f"unreadable .docx ({type(exc).__name__}: {exc})") from exc
+    parts: list[str] = []
+    headings: list[tuple[int, str]] = []
+    offset = 0
+    blocks = [(p.text, p.style.name if p.style is not None else "") for p in document.paragraphs]
+    for table in document.tables:
+        for row in table.rows:
+            blocks.append((" | ".join(cell.text for cell in row.cells), ""))
+    for text, style in blocks:
+        if not text.strip():
+            continue
+        if style.startswith(("Heading", "Title")):
+            headings.append((offset, text.strip()))
+        parts.append(text)
+        offset += len(text) + 2
+    return ParsedText(text="\n\n".join(parts), headings=headings)
+
+
+_BLOCK_TAGS = {
+    "p",
+    "div",
+    "section",
+    "article",
+    "li",
+    "tr",
+    "br",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "table",
+    "ul",
+    "ol",
+    "header",
+    "footer",
+    "main",
+    "blockquote",
+    "pre",
+    "title",
+}
+
+
+def read_html(data: bytes) -> ParsedText:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(decode_text(data), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe", "object"]):
+        tag.decompose()
+    for tag in soup.find_all(_BLOCK_TAGS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    raw = soup.get_text()
+    lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in raw.split("\n")]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    headings: list[tuple[int, str]] = []
+    cursor = 0
+    for tag in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
+        words = tag.get_text().split()
+        found = re.compile(r"\s+".join(map(re.escape, words))).search(text, cursor) if words else None
+        if found:
+            headings.append((found.start(), " ".join(words)))
+            cursor = found.end()
+    return ParsedText(text=text, headings=headings)

@@ -1,0 +1,49 @@
+"""What is indexed and whether it is stale against the corpus — without loading the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from policyqa.chunking import ChunkSettings
+from policyqa.documents import scan_corpus
+from policyqa.embedding import Embedder
+from policyqa.errors import IndexNotFoundError
+from policyqa.store import Generation
+from policyqa.sync import build_settings, plan_sync
+
+
+def index_status(
+    corpus_dir: str | Path = "corpus",
+    index_dir: str | Path = "index",
+    *,
+    model: str | Path | None = None,
+    chunking: ChunkSettings | None = None,
+) -> dict[str, Any]:
+    try:
+        generation = Generation.open_current(Path(index_dir))
+    except IndexNotFoundError:
+        return {"indexed": False, "stale": {"is_stale": True}}
+    try:
+        settings = build_settings(Embedder(model), chunking or ChunkSettings())
+        files, scan_skips = scan_corpus(Path(corpus_dir)) if Path(corpus_dir).is_dir() else ([], [])
+        plan = plan_sync(files, generation, settings)
+        documents = generation.documents()
+        return {
+            "indexed": True,
+            "generation": generation.path.name,
+            "model": generation.manifest.get("model", {}).get("name"),
+            "built_at": generation.manifest.get("built_at"),
+            "chunks": len(generation),
+            "documents": [d.__dict__ for d in documents],
+            "stale": {
+                "is_stale": plan.is_stale,
+                "added": [f.id for f in plan.added],
+                "modified": [f.id for f in plan.modified],
+                "deleted": plan.deleted,
+                "full_rebuild_reason": plan.full_rebuild_reason,
+                "skipped": [{"path": s.path, "reason": s.reason} for s in scan_skips + plan.skipped],
+            },
+        }
+    finally:
+        generation.close()

@@ -1,0 +1,278 @@
+"""One index generation on disk (FAISS vectors + SQLite rows and manifest) and its atomic publication.
+
+    index/CURRENT          name of the live generation, replaced atomically
+    index/gen-000042/      vectors.faiss (IndexIDMap2; ids = chunk ids) + index.sqlite
+    index/lock             held while a build runs
+
+A build writes `gen-N.tmp/`, fsyncs it, renames it to `gen-N/`, then replaces CURRENT. A reader opens
+whatever CURRENT names, so it never sees a half-written generation.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policyqa.chunking import Chunk
+from policyqa.documents import Document
+from policyqa.errors import IndexFormatError, IndexNotFoundError
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+VECTORS = "vectors.faiss"
+DATABASE = "index.sqlite"
+
+SCHEMA = """
+CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (
+    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL, headings TEXT NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, page_end INTEGER, heading TEXT,
+    text TEXT NOT NULL
+);
+CREATE INDEX chunks_by_doc ON chunks(doc_id);
+"""
+
+
+@dataclass(frozen=True)
+class ChunkRecord:
+    id: int
+    doc_id: str
+    title: str
+    start: int
+    end: int
+    page: int | None
+    page_end: int | None
+    heading: str | None
+    text: str
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    doc_id: str
+    path: str
+    title: str
+    sha256: str
+    size: int
+    chunks: int
+    indexed_at: float
+
+
+_CHUNK_COLUMNS = 'c.id, c.doc_id, d.title, c.start, c."end", c.page, c.page_end, c.heading, c.text'
+
+
+class Generation:
+    """A published, read-only index generation."""
+
+    def __init__(self, path: Path):
+        import faiss
+
+        self.path = path
+        try:
+            self.db = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False)
+            self.manifest: dict[str, Any] = {
+                key: json.loads(value) for key, value in self.db.execute("SELECT key, value FROM manifest")
+            }
+            self.vectors = faiss.read_index(str(path / VECTORS))
+        except (sqlite3.DatabaseError, RuntimeError, ValueError) as exc:
+            raise IndexFormatError(
+                f"index generation {path} is damaged ({exc}); rebuild it with `policyqa build --full`"
+            ) from exc
+        version = self.manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"index at {path.parent} has format version {version}, this policyqa reads {FORMAT_VERSION}; "
+                "run `policyqa build --full` to rebuild it"
+            )
+
+    @classmethod
+    def open_current(cls, index_dir: Path) -> Generation:
+        name = current_generation_name(index_dir)
+        if name is None:
+            raise IndexNotFoundError(
+                f"no index in '{index_dir}'; build one with `policyqa build --corpus CORPUS --index {index_dir}`"
+            )
+        return cls(index_dir / name)
+
+    def __len__(self) -> int:
+        return int(self.vectors.ntotal)
+
+    def chunk_records(self, ids: Iterable[int]) -> dict[int, ChunkRecord]:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        rows = self.db.execute(
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})", ids
+        )
+        return {row[0]: ChunkRecord(*row) for row in rows}
+
+    def iter_chunks(self, doc_id: str | None = None) -> Iterator[ChunkRecord]:
+        where, args = ("WHERE c.doc_id = ?", [doc_id]) if doc_id else ("", [])
+        query = f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) {where} ORDER BY c.id"
+        for row in self.db.execute(query, args):
+            yield ChunkRecord(*row)
+
+    def chunk_ids_for(self, doc_ids: Iterable[str]) -> np.ndarray:
+        doc_ids = list(doc_ids)
+        marks = ",".join("?" * len(doc_ids))
+        rows = self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids) if doc_ids else []
+        return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self.db.execute(
+            "SELECT d.doc_id, d.path, d.title, d.sha256, d.size, COUNT(c.id), d.indexed_at "
+            "FROM documents d LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
+        )
+        return [DocumentRecord(*row) for row in rows]
+
+    def document_text(self, doc_id: str) -> str | None:
+        row = self.db.execute("SELECT text FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
+        return row[0] if row else None
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def current_generation_name(index_dir: Path) -> str | None:
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    if not name.startswith("gen-") or "/" in name or not (index_dir / name).is_dir():
+        raise IndexFormatError(
+            f"{index_dir / CURRENT} names '{name}', which is not a generation in {index_dir}; "
+            "run `policyqa build --full` to rebuild the index"
+        )
+    return name
+
+
+class GenerationWriter:
+    """Builds the next generation from the live one (copy, then apply deletes and adds) or from scratch."""
+
+    def __init__(self, index_dir: Path, base: Generation | None, dimension: int):
+        import faiss
+
+        self.index_dir = index_dir
+        number = _next_generation_number(index_dir)
+        self.final_path = index_dir / f"gen-{number:06d}"
+        self.tmp_path = index_dir / f"gen-{number:06d}.tmp"
+        shutil.rmtree(self.tmp_path, ignore_errors=True)
+        self.tmp_path.mkdir(parents=True)
+        self.db = sqlite3.connect(self.tmp_path / DATABASE)
+        if base is not None:
+            base.db.backup(self.db)
+            self.vectors = faiss.clone_index(base.vectors)
+        else:
+            self.db.executescript(SCHEMA)
+            self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        row = self.db.execute("SELECT MAX(id) FROM chunks").fetchone()
+        self._next_id = (row[0] or 0) + 1
+
+    def delete_document(self, doc_id: str) -> None:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc_id])]
+        if ids:
+            self.vectors.remove_ids(np.array(ids, dtype=np.int64))
+        self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
+
+    def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray, indexed_at: float) -> None:
+        self.db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                doc.id,
+                str(doc.path),
+                doc.title,
+                doc.sha256,
+                doc.size,
+                doc.text,
+                json.dumps(list(doc.page_starts)),
+                json.dumps([[h.start, h.title] for h in doc.headings]),
+                indexed_at,
+            ],
+        )
+        ids = np.arange(self._next_id, self._next_id + len(chunks), dtype=np.int64)
+        self._next_id += len(chunks)
+        self.db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (int(i), c.doc_id, c.start, c.end, c.page, c.page_end, c.heading, c.text)
+                for i, c in zip(ids, chunks, strict=True)
+            ],
+        )
+        if len(chunks):
+            self.vectors.add_with_ids(vectors, ids)
+
+    def set_manifest(self, manifest: dict[str, Any]) -> None:
+        self.db.execute("DELETE FROM manifest")
+        self.db.executemany("INSERT INTO manifest VALUES (?, ?)", [(k, json.dumps(v)) for k, v in manifest.items()])
+
+    def publish(self) -> Path:
+        """Make the new generation durable, then switch CURRENT to it with one rename."""
+        import faiss
+
+        rows = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        if rows != self.vectors.ntotal:
+            raise RuntimeError(f"internal error: {rows} chunk rows but {self.vectors.ntotal} vectors")
+        self.db.commit()
+        self.db.close()
+        faiss.write_index(self.vectors, str(self.tmp_path / VECTORS))
+        for name in (VECTORS, DATABASE):
+            _fsync_file(self.tmp_path / name)
+        _fsync_dir(self.tmp_path)
+        os.rename(self.tmp_path, self.final_path)
+        pointer = self.index_dir / f"{CURRENT}.tmp"
+        pointer.write_text(self.final_path.name + "\n", encoding="utf-8")
+        _fsync_file(pointer)
+        os.replace(pointer, self.index_dir / CURRENT)
+        _fsync_dir(self.index_dir)
+        return self.final_path
+
+    def abandon(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self.tmp_path, ignore_errors=True)
+
+
+def remove_old_generations(index_dir: Path, keep: int = 2) -> None:
+    """Delete unfinished `.tmp` generations and all but the newest `keep` published ones.
+
+    Readers that still hold an older generation keep working: their open files stay valid after unlink.
+    """
+    live = current_generation_name(index_dir)
+    published = sorted(p for p in index_dir.glob("gen-*") if p.is_dir() and not p.name.endswith(".tmp"))
+    for path in index_dir.glob("gen-*.tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+    for path in published[:-keep]:
+        if path.name != live:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _next_generation_number(index_dir: Path) -> int:
+    numbers = [int(p.name[4:10]) for p in index_dir.glob("gen-*") if p.name[4:10].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync_file(path)

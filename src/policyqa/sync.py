@@ -1,0 +1,267 @@
+"""Bring the index in line with the corpus: diff, embed only what changed, publish a new generation."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policyqa.chunking import Chunker, ChunkSettings
+from policyqa.documents import CorpusFile, Document, Skipped, read_document, scan_corpus
+from policyqa.embedding import Embedder
+from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError
+from policyqa.locking import build_lock
+from policyqa.store import FORMAT_VERSION, Generation, GenerationWriter, remove_old_generations
+
+PROGRESS_MIN_CHUNKS = 64
+
+
+@dataclass
+class SyncPlan:
+    added: list[CorpusFile] = field(default_factory=list)
+    modified: list[CorpusFile] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    full_rebuild_reason: str | None = None
+
+    @property
+    def is_stale(self) -> bool:
+        return bool(self.added or self.modified or self.deleted or self.full_rebuild_reason)
+
+
+@dataclass
+class BuildReport:
+    added: int
+    modified: int
+    deleted: int
+    unchanged: int
+    skipped: int
+    chunks_embedded: int
+    chunks_reused: int
+    chunks_total: int
+    documents_total: int
+    seconds: float
+    full_rebuild_reason: str | None
+    generation: str | None
+    added_files: list[str]
+    modified_files: list[str]
+    deleted_files: list[str]
+    skipped_files: list[Skipped]
+
+    def summary(self) -> str:
+        lines = [
+            f"added {self.added}, modified {self.modified}, deleted {self.deleted}, "
+            f"unchanged {self.unchanged}, skipped {self.skipped} file(s)",
+            f"chunks embedded {self.chunks_embedded}, reused {self.chunks_reused}; "
+            f"index holds {self.documents_total} document(s), {self.chunks_total} chunk(s); {self.seconds:.2f} s",
+        ]
+        if self.full_rebuild_reason:
+            lines.insert(0, f"full rebuild: {self.full_rebuild_reason}")
+        if self.generation is None:
+            lines.append("index is up to date; nothing written")
+        lines += [f"skipped {s.path}: {s.reason}" for s in self.skipped_files]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["skipped_files"] = [{"path": s.path, "reason": s.reason} for s in self.skipped_files]
+        return data
+
+
+def build_settings(embedder: Embedder, chunking: ChunkSettings) -> dict[str, Any]:
+    return {"format_version": FORMAT_VERSION, "model": embedder.identity, "chunking": chunking.as_dict()}
+
+
+def plan_sync(files: list[CorpusFile], base: Generation | None, settings: dict[str, Any]) -> SyncPlan:
+    plan = SyncPlan()
+    if base is None:
+        plan.added = list(files)
+        return plan
+    for key in ("model", "chunking"):
+        if base.manifest.get(key) != settings[key]:
+            plan.full_rebuild_reason = f"{key} settings changed (index: {base.manifest.get(key)}, now: {settings[key]})"
+    indexed = {d.doc_id: d.sha256 for d in base.documents()}
+    known_skips = base.manifest.get("skipped", {})
+    seen = set()
+    for file in files:
+        seen.add(file.id)
+        if plan.full_rebuild_reason:
+            (plan.modified if file.id in indexed else plan.added).append(file)
+        elif indexed.get(file.id) == file.sha256:
+            plan.unchanged.append(file.id)
+        elif file.id in indexed:
+            plan.modified.append(file)
+        elif known_skips.get(file.id, {}).get("sha256") == file.sha256:
+            plan.skipped.append(Skipped(file.id, known_skips[file.id]["reason"]))
+        else:
+            plan.added.append(file)
+    plan.deleted = sorted(set(indexed) - seen)
+    return plan
+
+
+def open_base(index_dir: Path) -> tuple[Generation | None, str | None]:
+    """The live generation, or None with the reason it cannot serve as a base."""
+    try:
+        return Generation.open_current(index_dir), None
+    except IndexFormatError as exc:
+        return None, f"existing index unusable ({exc})"
+    except Exception as exc:  # noqa: BLE001 - an unreadable old index must not block a fresh build
+        if type(exc).__name__ == "IndexNotFoundError":
+            return None, None
+        return None, f"existing index unusable ({exc})"
+
+
+def build_index(
+    corpus_dir: str | Path = "corpus",
+    index_dir: str | Path = "index",
+    *,
+    model: str | Path | None = None,
+    chunking: ChunkSettings | None = None,
+    full: bool = False,
+    progress: bool | None = None,
+    lock_timeout: float = 300.0,
+    log: Any = None,
+) -> BuildReport:
+    """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded."""
+    started = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    say = log or (lambda message: print(message, file=sys.stderr))
+    if not corpus_dir.is_dir():
+        raise EmptyCorpusError(f"corpus folder '{corpus_dir}' does not exist; create it and add documents")
+    embedder = Embedder(model)
+    chunking = chunking or ChunkSettings()
+    settings = build_settings(embedder, chunking)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with build_lock(index_dir, lock_timeout, on_wait=say):
+        files, scan_skips = scan_corpus(corpus_dir)
+        base, unusable = (None, None) if full else open_base(index_dir)
+        plan = plan_sync(files, base, settings)
+        plan.skipped = scan_skips + plan.skipped
+        reason = "requested (--full)" if full else unusable or plan.full_rebuild_reason
+        if reason:
+            say(f"full rebuild: {reason}")
+            base, plan.full_rebuild_reason = None, reason
+        if base is not None and not plan.is_stale:
+            return _report(plan, [], 0, 0, base, started, None)
+        return _write_generation(plan, base, embedder, chunking, settings, index_dir, progress, started, say)
+
+
+def _write_generation(
+    plan: SyncPlan,
+    base: Generation | None,
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    settings: dict[str, Any],
+    index_dir: Path,
+    progress: bool | None,
+    started: float,
+    say: Any,
+) -> BuildReport:
+    docs: list[Document] = []
+    for file in plan.added + plan.modified:
+        try:
+            docs.append(read_document(file))
+        except DocumentError as exc:
+            plan.skipped.append(Skipped(file.id, str(exc)))
+            say(f"warning: skipped {file.id}: {exc}")
+    modified_ids = {f.id for f in plan.modified}
+    remaining = len(plan.unchanged) + len(docs)
+    if remaining == 0:
+        raise EmptyCorpusError(
+            "the corpus has no readable documents (supported: .txt .md .pdf .docx .html); "
+            + ("the previous index was kept" if base else "nothing was indexed")
+            + "".join(f"\n  skipped {s.path}: {s.reason}" for s in plan.skipped)
+        )
+    chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
+    chunks_by_doc = {doc.id: chunker.split(doc) for doc in docs}
+    reusable = _reusable_vectors(base, modified_ids) if base else {}
+    to_embed = list(dict.fromkeys(c.text for cs in chunks_by_doc.values() for c in cs if c.text not in reusable))
+    show = progress if progress is not None else (sys.stderr.isatty() and len(to_embed) >= PROGRESS_MIN_CHUNKS)
+    fresh = dict(zip(to_embed, embedder.encode(to_embed, progress=show), strict=True)) if to_embed else {}
+    writer = GenerationWriter(index_dir, base, settings["model"]["dimension"])
+    try:
+        for doc_id in plan.deleted + sorted(modified_ids):
+            writer.delete_document(doc_id)
+        now = time.time()
+        for doc in docs:
+            chunks = chunks_by_doc[doc.id]
+            vectors = np.array([reusable.get(c.text, fresh.get(c.text)) for c in chunks], dtype=np.float32)
+            writer.add_document(doc, chunks, vectors.reshape(len(chunks), -1), now)
+        writer.set_manifest(
+            {
+                **settings,
+                "built_at": now,
+                "skipped": {s.path: {"sha256": _sha_of(plan, s.path), "reason": s.reason} for s in plan.skipped},
+            }
+        )
+        published = writer.publish()
+    except BaseException:
+        writer.abandon()
+        raise
+    remove_old_generations(index_dir)
+    new = Generation(published)
+    try:
+        return _report(
+            plan,
+            docs,
+            len(fresh),
+            sum(len(c) for c in chunks_by_doc.values()) - len(fresh),
+            new,
+            started,
+            published.name,
+        )
+    finally:
+        new.close()
+
+
+def _reusable_vectors(base: Generation, doc_ids: set[str]) -> dict[str, np.ndarray]:
+    """Vectors of the old chunks of modified documents, by text: an edit re-embeds only changed chunks."""
+    reuse: dict[str, np.ndarray] = {}
+    for doc_id in doc_ids:
+        for record in base.iter_chunks(doc_id):
+            reuse[record.text] = base.vectors.reconstruct(record.id)
+    return reuse
+
+
+def _sha_of(plan: SyncPlan, doc_id: str) -> str | None:
+    for file in plan.added + plan.modified:
+        if file.id == doc_id:
+            return file.sha256
+    return None
+
+
+def _report(
+    plan: SyncPlan,
+    docs: list[Document],
+    embedded: int,
+    reused: int,
+    generation: Generation,
+    started: float,
+    published: str | None,
+) -> BuildReport:
+    read_ids = {d.id for d in docs}
+    added = [f.id for f in plan.added if f.id in read_ids]
+    modified = [f.id for f in plan.modified if f.id in read_ids]
+    return BuildReport(
+        added=len(added),
+        modified=len(modified),
+        deleted=len(plan.deleted),
+        unchanged=len(plan.unchanged),
+        skipped=len(plan.skipped),
+        chunks_embedded=embedded,
+        chunks_reused=max(reused, 0),
+        chunks_total=len(generation),
+        documents_total=len(generation.documents()),
+        seconds=time.perf_counter() - started,
+        full_rebuild_reason=plan.full_rebuild_reason,
+        generation=published,
+        added_files=added,
+        modified_files=modified,
+        deleted_files=list(plan.deleted),
+        skipped_files=list(plan.skipped),
+    )

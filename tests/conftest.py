@@ -1,0 +1,41 @@
+"""Shared fixtures: the real bundled model, real FAISS, real files in temporary folders."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED_CORPUS = REPO / "corpus"
+BUNDLED_DOC = "afghanistan_central_asia_security_conference_2020.txt"
+DOHA_QUESTION = "Where was the peace agreement between the US and the Taliban signed?"
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from policyqa.embedding import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def bundled_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled corpus, built once per test session; tests must not modify it."""
+    from policyqa import build_index
+
+    index_dir = tmp_path_factory.mktemp("bundled") / "index"
+    build_index(BUNDLED_CORPUS, index_dir)
+    return index_dir
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    """A private copy of the bundled corpus that a test may change."""
+    path = tmp_path / "corpus"
+    shutil.copytree(BUNDLED_CORPUS, path)
+    return path

@@ -1,0 +1,65 @@
+"""Small helpers that write real PDF and DOCX files for the document-reader tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _pdf_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def _content_stream(text: str) -> bytes:
+    """One `Tj` per line, each line 14pt below the previous one."""
+    ops = ["BT", "/F1 12 Tf", "14 TL", "72 720 Td"]
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            ops.append("T*")
+        ops.append(f"({_pdf_escape(line)}) Tj")
+    ops.append("ET")
+    return "\n".join(ops).encode("latin-1")
+
+
+def make_pdf(path: Path, pages: list[str]) -> Path:
+    """Write a hand-built PDF with one page per string (Helvetica, extractable text, correct xref)."""
+    n = len(pages)
+    font_num = 3
+    first_page = 4  # page i is object first_page + 2*i, its content stream is the next object
+    page_nums = [first_page + 2 * i for i in range(n)]
+    objects: dict[int, bytes] = {
+        1: b"<< /Type /Catalog /Pages 2 0 R >>",
+        2: f"<< /Type /Pages /Kids [{' '.join(f'{p} 0 R' for p in page_nums)}] /Count {n} >>".encode(),
+        font_num: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    }
+    for page_num, text in zip(page_nums, pages, strict=True):
+        stream = _content_stream(text)
+        objects[page_num] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 {font_num} 0 R >> >> /Contents {page_num + 1} 0 R >>"
+        ).encode()
+        objects[page_num + 1] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"
+
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets: dict[int, int] = {}
+    for num in sorted(objects):
+        offsets[num] = len(out)
+        out += b"%d 0 obj\n" % num + objects[num] + b"\nendobj\n"
+    xref_at = len(out)
+    size = max(objects) + 1
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % size
+    for num in range(1, size):
+        out += b"%010d 00000 n \n" % offsets[num]
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (size, xref_at)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def make_docx(path: Path, blocks: list[tuple[str, str]]) -> Path:
+    """Write a .docx with one paragraph per (style, text) block, e.g. ("Heading 1", "Scope")."""
+    import docx
+
+    document = docx.Document()
+    for style, text in blocks:
+        document.add_paragraph(text, style=style)
+    document.save(str(path))
+    return path

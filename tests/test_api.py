@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import pytest
+
+from policyqa import open_index
+from policyqa.errors import IndexFormatError, IndexNotFoundError, QueryError
+from policyqa.retrieval import QueryTruncatedWarning
+from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
+
+HIT_FIELDS = {"text", "score", "doc_id", "title", "start", "end", "page", "heading"}
+
+
+def test_doha_question_returns_the_doha_chunk_first(bundled_index: Path) -> None:
+    hits = open_index(bundled_index).search(DOHA_QUESTION, k=5)
+    assert len(hits) == 5 and "Doha" in hits[0].text
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    assert set(vars(hits[0])) >= HIT_FIELDS
+
+
+def test_hits_and_chunks_are_exact_slices_of_the_document(bundled_index: Path) -> None:
+    idx = open_index(bundled_index)
+    text = idx.document_text(BUNDLED_DOC)
+    chunks = list(idx.chunks())
+    assert len(chunks) == len(idx) > 0
+    assert all(text[c.start : c.end] == c.text for c in chunks)
+    for hit in idx.search("economic development of Afghanistan", k=3):
+        assert text[hit.start : hit.end] == hit.text and hit.title
+
+
+def test_doc_filter(bundled_index: Path) -> None:
+    idx = open_index(bundled_index)
+    assert {h.doc_id for h in idx.search(DOHA_QUESTION, k=3, doc_ids=[BUNDLED_DOC])} == {BUNDLED_DOC}
+    with pytest.raises(QueryError, match="no such document"):
+        idx.search(DOHA_QUESTION, doc_ids=["missing.txt"])
+
+
+@pytest.mark.parametrize("query", ["", "   \n\t ", None, 42])
+def test_bad_queries_are_clear_errors(bundled_index: Path, query: object) -> None:
+    with pytest.raises(QueryError):
+        open_index(bundled_index).search(query)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("k", [0, -1, 10_000, 2.5, True])
+def test_bad_k(bundled_index: Path, k: object) -> None:
+    with pytest.raises(QueryError, match="k must be"):
+        open_index(bundled_index).search("Doha", k=k)  # type: ignore[arg-type]
+
+
+def test_huge_query_is_truncated_with_a_warning(bundled_index: Path) -> None:
+    query = DOHA_QUESTION + " peace" * 20_000  # ~120 KB
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hits = open_index(bundled_index).search(query, k=2)
+    assert len(hits) == 2
+    assert any(issubclass(w.category, QueryTruncatedWarning) for w in caught)
+
+
+def test_k_larger_than_index_returns_everything(bundled_index: Path) -> None:
+    idx = open_index(bundled_index)
+    assert len(idx.search("Tashkent", k=999)) == len(idx)
+
+
+def test_missing_and_damaged_index_errors_say_what_to_run(tmp_path: Path) -> None:
+    with pytest.raises(IndexNotFoundError, match="policyqa build"):
+        open_index(tmp_path / "none")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "CURRENT").write_text("../../etc", encoding="utf-8")
+    with pytest.raises(IndexFormatError, match="policyqa build"):
+        open_index(tmp_path / "bad")

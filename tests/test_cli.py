@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import BUNDLED_DOC, DOHA_QUESTION, REPO
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    return subprocess.run(
+        [sys.executable, "-m", "policyqa.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+def test_build_search_status_round_trip(corpus: Path, tmp_path: Path) -> None:
+    built = run("build", "--json", cwd=tmp_path)  # defaults: ./corpus and ./index
+    assert built.returncode == 0, built.stderr
+    report = json.loads(built.stdout)
+    assert report["added"] == 1 and report["chunks_embedded"] == report["chunks_total"] > 0
+
+    found = run("search", DOHA_QUESTION, "-k", "2", "--json", cwd=tmp_path)
+    hits = json.loads(found.stdout)
+    assert len(hits) == 2 and "Doha" in hits[0]["text"] and hits[0]["doc_id"] == BUNDLED_DOC
+    assert {"text", "score", "doc_id", "title", "start", "end", "page", "heading"} <= set(hits[0])
+
+    text = run("search", DOHA_QUESTION, "-k", "1", cwd=tmp_path)
+    assert "[1]" in text.stdout and "Doha" in text.stdout
+
+    status = run("status", cwd=tmp_path)
+    assert "up to date" in status.stdout and BUNDLED_DOC in status.stdout
+    (corpus / "new.md").write_text("# New\n\nA new retention rule.", encoding="utf-8")
+    stale = run("status", cwd=tmp_path)
+    assert "STALE" in stale.stdout and "added: new.md" in stale.stdout
+
+
+def test_errors_are_messages_not_tracebacks(tmp_path: Path) -> None:
+    missing = run("search", "Doha", cwd=tmp_path)
+    assert missing.returncode == 2 and "policyqa build" in missing.stderr and "Traceback" not in missing.stderr
+    (tmp_path / "corpus").mkdir()
+    empty = run("build", cwd=tmp_path)
+    assert empty.returncode == 2 and "no readable documents" in empty.stderr and "Traceback" not in empty.stderr
+
+
+def test_blank_and_huge_queries(tmp_path: Path, bundled_index: Path) -> None:
+    blank = run("search", "   ", "--index", str(bundled_index), cwd=tmp_path)
+    assert blank.returncode == 2 and "empty" in blank.stderr and "Traceback" not in blank.stderr
+    huge = run("search", "peace " * 17_000, "-k", "1", "--index", str(bundled_index), cwd=tmp_path)
+    assert huge.returncode == 0 and "warning:" in huge.stderr and "[1]" in huge.stdout
