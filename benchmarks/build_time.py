@@ -1,6 +1,6 @@
 """Full and no-op build time for a corpus vs the floor: raw model.encode of exactly the chunks the build embeds.
 
-    .venv/bin/python benchmarks/build_time.py ../shared/eval/policyqa/dev.json
+.venv/bin/python benchmarks/build_time.py ../shared/eval/policyqa/dev.json
 """
 
 from __future__ import annotations
@@ -36,8 +36,7 @@ def measure(name: str, corpus: Path, work: Path) -> dict[str, float]:
     started = time.perf_counter()
     build_index(corpus, index_dir, log=lambda _m: None)
     noop = time.perf_counter() - started
-    return {"docs": report.documents_total, "chunks": report.chunks_total, "full": full, "floor": floor,
-            "noop": noop}
+    return {"docs": report.documents_total, "chunks": report.chunks_total, "full": full, "floor": floor, "noop": noop}
 
 
 def main() -> None:
@@ -49,13 +48,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         write_policies(args.dev_json, work / "policyqa")
-        rows = [("bundled corpus", measure("bundled", REPO / "corpus", work)),
-                ("PolicyQA dev (20 policies)", measure("policyqa", work / "policyqa", work))]
+        rows = [
+            ("bundled corpus", measure("bundled", REPO / "corpus", work)),
+            ("PolicyQA dev (20 policies)", measure("policyqa", work / "policyqa", work)),
+        ]
     print("| corpus | docs | chunks | full build s | raw encode s (floor) | ratio | no-op rebuild s |")
     print("|---|---|---|---|---|---|---|")
     for name, r in rows:
-        print(f"| {name} | {r['docs']} | {r['chunks']} | {r['full']:.2f} | {r['floor']:.2f} | "
-              f"{r['full'] / r['floor']:.2f}x | {r['noop']:.3f} |")
+        print(
+            f"| {name} | {r['docs']} | {r['chunks']} | {r['full']:.2f} | {r['floor']:.2f} | "
+            f"{r['full'] / r['floor']:.2f}x | {r['noop']:.3f} |"
+        )
 
 
 if __name__ == "__main__":

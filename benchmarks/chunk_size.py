@@ -74,8 +74,11 @@ def main() -> None:
             build_index(Path(tmp) / "corpus", index_dir, chunking=ChunkSettings(size, overlap), log=lambda _m: None)
             generation = Generation.open_current(index_dir)
             m = evaluate(generation, questions, vectors)
-            print(f"| {size} / {overlap} | {len(generation)} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | "
-                  f"{m['hit@10']:.3f} | {m['mrr@10']:.3f} | {m[f'hit@{BUDGET}ch']:.3f} |", flush=True)
+            print(
+                f"| {size} / {overlap} | {len(generation)} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | "
+                f"{m['hit@10']:.3f} | {m['mrr@10']:.3f} | {m[f'hit@{BUDGET}ch']:.3f} |",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

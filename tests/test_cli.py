@@ -50,3 +50,14 @@ def test_blank_and_huge_queries(tmp_path: Path, bundled_index: Path) -> None:
     assert blank.returncode == 2 and "empty" in blank.stderr and "Traceback" not in blank.stderr
     huge = run("search", "peace " * 17_000, "-k", "1", "--index", str(bundled_index), cwd=tmp_path)
     assert huge.returncode == 0 and "warning:" in huge.stderr and "[1]" in huge.stdout
+
+
+def test_ask_prints_answer_with_citations_and_json(tmp_path: Path, bundled_index: Path) -> None:
+    text = run("ask", DOHA_QUESTION, "--index", str(bundled_index), cwd=tmp_path)
+    assert text.returncode == 0 and "Doha" in text.stdout and "[1]" in text.stdout
+    assert f"{BUNDLED_DOC}, chars" in text.stdout
+    as_json = json.loads(run("ask", DOHA_QUESTION, "--json", "--index", str(bundled_index), cwd=tmp_path).stdout)
+    assert as_json["abstained"] is False
+    assert {"marker", "doc_id", "title", "page", "start", "end", "quote"} <= set(as_json["citations"][0])
+    refused = run("ask", "Which team won the 2018 FIFA World Cup?", "--index", str(bundled_index), cwd=tmp_path)
+    assert "does not answer" in refused.stdout and "Nearest material" in refused.stdout

@@ -1,12 +1,18 @@
-"""The facade: build_index, open_index → PolicyIndex (search, chunks, len, documents, refresh)."""
+"""The facade: build_index, open_index → PolicyIndex (search, ask, chunks, len, documents, refresh)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from policyqa.answer import REFUSAL_THRESHOLD, compose_answer
+from policyqa.answer_types import Answer
 from policyqa.embedding import Embedder
 from policyqa.errors import ModelMismatchError
 from policyqa.retrieval import Hit, check_k, clean_query, dense_search
@@ -51,9 +57,29 @@ class PolicyIndex:
         generation = self.generation  # one consistent generation for the whole call
         return dense_search(generation, self.encode_query(text), k, doc_ids)
 
-    def encode_query(self, text: str):
+    def ask(
+        self, question: str, k: int = 5, doc_ids: list[str] | None = None, *, threshold: float | None = None
+    ) -> Answer:
+        """An extractive answer with verbatim citations, or a refusal with the nearest material.
+
+        `threshold` overrides the calibrated minimum evidence score (REFUSAL_THRESHOLD) below which it refuses.
+        """
+        started = time.perf_counter()
+        text = clean_query(question)
+        k = check_k(k)
+        generation = self.generation
+        vector = self.encode_query(text)
+        hits = dense_search(generation, vector, k, doc_ids)
+        limit = REFUSAL_THRESHOLD if threshold is None else threshold
+        answer = compose_answer(text, vector, hits, generation, self.encode_texts, limit)
+        return replace(answer, seconds=time.perf_counter() - started)
+
+    def encode_query(self, text: str) -> np.ndarray:
+        return self.encode_texts([text])[0]
+
+    def encode_texts(self, texts: list[str]) -> np.ndarray:
         with self._encode_lock:
-            return self.embedder.encode([text])[0]
+            return self.embedder.encode(texts)
 
     def chunks(self) -> Iterator[ChunkRecord]:
         yield from self.generation.iter_chunks()

@@ -53,6 +53,14 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("--json", action="store_true", help="print results as JSON")
     search.set_defaults(run=cmd_search)
 
+    ask = sub.add_parser("ask", help="answer a question with verbatim citations (or say the corpus does not)")
+    ask.add_argument("question")
+    ask.add_argument("-k", type=int, default=5, help="passages to read (default 5)")
+    ask.add_argument("--doc", action="append", dest="doc_ids", metavar="DOC_ID", help="only this document")
+    _add_paths(ask, corpus=False)
+    ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.set_defaults(run=cmd_ask)
+
     status = sub.add_parser("status", help="what is indexed, and whether the index is stale")
     _add_paths(status, corpus=True)
     status.add_argument("--json", action="store_true")
@@ -85,11 +93,38 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not hits:
         print("no results")
     for hit in hits:
-        where = f"{hit.doc_id}" + (f", page {hit.page}" if hit.page else "") + f", chars {hit.start}-{hit.end}"
+        where = _where(hit.doc_id, hit.page, hit.start, hit.end)
         heading = f" — {hit.heading}" if hit.heading else ""
         print(f"[{hit.rank}] {hit.score:.3f}  {where}{heading}")
         print("    " + " ".join(hit.text.split())[:400])
     return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from policyqa.api import open_index
+
+    answer = open_index(args.index, model=args.model).ask(args.question, k=args.k, doc_ids=args.doc_ids)
+    if args.json:
+        print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    if answer.message:
+        print(answer.message)
+    if answer.abstained:
+        print("Nearest material:")
+        for hit in answer.passages[:3]:
+            print(f"  - {_where(hit.doc_id, hit.page, hit.start, hit.end)} (score {hit.score:.2f})")
+            print("    " + " ".join(hit.text.split())[:300])
+        return 0
+    print(answer.text)
+    print()
+    for c in answer.citations:
+        heading = f" — {c.heading}" if c.heading else ""
+        print(f"[{c.marker}] {c.title} · {_where(c.doc_id, c.page, c.start, c.end)}{heading} (score {c.score:.2f})")
+    return 0
+
+
+def _where(doc_id: str, page: int | None, start: int, end: int) -> str:
+    return f"{doc_id}" + (f", page {page}" if page else "") + f", chars {start}-{end}"
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -1,0 +1,103 @@
+"""Sentence spans with exact offsets (a pure function: text in, (start, end) pairs out).
+
+Hard-wrapped text (a newline inside a sentence) stays one sentence; a blank line always ends one.
+Common abbreviations and initials ("U.S.", "e.g.", "Mr.", "No. 5") do not end a sentence.
+"""
+
+from __future__ import annotations
+
+import re
+
+_BOUNDARY = re.compile(r"""[.!?…]+["'”’)\]]*(?=\s+["'“‘(\[]?[A-Z0-9А-ЯЁ])|\n[ \t]*\n""")
+_ABBREVIATIONS = {
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "sr",
+    "jr",
+    "st",
+    "no",
+    "nos",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "inc",
+    "ltd",
+    "co",
+    "corp",
+    "art",
+    "sec",
+    "fig",
+    "p",
+    "pp",
+    "vol",
+    "approx",
+    "dept",
+    "gen",
+    "gov",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+    "u.s",
+    "u.k",
+    "u.n",
+    "e.u",
+}
+MAX_SENTENCE_CHARS = 600
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """Spans of the sentences in text[start:end], whitespace trimmed, as offsets into `text`."""
+    end = len(text) if end is None else end
+    spans: list[tuple[int, int]] = []
+    cursor = start
+    for match in _BOUNDARY.finditer(text, start, end):
+        if match.group().startswith((".", "…")) and _is_abbreviation(text, cursor, match.start()):
+            continue
+        spans += _trimmed(text, cursor, match.end())
+        cursor = match.end()
+    spans += _trimmed(text, cursor, end)
+    return [piece for span in spans for piece in _split_long(text, *span)]
+
+
+def _is_abbreviation(text: str, sentence_start: int, dot: int) -> bool:
+    word = re.search(r"([\w.]+)$", text[sentence_start:dot])
+    if not word:
+        return False
+    token = word.group(1).lower()
+    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+
+
+def _trimmed(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    piece = text[start:end]
+    stripped = piece.strip()
+    if not stripped:
+        return []
+    lead = len(piece) - len(piece.lstrip())
+    return [(start + lead, start + lead + len(stripped))]
+
+
+def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Very long 'sentences' (lists, tables) are cut at line breaks or semicolons to keep quotes readable."""
+    if end - start <= MAX_SENTENCE_CHARS:
+        return [(start, end)]
+    cut = max(text.rfind("\n", start, start + MAX_SENTENCE_CHARS), text.rfind("; ", start, start + MAX_SENTENCE_CHARS))
+    if cut <= start:
+        cut = text.rfind(" ", start, start + MAX_SENTENCE_CHARS)
+    if cut <= start:
+        cut = start + MAX_SENTENCE_CHARS
+    return _trimmed(text, start, cut + 1)[:1] + [
+        piece for span in _trimmed(text, cut + 1, end) for piece in _split_long(text, *span)
+    ]

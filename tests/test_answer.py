@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from policyqa import build_index, open_index
+from policyqa.answer import REFUSAL_TEXT
+from policyqa.errors import QueryError
+from tests.conftest import BUNDLED_DOC, DOHA_QUESTION, REPO
+
+QUESTIONS = [json.loads(line) for line in (REPO / "eval" / "bundled_questions.jsonl").read_text().splitlines() if line]
+ANSWERABLE = [q for q in QUESTIONS if q["answerable"]]
+UNANSWERABLE = [q for q in QUESTIONS if not q["answerable"]]
+
+
+def fold(text: str) -> str:
+    return " ".join(text.split()).lower()
+
+
+@pytest.fixture(scope="module")
+def answers(bundled_index: Path) -> dict[str, object]:
+    idx = open_index(bundled_index)
+    return {q["question"]: idx.ask(q["question"]) for q in QUESTIONS}
+
+
+def test_question_set_is_large_enough() -> None:
+    assert len(ANSWERABLE) >= 20 and len(UNANSWERABLE) >= 5
+    text = (REPO / "corpus" / BUNDLED_DOC).read_text(encoding="utf-8")
+    assert all(q["answer"] in text for q in ANSWERABLE)
+
+
+def test_every_citation_is_a_verbatim_span(bundled_index: Path, answers: dict) -> None:
+    idx = open_index(bundled_index)
+    cited = 0
+    for answer in answers.values():
+        for citation in answer.citations:
+            text = idx.document_text(citation.doc_id)
+            assert text[citation.start : citation.end] == citation.quote
+            assert text[citation.passage_start : citation.passage_end] == citation.passage
+            assert citation.start < citation.passage_end and citation.end > citation.passage_start
+            assert f"[{citation.marker}]" in answer.text and fold(citation.quote) in fold(answer.text)
+            cited += 1
+    assert cited >= 30
+
+
+def test_doha_answer_leads_with_the_answering_sentence(answers: dict) -> None:
+    answer = answers["Where was the peace agreement between the United States and the Taliban signed?"]
+    assert not answer.abstained and answer.text.startswith("A major step forward")
+    assert "Doha" in answer.citations[0].quote and answer.citations[0].marker == 1
+    assert answer.citations[0].doc_id == BUNDLED_DOC and answer.citations[0].title
+
+
+def test_answerable_questions_are_answered_with_the_right_first_citation(answers: dict) -> None:
+    correct = [
+        q["question"]
+        for q in ANSWERABLE
+        if not answers[q["question"]].abstained
+        and fold(q["answer"]) in fold(answers[q["question"]].text)
+        and fold(q["answer"]) in fold(answers[q["question"]].citations[0].passage)
+    ]
+    # Measured 34/37 with the calibrated threshold (BENCHMARKS.md); a drop below 32 is a regression.
+    assert len(correct) >= 32, sorted(set(q["question"] for q in ANSWERABLE) - set(correct))
+
+
+def test_unanswerable_questions_are_refused(answers: dict) -> None:
+    refused = [q["question"] for q in UNANSWERABLE if answers[q["question"]].abstained]
+    # Measured 6/12: near-miss questions about facts next to the text's own are the hard part.
+    assert len(refused) >= 5, refused
+    for off_topic in ("How long should you boil an egg to get a soft yolk?", "Which team won the 2018 FIFA World Cup?"):
+        answer = answers[off_topic]
+        assert answer.abstained and answer.text == REFUSAL_TEXT and not answer.citations
+        assert answer.passages, "a refusal still shows the nearest material"
+
+
+def test_other_script_gets_a_clear_message(bundled_index: Path) -> None:
+    answer = open_index(bundled_index).ask("Где было подписано мирное соглашение?")
+    assert "Latin script" in answer.message
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question_is_an_error(bundled_index: Path, question: str) -> None:
+    with pytest.raises(QueryError, match="empty"):
+        open_index(bundled_index).ask(question)
+
+
+def test_huge_question_is_answered_after_truncation(bundled_index: Path) -> None:
+    with pytest.warns(UserWarning, match="only the first"):
+        answer = open_index(bundled_index).ask(DOHA_QUESTION + " signed" * 30_000)
+    assert "Doha" in answer.text
+
+
+def test_document_filter_and_no_text_index(tmp_path: Path, corpus: Path) -> None:
+    (corpus / "other.md").write_text("# Leave\n\nStaff get 25 days of annual leave.", encoding="utf-8")
+    build_index(corpus, tmp_path / "index")
+    idx = open_index(tmp_path / "index")
+    answer = idx.ask("How many days of annual leave do staff get?", doc_ids=["other.md"])
+    assert not answer.abstained and answer.citations[0].doc_id == "other.md" and "25 days" in answer.text
+    assert all(c.doc_id == BUNDLED_DOC for c in idx.ask(DOHA_QUESTION, doc_ids=[BUNDLED_DOC]).citations)
