@@ -15,7 +15,7 @@ from policyqa.answer import REFUSAL_THRESHOLD, compose_answer
 from policyqa.answer_types import Answer
 from policyqa.embedding import Embedder
 from policyqa.errors import ModelMismatchError
-from policyqa.retrieval import Hit, check_k, clean_query, dense_search
+from policyqa.retrieval import Hit, Mode, check_k, clean_query, retrieve
 from policyqa.store import ChunkRecord, DocumentRecord, Generation, current_generation_name
 from policyqa.sync import build_index
 
@@ -51,14 +51,22 @@ class PolicyIndex:
     def manifest(self) -> dict[str, Any]:
         return self.generation.manifest
 
-    def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None) -> list[Hit]:
+    def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None, mode: Mode = "hybrid") -> list[Hit]:
+        """Ranked chunks: `mode` is "hybrid" (dense + BM25, fused), "dense" or "bm25"."""
         text = clean_query(query)
         k = check_k(k)
         generation = self.generation  # one consistent generation for the whole call
-        return dense_search(generation, self.encode_query(text), k, doc_ids)
+        vector = None if mode == "bm25" else self.encode_query(text)
+        return retrieve(generation, text, vector, k, doc_ids, mode)
 
     def ask(
-        self, question: str, k: int = 5, doc_ids: list[str] | None = None, *, threshold: float | None = None
+        self,
+        question: str,
+        k: int = 5,
+        doc_ids: list[str] | None = None,
+        *,
+        mode: Mode = "hybrid",
+        threshold: float | None = None,
     ) -> Answer:
         """An extractive answer with verbatim citations, or a refusal with the nearest material.
 
@@ -69,7 +77,7 @@ class PolicyIndex:
         k = check_k(k)
         generation = self.generation
         vector = self.encode_query(text)
-        hits = dense_search(generation, vector, k, doc_ids)
+        hits = retrieve(generation, text, vector, k, doc_ids, mode)
         limit = REFUSAL_THRESHOLD if threshold is None else threshold
         answer = compose_answer(text, vector, hits, generation, self.encode_texts, limit)
         return replace(answer, seconds=time.perf_counter() - started)

@@ -61,6 +61,21 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(run=cmd_ask)
 
+    serve = sub.add_parser("serve", help="start the web UI (binds 127.0.0.1 unless --host says otherwise)")
+    _add_paths(serve, corpus=True)
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
+    serve.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    serve.set_defaults(run=cmd_serve)
+
+    evaluate = sub.add_parser("eval", help="retrieval quality on your questions (hit@k, MRR@10, nDCG@10)")
+    evaluate.add_argument("questions", type=Path, help="JSONL: question + answer text or doc_ids per line")
+    evaluate.add_argument("--modes", default="dense,bm25,hybrid", help="comma-separated (default dense,bm25,hybrid)")
+    evaluate.add_argument("-k", dest="ks", default="1,5,10", help="comma-separated cut-offs (default 1,5,10)")
+    _add_paths(evaluate, corpus=False)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=cmd_eval)
+
     status = sub.add_parser("status", help="what is indexed, and whether the index is stale")
     _add_paths(status, corpus=True)
     status.add_argument("--json", action="store_true")
@@ -125,6 +140,37 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _where(doc_id: str, page: int | None, start: int, end: int) -> str:
     return f"{doc_id}" + (f", page {page}" if page else "") + f", chars {start}-{end}"
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    if args.model:
+        os.environ["POLICYQA_MODEL"] = str(args.model)
+    try:
+        from policyqa_app import serve
+    except ImportError as exc:
+        raise PolicyQAError(f"the web UI needs the 'ui' extra ({exc.name} is missing): pip install -e '.[ui]'") from exc
+    serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from policyqa.api import open_index
+    from policyqa.evaluation import evaluate, format_table, load_questions
+
+    try:
+        ks = sorted({int(k) for k in args.ks.split(",") if k.strip()})
+    except ValueError:
+        raise PolicyQAError(f"-k takes whole numbers separated by commas, got '{args.ks}'") from None
+    if not ks or min(ks) < 1:
+        raise PolicyQAError("-k values must be 1 or more")
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    questions, skipped = load_questions(args.questions)
+    results = evaluate(open_index(args.index, model=args.model), questions, modes, ks)
+    if args.json:
+        print(json.dumps({"questions": len(questions), "skipped": skipped, "modes": results}, indent=2))
+    else:
+        print(format_table(results, ks, len(questions), skipped))
+    return 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -16,6 +16,7 @@ import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,9 @@ import numpy as np
 from policyqa.chunking import Chunk
 from policyqa.documents import Document
 from policyqa.errors import IndexFormatError, IndexNotFoundError
+from policyqa.sparse import BM25_DIR, SparseIndex, write_bm25
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a BM25 index (bm25/) beside the vectors
 CURRENT = "CURRENT"
 VECTORS = "vectors.faiss"
 DATABASE = "index.sqlite"
@@ -108,6 +110,15 @@ class Generation:
 
     def __len__(self) -> int:
         return int(self.vectors.ntotal)
+
+    @cached_property
+    def sparse(self) -> SparseIndex:
+        try:
+            return SparseIndex(self.path)
+        except (OSError, ValueError, KeyError) as exc:
+            raise IndexFormatError(
+                f"the BM25 index of {self.path} is damaged ({exc}); rebuild with `policyqa build --full`"
+            ) from exc
 
     def chunk_records(self, ids: Iterable[int]) -> dict[int, ChunkRecord]:
         ids = [int(i) for i in ids]
@@ -227,10 +238,13 @@ class GenerationWriter:
         if rows != self.vectors.ntotal:
             raise RuntimeError(f"internal error: {rows} chunk rows but {self.vectors.ntotal} vectors")
         self.db.commit()
+        rows = self.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
         self.db.close()
+        write_bm25([text for _, text in rows], np.array([i for i, _ in rows], dtype=np.int64), self.tmp_path)
         faiss.write_index(self.vectors, str(self.tmp_path / VECTORS))
-        for name in (VECTORS, DATABASE):
-            _fsync_file(self.tmp_path / name)
+        for path in [self.tmp_path / VECTORS, self.tmp_path / DATABASE, *(self.tmp_path / BM25_DIR).iterdir()]:
+            _fsync_file(path)
+        _fsync_dir(self.tmp_path / BM25_DIR)
         _fsync_dir(self.tmp_path)
         os.rename(self.tmp_path, self.final_path)
         pointer = self.index_dir / f"{CURRENT}.tmp"

@@ -1,0 +1,218 @@
+"""Retrieval quality and latency on PolicyQA dev per search mode, against a LangChain baseline, in one run.
+
+    .venv/bin/python benchmarks/policyqa_dev.py ../shared/eval/policyqa/dev.json
+
+Modes: dense, bm25, hybrid (the library default: weighted fusion, dense weight 0.7) through `retrieve`, plus
+reciprocal rank fusion and weighted fusion at other dense weights (built here from the same dense and BM25
+candidate lists), so that the default fusion is chosen by measurement. Baseline: LangChain as its docs show it, i.e.
+RecursiveCharacterTextSplitter(1000, 200) + HuggingFaceEmbeddings (same bundled model) + FAISS, filtered by
+metadata to the question's policy (`pip install -e '.[bench]'`).
+
+Each (policy, question) is searched within its own policy. Hit rules, including the 1,500-character budget,
+come from chunk_size.py. Latency: median wall time of one search with the question vector already computed,
+except the LangChain baseline, whose `similarity_search_with_score` embeds the question itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from chunk_size import BUDGET, first_hit_rank  # noqa: E402
+from policyqa_data import Question, write_policies  # noqa: E402
+
+from policyqa import build_index  # noqa: E402
+from policyqa.embedding import Embedder, bundled_model_dir  # noqa: E402
+from policyqa.fusion import Ranked, reciprocal_rank_fusion, weighted_fusion  # noqa: E402
+from policyqa.retrieval import FUSION_DEPTH, Mode, allowed_chunk_ids, dense_ranked, retrieve  # noqa: E402
+from policyqa.store import Generation  # noqa: E402
+
+K = 10
+DENSE_WEIGHTS = (0.3, 0.5)
+LANGCHAIN_CHUNK_CHARS, LANGCHAIN_OVERLAP_CHARS = 1000, 200
+INSTALL_HINT = "pip install -e '.[bench]'"
+
+
+class Located(Protocol):
+    @property
+    def start(self) -> int: ...
+    @property
+    def end(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+
+Search = Callable[[Question, np.ndarray], Sequence[Located]]  # ranked chunks (character offsets), best first
+
+
+@dataclass(frozen=True)
+class Result:
+    name: str
+    chunks: int
+    metrics: dict[str, float]
+    median_ms: float
+
+
+def evaluate(name: str, chunks: int, search: Search, questions: list[Question], vectors: np.ndarray) -> Result:
+    ranks, budget_ranks, seconds = [], [], []
+    for question, vector in zip(questions, vectors, strict=True):
+        started = time.perf_counter()
+        hits = search(question, vector)
+        seconds.append(time.perf_counter() - started)
+        ranks.append(first_hit_rank(hits[:K], question))
+        budget_ranks.append(first_hit_rank(hits[:K], question, BUDGET))
+    n = len(questions)
+    metrics = {
+        **{f"hit@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 10)},
+        "mrr@10": sum(1 / r for r in ranks if r) / n,
+        "budget": sum(r is not None for r in budget_ranks) / n,
+    }
+    return Result(name, chunks, metrics, 1000 * statistics.median(seconds))
+
+
+def library_search(generation: Generation, mode: Mode) -> Search:
+    def search(question: Question, vector: np.ndarray) -> Sequence[Located]:
+        return retrieve(generation, question.text, vector, K, [question.doc_id], mode=mode)
+
+    return search
+
+
+def fused_search(generation: Generation, fuse: Callable[[Ranked, Ranked], list[tuple[int, float]]]) -> Search:
+    """Same candidates as the library's hybrid mode, fused by another rule."""
+
+    def search(question: Question, vector: np.ndarray) -> Sequence[Located]:
+        allowed = allowed_chunk_ids(generation, [question.doc_id])
+        depth = max(K, FUSION_DEPTH)
+        dense = dense_ranked(generation, vector, depth, allowed)
+        sparse = generation.sparse.top(question.text, depth, allowed)
+        ranked = fuse(dense, sparse)[:K]
+        records = generation.chunk_records(i for i, _ in ranked)
+        return [records[i] for i, _ in ranked if i in records]
+
+    return search
+
+
+def langchain_baseline(corpus_dir: Path) -> tuple[int, Search] | None:
+    """The LangChain docs' recipe over the same files; None (with a message) when its packages are missing."""
+    try:
+        from langchain_community.vectorstores import FAISS
+        from langchain_core.documents import Document
+        from langchain_text_splitters import RecursiveCharacterTextSplitter
+    except ImportError as exc:
+        print(f"\nLangChain baseline skipped ({exc}); install it with `{INSTALL_HINT}`.\n", file=sys.stderr)
+        return None
+    try:  # the maintained package; it may not install beside a huggingface_hub >= 2
+        from langchain_huggingface import HuggingFaceEmbeddings
+    except ImportError:
+        from langchain_community.embeddings import HuggingFaceEmbeddings
+
+    documents = [
+        Document(page_content=path.read_text(encoding="utf-8"), metadata={"source": path.name})
+        for path in sorted(corpus_dir.glob("*.txt"))
+    ]
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=LANGCHAIN_CHUNK_CHARS, chunk_overlap=LANGCHAIN_OVERLAP_CHARS, add_start_index=True
+    )
+    chunks = splitter.split_documents(documents)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # langchain_community's HuggingFaceEmbeddings is deprecated, still works
+        embeddings = HuggingFaceEmbeddings(model_name=str(bundled_model_dir()))
+    store = FAISS.from_documents(chunks, embeddings)
+
+    def search(question: Question, _vector: np.ndarray) -> Sequence[Located]:
+        # FAISS filters after fetching fetch_k nearest chunks of the whole corpus: fetch all of them so that
+        # the filter never leaves fewer than k chunks of the question's policy.
+        found = store.similarity_search_with_score(
+            question.text, k=K, filter={"source": question.doc_id}, fetch_k=len(chunks)
+        )
+        return [
+            Span(doc.metadata["start_index"], doc.metadata["start_index"] + len(doc.page_content)) for doc, _ in found
+        ]
+
+    return len(chunks), search
+
+
+def single_query_encode_ms(embedder: Embedder, questions: list[Question], samples: int = 100) -> float:
+    seconds = []
+    for question in questions[:samples]:
+        started = time.perf_counter()
+        embedder.encode([question.text])
+        seconds.append(time.perf_counter() - started)
+    return 1000 * statistics.median(seconds)
+
+
+def print_table(results: list[Result]) -> None:
+    print(f"| mode | chunks | hit@1 | hit@5 | hit@10 | MRR@10 | hit@{BUDGET}ch | median ms/query |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        m = r.metrics
+        print(
+            f"| {r.name} | {r.chunks} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | "
+            f"{m['mrr@10']:.3f} | {m['budget']:.3f} | {r.median_ms:.1f} |"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dev_json", type=Path, help="PolicyQA dev.json (SQuAD format); stays outside the repo")
+    args = parser.parse_args()
+    print(f"command: `{shlex.join([sys.executable, *sys.argv])}`\n", flush=True)
+    embedder = Embedder()
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus_dir, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
+        questions = write_policies(args.dev_json, corpus_dir)
+        build_index(corpus_dir, index_dir, progress=False, log=lambda _m: None)
+        generation = Generation.open_current(index_dir)
+        vectors = embedder.encode([q.text for q in questions])
+        print(f"{len(questions)} (policy, question) pairs, {len(generation)} chunks (default settings)", flush=True)
+        searches: list[tuple[str, Search]] = [
+            ("dense", library_search(generation, "dense")),
+            ("bm25", library_search(generation, "bm25")),
+            ("hybrid (default: weighted, dense_weight 0.7)", library_search(generation, "hybrid")),
+            ("reciprocal rank fusion", fused_search(generation, lambda d, s: reciprocal_rank_fusion([d, s]))),
+            *(
+                (f"weighted, dense_weight {w}", fused_search(generation, partial(weighted_fusion, dense_weight=w)))
+                for w in DENSE_WEIGHTS
+            ),
+        ]
+        for name, search in searches:
+            results.append(evaluate(name, len(generation), search, questions, vectors))
+            print(f"  {name}: done", file=sys.stderr, flush=True)
+        baseline = langchain_baseline(corpus_dir)
+        if baseline is not None:
+            chunks, search = baseline
+            name = f"LangChain baseline ({LANGCHAIN_CHUNK_CHARS}/{LANGCHAIN_OVERLAP_CHARS} chars, FAISS)"
+            results.append(evaluate(name, chunks, search, questions, vectors))
+        encode_ms = single_query_encode_ms(embedder, questions)
+        generation.close()
+    print()
+    print_table(results)
+    print(
+        f"\nOur modes' latency excludes embedding the question (median {encode_ms:.1f} ms for one question "
+        "with the same model); the LangChain row includes it."
+    )
+    if baseline is None:
+        print(f"LangChain baseline not run: install it with `{INSTALL_HINT}`.")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""BM25 over the chunks of one generation (bm25s), rebuilt at every publish and stored without pickle.
+
+IDF depends on the whole collection, so the sparse index is recomputed from all chunk texts whenever a
+generation is written; that is tokenising and counting only, no model, and far cheaper than embedding.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BM25_DIR = "bm25"
+ROW_IDS = "chunk_ids.npy"
+
+
+@cache
+def _stemmer() -> Any:
+    try:
+        import Stemmer  # PyStemmer: Snowball English, a C extension
+
+        return Stemmer.Stemmer("english")
+    except ImportError:
+        return None
+
+
+def tokenize(texts: list[str]) -> list[list[str]]:
+    import bm25s
+
+    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
+
+
+def write_bm25(texts: list[str], chunk_ids: np.ndarray, generation_dir: Path) -> None:
+    import bm25s
+
+    out = generation_dir / BM25_DIR
+    out.mkdir()
+    np.save(out / ROW_IDS, np.asarray(chunk_ids, dtype=np.int64), allow_pickle=False)
+    retriever = bm25s.BM25()
+    if texts:
+        retriever.index(tokenize(texts), show_progress=False)
+        retriever.save(str(out), allow_pickle=False, show_progress=False)
+    (out / "meta.json").write_text(json.dumps({"stemmer": _stemmer() is not None, "rows": len(texts)}))
+
+
+class SparseIndex:
+    """Loaded BM25 scores (memory-mapped) and the chunk id of every row."""
+
+    def __init__(self, generation_dir: Path):
+        import bm25s
+
+        folder = generation_dir / BM25_DIR
+        self.chunk_ids = np.load(folder / ROW_IDS, allow_pickle=False)
+        self.retriever = (
+            bm25s.BM25.load(str(folder), mmap=True, allow_pickle=False, show_progress=False)
+            if len(self.chunk_ids)
+            else None
+        )
+        self._row_of = {int(c): i for i, c in enumerate(self.chunk_ids)}
+
+    def scores(self, query: str, allowed_chunk_ids: np.ndarray | None = None) -> np.ndarray:
+        """BM25 score of every row for the query; rows outside `allowed_chunk_ids` get -inf."""
+        if self.retriever is None:
+            return np.zeros(0, dtype=np.float32)
+        vocab = self.retriever.vocab_dict
+        tokens = [t for t in tokenize([query])[0] if t in vocab]
+        scores = (
+            np.asarray(self.retriever.get_scores(tokens), dtype=np.float32)
+            if tokens
+            else np.zeros(len(self.chunk_ids), dtype=np.float32)
+        )
+        if allowed_chunk_ids is not None:
+            mask = np.full(len(scores), -np.inf, dtype=np.float32)
+            rows = [self._row_of[int(c)] for c in allowed_chunk_ids if int(c) in self._row_of]
+            mask[rows] = 0.0
+            scores = scores + mask
+        return scores
+
+    def top(self, query: str, k: int, allowed_chunk_ids: np.ndarray | None = None) -> list[tuple[int, float]]:
+        scores = self.scores(query, allowed_chunk_ids)
+        if not len(scores):
+            return []
+        k = min(k, len(scores))
+        rows = np.argpartition(-scores, k - 1)[:k]
+        rows = rows[np.argsort(-scores[rows], kind="stable")]
+        return [(int(self.chunk_ids[r]), float(scores[r])) for r in rows if scores[r] > 0]
