@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The main job: set up, bring the index up to date with corpus/, then run a sample search.
+# The main job: set up, bring the index up to date with corpus/ (embeds only what changed), start the web UI.
+# Extra arguments go to `policyqa serve` (e.g. --port 8080, --host 0.0.0.0).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh ui
 export HF_HUB_OFFLINE=1
 .venv/bin/policyqa build --corpus corpus --index index
-.venv/bin/policyqa search "Where was the peace agreement between the US and the Taliban signed?" -k 3 --index index
+exec .venv/bin/policyqa serve --corpus corpus --index index "$@"

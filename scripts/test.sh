@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
-# The test suite: set up (including test tools), lint, then pytest with the real model and real FAISS.
+# The test suite: set up (test tools and a real browser included), lint, then pytest with the real model,
+# real FAISS and Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh ui,test
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Debian's chromium for the browser tests…" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check src tests app $(ls -d benchmarks 2>/dev/null)
 .venv/bin/python -m pytest -q "$@"

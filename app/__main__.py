@@ -1,0 +1,30 @@
+"""`python -m policyqa_app --index index --corpus corpus [--host 127.0.0.1] [--port 7860] [--share]`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from policyqa.errors import PolicyQAError
+
+from .server import serve
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m policyqa_app", description="The policyqa web UI.")
+    parser.add_argument("--index", default="index", help="index folder (default: index)")
+    parser.add_argument("--corpus", default="corpus", help="corpus folder (default: corpus)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
+    parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")
+    args = parser.parse_args(argv)
+    try:
+        serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share)
+    except PolicyQAError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

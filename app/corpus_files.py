@@ -1,0 +1,107 @@
+"""Adding and removing corpus files from the web UI, confined to the corpus folder."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path, PurePosixPath, PureWindowsPath
+
+from policyqa.documents import SUPPORTED_SUFFIXES
+from policyqa.errors import PolicyQAError
+
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_NAME_CHARS = 120
+_ODD = re.compile(r"[^\w. -]+")  # letters (any script), digits, "_", ".", " ", "-" stay
+
+
+class CorpusFileError(PolicyQAError):
+    """An upload or delete request that was refused; the message says why."""
+
+
+def safe_name(original: str) -> str:
+    """A plain file name for an uploaded file: no folders, no '..', no odd characters, a supported type."""
+    if not original or not original.strip():
+        raise CorpusFileError("the uploaded file has no name")
+    text = original.strip().replace("\x00", "")
+    if text.startswith(("/", "\\")) or PureWindowsPath(text).drive:
+        raise CorpusFileError(f"refused '{original}': absolute paths are not accepted, upload a plain file name")
+    parts = PurePosixPath(text.replace("\\", "/")).parts
+    if ".." in parts:
+        raise CorpusFileError(f"refused '{original}': '..' is not allowed in a file name")
+    base = parts[-1] if parts else ""
+    stem, dot, suffix = base.rpartition(".")
+    if not dot:
+        stem, suffix = base, ""
+    suffix = "." + suffix.lower() if suffix else ""
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise CorpusFileError(
+            f"refused '{original}': unsupported file type '{suffix or '(none)'}' "
+            f"(supported: {' '.join(SUPPORTED_SUFFIXES)})"
+        )
+    stem = _ODD.sub("_", stem).strip(" ._-")  # no hidden files (the scanner skips dot-files)
+    stem = re.sub(r"_+", "_", stem)[: MAX_NAME_CHARS - len(suffix)] or "document"
+    return stem + suffix
+
+
+def add_upload(source: str | Path, original_name: str, corpus_dir: Path) -> tuple[str, str]:
+    """Copy an uploaded file into the corpus root. Returns (saved doc id, note); never overwrites a file."""
+    name = safe_name(original_name)
+    source = Path(source)
+    try:
+        size = source.stat().st_size
+    except OSError as exc:
+        raise CorpusFileError(f"cannot read the uploaded file '{original_name}': {exc.strerror or exc}") from exc
+    if size > MAX_UPLOAD_BYTES:
+        raise CorpusFileError(
+            f"refused '{original_name}': {size / 1e6:.1f} MB is over the {MAX_UPLOAD_BYTES // (1024 * 1024)} MB limit"
+        )
+    if size == 0:
+        raise CorpusFileError(f"refused '{original_name}': the file is empty")
+    root = corpus_dir.resolve()
+    root.mkdir(parents=True, exist_ok=True)
+    stem, suffix = name[: -len(Path(name).suffix)], Path(name).suffix
+    for n in range(1000):
+        candidate = name if n == 0 else f"{stem}-{n + 1}{suffix}"
+        target = root / candidate
+        if not target.resolve().is_relative_to(root) or target.resolve().parent != root:
+            raise CorpusFileError(f"refused '{original_name}': the target would be outside the corpus folder")
+        try:
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)  # never replaces an existing file
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            shutil.copyfileobj(src, out)
+        note = "" if n == 0 else f" ('{name}' already exists, so it was saved under a new name)"
+        return candidate, note
+    raise CorpusFileError(f"refused '{original_name}': too many files named like '{name}' already")
+
+
+def delete_document(doc_id: str, corpus_dir: Path) -> Path:
+    """Remove one corpus file named by its document id (path relative to the corpus); refuses anything outside."""
+    if not doc_id or not isinstance(doc_id, str):
+        raise CorpusFileError("choose a document to delete")
+    root = corpus_dir.resolve()
+    rel = PurePosixPath(doc_id)
+    if rel.is_absolute() or ".." in rel.parts or PureWindowsPath(doc_id).drive or "\\" in doc_id:
+        raise CorpusFileError(f"refused to delete '{doc_id}': not a path inside the corpus folder")
+    target = root.joinpath(*rel.parts)
+    if not target.parent.resolve().is_relative_to(root) or not target.resolve().is_relative_to(root):
+        raise CorpusFileError(f"refused to delete '{doc_id}': it resolves outside the corpus folder")
+    if not target.is_file() or target == root:
+        raise CorpusFileError(f"'{doc_id}' is not a file in the corpus folder (already deleted?)")
+    target.unlink()
+    return target
+
+
+def corpus_file_ids(corpus_dir: Path) -> list[str]:
+    """Document ids of the files currently in the corpus folder (the scanner's rules: no dot-files)."""
+    root = corpus_dir.resolve()
+    if not root.is_dir():
+        return []
+    ids = []
+    for path in root.rglob("*"):
+        rel = path.relative_to(root)
+        if path.is_file() and not any(p.startswith(".") for p in rel.parts):
+            ids.append(rel.as_posix())
+    return sorted(ids)

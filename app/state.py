@@ -1,0 +1,76 @@
+"""The one PolicyIndex the app shares between all sessions, and the rebuild that replaces its generation."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from policyqa import PolicyIndex, PolicyQAError, build_index, open_index
+from policyqa.errors import IndexNotFoundError
+from policyqa.sync import BuildReport
+
+NO_INDEX = "No index yet — click “Rebuild index” on the Corpus tab."
+
+
+class NoIndexError(PolicyQAError):
+    pass
+
+
+class AppState:
+    """Questions are answered from `index` while a rebuild runs; the rebuild then refreshes it in place."""
+
+    def __init__(self, index_dir: Path, corpus_dir: Path):
+        self.index_dir = Path(index_dir)
+        self.corpus_dir = Path(corpus_dir)
+        self._index: PolicyIndex | None = None
+        self._open_lock = threading.Lock()
+        self._build_lock = threading.Lock()
+        self.load_error: str | None = None
+        self.reload()
+
+    def reload(self) -> PolicyIndex | None:
+        """Open the index if none is loaded, else switch to a newer published generation; never raises."""
+        with self._open_lock:
+            try:
+                if self._index is None:
+                    self._index = open_index(self.index_dir)
+                else:
+                    self._index.refresh()
+                self.load_error = None
+            except IndexNotFoundError:
+                self.load_error = NO_INDEX
+            except PolicyQAError as exc:
+                self.load_error = f"The index cannot be used: {exc}"
+            except Exception as exc:  # noqa: BLE001 - the app must still start and offer a rebuild
+                self.load_error = f"The index cannot be opened ({type(exc).__name__}: {exc}); try “Rebuild index”."
+            return self._index
+
+    @property
+    def index(self) -> PolicyIndex:
+        """The loaded index, or NoIndexError with what to do."""
+        index = self._index
+        if index is None:
+            raise NoIndexError(self.load_error or NO_INDEX)
+        return index
+
+    @property
+    def has_index(self) -> bool:
+        return self._index is not None
+
+    @property
+    def building(self) -> bool:
+        return self._build_lock.locked()
+
+    def rebuild(self, log: Callable[[str], None] | None = None, progress: bool = False) -> BuildReport:
+        """Sync the index with the corpus, then point the shared index at the new generation."""
+        if not self._build_lock.acquire(blocking=False):
+            raise PolicyQAError("a rebuild is already running; wait for it to finish")
+        try:
+            report = build_index(self.corpus_dir, self.index_dir, progress=progress, log=log or (lambda _m: None))
+        finally:
+            self._build_lock.release()
+        self.reload()
+        if self.load_error:
+            raise PolicyQAError(self.load_error)
+        return report
