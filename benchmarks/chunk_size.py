@@ -1,6 +1,6 @@
-"""Dense retrieval quality on PolicyQA dev for several chunk sizes, to choose the default.
+"""Retrieval quality on PolicyQA dev for several chunk sizes, to choose the default.
 
-    .venv/bin/python benchmarks/chunk_size.py ../shared/eval/policyqa/dev.json
+    .venv/bin/python benchmarks/chunk_size.py ../shared/eval/policyqa/dev.json [--mode hybrid|dense|bm25]
 
 For every (policy, question) the search is restricted to that policy. A hit: a retrieved chunk covers at least
 half of a gold answer span. "@1500ch" counts a hit only within the first 1,500 characters of retrieved text,
@@ -23,7 +23,7 @@ from policyqa_data import Question, covers, write_policies  # noqa: E402
 from policyqa import build_index  # noqa: E402
 from policyqa.chunking import ChunkSettings  # noqa: E402
 from policyqa.embedding import Embedder  # noqa: E402
-from policyqa.retrieval import dense_search  # noqa: E402
+from policyqa.retrieval import MODES, Mode, retrieve  # noqa: E402
 from policyqa.store import Generation  # noqa: E402
 
 SETTINGS = [(96, 16), (128, 24), (160, 32), (200, 40), (254, 50)]
@@ -44,10 +44,12 @@ def first_hit_rank(hits, question: Question, budget: int | None = None) -> int |
     return None
 
 
-def evaluate(generation: Generation, questions: list[Question], vectors: np.ndarray) -> dict[str, float]:
+def evaluate(
+    generation: Generation, questions: list[Question], vectors: np.ndarray, mode: Mode = "dense"
+) -> dict[str, float]:
     ranks, budget_ranks = [], []
     for question, vector in zip(questions, vectors, strict=True):
-        hits = dense_search(generation, vector, 10, [question.doc_id])
+        hits = retrieve(generation, question.text, vector, 10, [question.doc_id], mode)
         ranks.append(first_hit_rank(hits, question))
         budget_ranks.append(first_hit_rank(hits, question, BUDGET))
     n = len(questions)
@@ -61,19 +63,20 @@ def evaluate(generation: Generation, questions: list[Question], vectors: np.ndar
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("dev_json", type=Path)
+    parser.add_argument("--mode", choices=MODES, default="dense")
     args = parser.parse_args()
     embedder = Embedder()
     with tempfile.TemporaryDirectory() as tmp:
         questions = write_policies(args.dev_json, Path(tmp) / "corpus")
         vectors = embedder.encode([q.text for q in questions])
-        print(f"{len(questions)} questions (duplicates within a policy merged)")
+        print(f"{len(questions)} questions (duplicates within a policy merged), mode {args.mode}")
         print(f"| chunk tokens / overlap | chunks | hit@1 | hit@5 | hit@10 | MRR@10 | hit within {BUDGET} chars |")
         print("|---|---|---|---|---|---|---|")
         for size, overlap in SETTINGS:
             index_dir = Path(tmp) / f"index-{size}"
             build_index(Path(tmp) / "corpus", index_dir, chunking=ChunkSettings(size, overlap), log=lambda _m: None)
             generation = Generation.open_current(index_dir)
-            m = evaluate(generation, questions, vectors)
+            m = evaluate(generation, questions, vectors, args.mode)
             print(
                 f"| {size} / {overlap} | {len(generation)} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | "
                 f"{m['hit@10']:.3f} | {m['mrr@10']:.3f} | {m[f'hit@{BUDGET}ch']:.3f} |",

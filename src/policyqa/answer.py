@@ -187,7 +187,8 @@ def compose_answer(
     )
     pool = candidates(generation, hits)
     if not pool:
-        message = note + ("The index is empty; add documents and rebuild." if not hits else REFUSAL_TEXT)
+        empty = "No passages to answer from: the index is empty or the filters match no document."
+        message = note + (empty if not hits else REFUSAL_TEXT)
         return Answer(question, REFUSAL_TEXT, True, [], hits, 0.0, message.strip())
     vectors = encode([c.quote for c in pool])
     dense = vectors @ question_vector

@@ -2,34 +2,96 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
+from policyqa import rerank as rerank_model
 from policyqa.answer import REFUSAL_THRESHOLD, compose_answer
 from policyqa.answer_types import Answer
 from policyqa.embedding import Embedder
-from policyqa.errors import ModelMismatchError
-from policyqa.retrieval import Hit, Mode, check_k, clean_query, retrieve
+from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
+from policyqa.filters import DocumentFilter
+from policyqa.rerank import Reranker
+from policyqa.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
 from policyqa.store import ChunkRecord, DocumentRecord, Generation, current_generation_name
 from policyqa.sync import build_index
 
 __all__ = ["PolicyIndex", "build_index", "open_index"]
 
 
-class PolicyIndex:
-    """A searchable index. Holds one generation; `refresh()` switches to a newer published one."""
+RerankSetting = Literal["auto", "on", "off"]
+DEFAULT_RERANK: RerankSetting = "off"  # see BENCHMARKS.md, "Second stage"
+RERANK_ENV = "POLICYQA_RERANK"
 
-    def __init__(self, index_dir: Path, embedder: Embedder):
+
+class PolicyIndex:
+    """A searchable index. Holds one generation; `refresh()` switches to a newer published one.
+
+    `rerank`: "auto" re-scores the top candidates with all-mpnet-base-v2 when that extra is installed, "on"
+    requires it, "off" never uses it.
+    """
+
+    def __init__(self, index_dir: Path, embedder: Embedder, rerank: RerankSetting = DEFAULT_RERANK):
+        if rerank not in ("auto", "on", "off"):
+            raise PolicyQAError(f"rerank must be auto, on or off, got {rerank!r}")
         self.index_dir = index_dir
         self.embedder = embedder
+        self.rerank_setting = rerank
         self._encode_lock = threading.Lock()
+        self._reranker: Reranker | None = None
         self.generation = self._open_checked()
+
+    @property
+    def second_stage(self) -> str:
+        """What re-scores results, said plainly (shown by the CLI and UI)."""
+        if self.rerank_setting == "off":
+            return "off"
+        if not rerank_model.available():
+            return f"off ({rerank_model.MODEL_NAME} not installed: {rerank_model.INSTALL_HINT})"
+        return rerank_model.MODEL_NAME
+
+    def _second_stage_model(self, rerank: bool | None) -> Reranker | None:
+        wanted = self.rerank_setting != "off" if rerank is None else rerank
+        if not wanted:
+            return None
+        if not rerank_model.available():
+            if rerank or self.rerank_setting == "on":
+                raise ModelNotFoundError(
+                    f"re-ranking needs {rerank_model.MODEL_NAME}; install it with {rerank_model.INSTALL_HINT}"
+                )
+            return None
+        with self._encode_lock:
+            if self._reranker is None:
+                self._reranker = Reranker()
+            return self._reranker
+
+    def _retrieve(
+        self,
+        text: str,
+        k: int,
+        doc_ids: list[str] | None,
+        mode: Mode,
+        filters: DocumentFilter,
+        mmr: bool,
+        rerank: bool | None,
+    ) -> tuple[Generation, np.ndarray | None, list[Hit]]:
+        generation = self.generation  # one consistent generation for the whole call
+        reranker = self._second_stage_model(rerank)
+        vector = None if mode == "bm25" and not mmr and reranker is None else self.encode_query(text)
+        if reranker is None:
+            return generation, vector, retrieve(generation, text, vector, k, doc_ids, mode, filters=filters, mmr=mmr)
+        pool = max(k * MMR_POOL_FACTOR, rerank_model.CANDIDATES) if mmr else max(k, rerank_model.CANDIDATES)
+        hits = retrieve(generation, text, vector, pool, doc_ids, mode, filters=filters)
+        with self._encode_lock:
+            hits = reranker.rescore(text, hits)
+        return generation, vector, diversify(generation, vector, hits, k) if mmr else hits[:k]
 
     def _open_checked(self) -> Generation:
         generation = Generation.open_current(self.index_dir)
@@ -51,13 +113,26 @@ class PolicyIndex:
     def manifest(self) -> dict[str, Any]:
         return self.generation.manifest
 
-    def search(self, query: str, k: int = 5, doc_ids: list[str] | None = None, mode: Mode = "hybrid") -> list[Hit]:
-        """Ranked chunks: `mode` is "hybrid" (dense + BM25, fused), "dense" or "bm25"."""
+    def search(
+        self,
+        query: str,
+        k: int = 5,
+        doc_ids: list[str] | None = None,
+        mode: Mode = "hybrid",
+        *,
+        path: str | None = None,
+        where: dict[str, Any] | None = None,
+        mmr: bool = False,
+        rerank: bool | None = None,
+    ) -> list[Hit]:
+        """Ranked chunks. `mode`: "hybrid" (dense + BM25, fused), "dense" or "bm25". Filters: `doc_ids`, a `path`
+        glob on document ids ("policies/*.pdf"), `where` on document fields (doc_id, title, type, folder, size,
+        sha256). `mmr` re-orders for diversity (maximal marginal relevance). `rerank` overrides the index's
+        second-stage setting for this call."""
         text = clean_query(query)
         k = check_k(k)
-        generation = self.generation  # one consistent generation for the whole call
-        vector = None if mode == "bm25" else self.encode_query(text)
-        return retrieve(generation, text, vector, k, doc_ids, mode)
+        filters = DocumentFilter(None, path, where or {})
+        return self._retrieve(text, k, doc_ids, mode, filters, mmr, rerank)[2]
 
     def ask(
         self,
@@ -66,6 +141,9 @@ class PolicyIndex:
         doc_ids: list[str] | None = None,
         *,
         mode: Mode = "hybrid",
+        path: str | None = None,
+        where: dict[str, Any] | None = None,
+        rerank: bool | None = None,
         threshold: float | None = None,
     ) -> Answer:
         """An extractive answer with verbatim citations, or a refusal with the nearest material.
@@ -75,9 +153,10 @@ class PolicyIndex:
         started = time.perf_counter()
         text = clean_query(question)
         k = check_k(k)
-        generation = self.generation
-        vector = self.encode_query(text)
-        hits = retrieve(generation, text, vector, k, doc_ids, mode)
+        filters = DocumentFilter(None, path, where or {})
+        generation, vector, hits = self._retrieve(text, k, doc_ids, mode, filters, False, rerank)
+        if vector is None:
+            vector = self.encode_query(text)
         limit = REFUSAL_THRESHOLD if threshold is None else threshold
         answer = compose_answer(text, vector, hits, generation, self.encode_texts, limit)
         return replace(answer, seconds=time.perf_counter() - started)
@@ -106,5 +185,9 @@ class PolicyIndex:
         return True
 
 
-def open_index(index_dir: str | Path = "index", *, model: str | Path | None = None) -> PolicyIndex:
-    return PolicyIndex(Path(index_dir), Embedder(model))
+def open_index(
+    index_dir: str | Path = "index", *, model: str | Path | None = None, rerank: RerankSetting | None = None
+) -> PolicyIndex:
+    """Open a built index. `rerank` defaults to $POLICYQA_RERANK, else DEFAULT_RERANK."""
+    setting = rerank or os.environ.get(RERANK_ENV) or DEFAULT_RERANK
+    return PolicyIndex(Path(index_dir), Embedder(model), setting)  # type: ignore[arg-type]

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, get_args
 
 import numpy as np
 
 from policyqa.errors import QueryError
+from policyqa.filters import DocumentFilter, matching_documents
 from policyqa.fusion import weighted_fusion
+from policyqa.mmr import mmr_order
 from policyqa.store import ChunkRecord, Generation
 
 MAX_QUERY_CHARS = 2000  # far past the model's 256-token window; the rest would not be embedded anyway
@@ -20,6 +22,8 @@ FUSION_DEPTH = 50  # candidates taken from each list before fusing
 # Weighted fusion of min-max normalised scores beat reciprocal rank fusion on PolicyQA dev (MRR@10 0.448 vs 0.438,
 # hit within 1,500 chars 0.426 vs 0.412; benchmarks/policyqa_dev.py), and its score in [0, 1] reads better.
 HYBRID_DENSE_WEIGHT = 0.7
+MMR_POOL_FACTOR, MMR_MIN_POOL = 4, 20  # MMR re-orders this many candidates
+MMR_DIVERSITY = 0.5  # the usual lambda = 0.5 (LangChain default); 0.3 kept exact duplicates together
 
 
 def fuse(dense: list[tuple[int, float]], sparse: list[tuple[int, float]]) -> list[tuple[int, float]]:
@@ -68,13 +72,14 @@ def check_k(k: object) -> int:
     return int(k)
 
 
-def allowed_chunk_ids(generation: Generation, doc_ids: list[str] | None) -> np.ndarray | None:
-    if doc_ids is None:
+def allowed_chunk_ids(
+    generation: Generation, doc_ids: list[str] | None, filters: DocumentFilter | None = None
+) -> np.ndarray | None:
+    """Chunk ids the filters allow, or None when nothing is filtered."""
+    spec = DocumentFilter(doc_ids, filters.path, filters.where) if filters else DocumentFilter(doc_ids)
+    if not spec.active:
         return None
-    unknown = sorted(set(doc_ids) - {d.doc_id for d in generation.documents()})
-    if unknown:
-        raise QueryError(f"no such document(s) in the index: {', '.join(unknown)}")
-    return generation.chunk_ids_for(doc_ids)
+    return generation.chunk_ids_for(matching_documents(generation.documents(), spec))
 
 
 def dense_ranked(
@@ -101,24 +106,41 @@ def retrieve(
     k: int,
     doc_ids: list[str] | None = None,
     mode: Mode = "hybrid",
+    *,
+    filters: DocumentFilter | None = None,
+    mmr: bool = False,
 ) -> list[Hit]:
-    """Top-k chunks by dense similarity, BM25, or both fused (`query_vector` may be None for bm25)."""
+    """Top-k chunks by dense similarity, BM25, or both fused; optionally diversified by MMR.
+
+    `query_vector` may be None only for bm25 without MMR.
+    """
     if mode not in MODES:
         raise QueryError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
-    allowed = allowed_chunk_ids(generation, doc_ids)
+    allowed = allowed_chunk_ids(generation, doc_ids, filters)
     if allowed is not None and len(allowed) == 0:
         return []
+    depth = max(k * MMR_POOL_FACTOR, MMR_MIN_POOL) if mmr else k
     if mode == "dense":
-        ranked = dense_ranked(generation, query_vector, k, allowed)
+        ranked = dense_ranked(generation, query_vector, depth, allowed)
     elif mode == "bm25":
-        ranked = generation.sparse.top(query, k, allowed)
+        ranked = generation.sparse.top(query, depth, allowed)
     else:
-        depth = max(k, FUSION_DEPTH)
-        dense = dense_ranked(generation, query_vector, depth, allowed)
-        sparse = generation.sparse.top(query, depth, allowed)
-        ranked = fuse(dense, sparse)[:k]
+        fusion_depth = max(depth, FUSION_DEPTH)
+        dense = dense_ranked(generation, query_vector, fusion_depth, allowed)
+        sparse = generation.sparse.top(query, fusion_depth, allowed)
+        ranked = fuse(dense, sparse)[:depth]
     records = generation.chunk_records(i for i, _ in ranked)
-    return [to_hit(records[i], score, rank) for rank, (i, score) in enumerate(ranked, 1) if i in records]
+    hits = [to_hit(records[i], score, rank) for rank, (i, score) in enumerate(ranked, 1) if i in records]
+    return diversify(generation, query_vector, hits, k) if mmr else hits
+
+
+def diversify(generation: Generation, query_vector: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:
+    """The k hits chosen by maximal marginal relevance over the candidates' stored vectors, re-ranked."""
+    if not hits:
+        return hits
+    vectors = np.stack([generation.vectors.reconstruct(h.chunk_id) for h in hits])
+    order = mmr_order(query_vector, vectors, k, MMR_DIVERSITY)
+    return [replace(hits[j], rank=rank) for rank, j in enumerate(order, 1)]
 
 
 def dense_search(

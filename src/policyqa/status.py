@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from policyqa import rerank
 from policyqa.chunking import ChunkSettings
 from policyqa.documents import scan_corpus
 from policyqa.embedding import Embedder
@@ -35,6 +36,7 @@ def index_status(
             "model": generation.manifest.get("model", {}).get("name"),
             "built_at": generation.manifest.get("built_at"),
             "chunks": len(generation),
+            "second_stage": rerank.MODEL_NAME if rerank.available() else f"not installed ({rerank.INSTALL_HINT})",
             "documents": [d.__dict__ for d in documents],
             "stale": {
                 "is_stale": plan.is_stale,
