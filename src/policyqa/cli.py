@@ -49,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument(
         "--doc", action="append", dest="doc_ids", metavar="DOC_ID", help="only this document (repeatable)"
     )
+    _add_filters(search)
+    search.add_argument("--mmr", action="store_true", help="diversify results (maximal marginal relevance)")
     _add_paths(search, corpus=False)
     search.add_argument("--json", action="store_true", help="print results as JSON")
     search.set_defaults(run=cmd_search)
@@ -57,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("-k", type=int, default=5, help="passages to read (default 5)")
     ask.add_argument("--doc", action="append", dest="doc_ids", metavar="DOC_ID", help="only this document")
+    _add_filters(ask)
     _add_paths(ask, corpus=False)
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
     ask.set_defaults(run=cmd_ask)
@@ -79,8 +82,39 @@ def _parser() -> argparse.ArgumentParser:
     status = sub.add_parser("status", help="what is indexed, and whether the index is stale")
     _add_paths(status, corpus=True)
     status.add_argument("--json", action="store_true")
+    status.add_argument(
+        "--check", action="store_true", help="verify the index files are whole and consistent (exit 1 on problems)"
+    )
     status.set_defaults(run=cmd_status)
     return parser
+
+
+def _add_filters(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=["hybrid", "dense", "bm25"], default="hybrid", help="default hybrid")
+    parser.add_argument(
+        "--rerank",
+        choices=["auto", "on", "off"],
+        default=None,
+        help="second stage with all-mpnet-base-v2: auto = when installed (default: $POLICYQA_RERANK or off)",
+    )
+    parser.add_argument("--path", metavar="GLOB", help='only documents whose id matches, e.g. "policies/*.pdf"')
+    parser.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="only documents with this field value (doc_id, title, type, folder, size, sha256); repeatable",
+    )
+
+
+def _where_pairs(args: argparse.Namespace) -> dict[str, str]:
+    pairs = {}
+    for item in args.where:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise PolicyQAError(f"--where takes FIELD=VALUE, got '{item}'")
+        pairs[key.strip()] = value
+    return pairs
 
 
 def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
@@ -101,14 +135,22 @@ def cmd_build(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from policyqa.api import open_index
 
-    hits = open_index(args.index, model=args.model).search(args.query, k=args.k, doc_ids=args.doc_ids)
+    hits = open_index(args.index, model=args.model, rerank=args.rerank).search(
+        args.query,
+        k=args.k,
+        doc_ids=args.doc_ids,
+        mode=args.mode,
+        path=args.path,
+        where=_where_pairs(args),
+        mmr=args.mmr,
+    )
     if args.json:
         print(json.dumps([asdict(h) for h in hits], indent=2, ensure_ascii=False))
         return 0
     if not hits:
         print("no results")
     for hit in hits:
-        where = _where(hit.doc_id, hit.page, hit.start, hit.end)
+        where = _location(hit.doc_id, hit.page, hit.start, hit.end)
         heading = f" — {hit.heading}" if hit.heading else ""
         print(f"[{hit.rank}] {hit.score:.3f}  {where}{heading}")
         print("    " + " ".join(hit.text.split())[:400])
@@ -118,7 +160,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     from policyqa.api import open_index
 
-    answer = open_index(args.index, model=args.model).ask(args.question, k=args.k, doc_ids=args.doc_ids)
+    answer = open_index(args.index, model=args.model, rerank=args.rerank).ask(
+        args.question, k=args.k, doc_ids=args.doc_ids, mode=args.mode, path=args.path, where=_where_pairs(args)
+    )
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -127,18 +171,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if answer.abstained:
         print("Nearest material:")
         for hit in answer.passages[:3]:
-            print(f"  - {_where(hit.doc_id, hit.page, hit.start, hit.end)} (score {hit.score:.2f})")
+            print(f"  - {_location(hit.doc_id, hit.page, hit.start, hit.end)} (score {hit.score:.2f})")
             print("    " + " ".join(hit.text.split())[:300])
         return 0
     print(answer.text)
     print()
     for c in answer.citations:
         heading = f" — {c.heading}" if c.heading else ""
-        print(f"[{c.marker}] {c.title} · {_where(c.doc_id, c.page, c.start, c.end)}{heading} (score {c.score:.2f})")
+        print(f"[{c.marker}] {c.title} · {_location(c.doc_id, c.page, c.start, c.end)}{heading} (score {c.score:.2f})")
     return 0
 
 
-def _where(doc_id: str, page: int | None, start: int, end: int) -> str:
+def _location(doc_id: str, page: int | None, start: int, end: int) -> str:
     return f"{doc_id}" + (f", page {page}" if page else "") + f", chars {start}-{end}"
 
 
@@ -176,6 +220,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from policyqa.status import index_status
 
+    if args.check:
+        return cmd_check(args)
     status = index_status(args.corpus, args.index, model=args.model)
     if args.json:
         print(json.dumps(status, indent=2, ensure_ascii=False))
@@ -188,6 +234,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(status['built_at']))}"
     )
     print(f"{len(status['documents'])} document(s), {status['chunks']} chunk(s)")
+    print(f"second-stage model: {status['second_stage']}")
     for doc in status["documents"]:
         print(f"  {doc['doc_id']}  {doc['chunks']} chunks  {doc['size']} bytes  {doc['title'][:60]}")
     stale = status["stale"]
@@ -203,6 +250,23 @@ def cmd_status(args: argparse.Namespace) -> int:
     for skip in stale["skipped"]:
         print(f"  skipped {skip['path']}: {skip['reason']}")
     return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """`status --check`: the doctor's verdict; exit 1 when the index has problems (notes alone are fine)."""
+    from policyqa.doctor import check_index
+
+    corpus = args.corpus if args.corpus.is_dir() else None
+    problems = check_index(args.index, corpus, model=args.model)
+    failed = [p for p in problems if p.is_error]
+    if args.json:
+        print(json.dumps({"ok": not failed, "problems": [p.as_dict() for p in problems]}, indent=2, ensure_ascii=False))
+        return 1 if failed else 0
+    print(f"index has {len(failed)} problem(s):" if failed else "index OK")
+    for problem in problems:
+        print(f"  {'problem' if problem.is_error else 'note'}: {problem.what}")
+        print(f"    to fix: {problem.how_to_fix}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,18 +70,37 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
     skipped: list[Skipped] = []
     for path in sorted(_walk(root)):
         doc_id = path.relative_to(root).as_posix()
+        try:
+            doc_id.encode("utf-8")
+        except UnicodeEncodeError:  # os.fsdecode kept undecodable bytes as surrogates; SQLite cannot store them
+            shown = doc_id.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            skipped.append(Skipped(shown, "file name is not valid UTF-8; rename the file to index it"))
+            continue
+        if path.is_symlink():
+            try:
+                target = path.resolve(strict=True)
+            except (OSError, RuntimeError):  # dangling, or a loop
+                skipped.append(Skipped(doc_id, "broken symlink or symlink loop (not followed)"))
+                continue
+            if not target.is_relative_to(root):
+                skipped.append(Skipped(doc_id, "symlink pointing outside the corpus folder (not followed)"))
+                continue
+            if target.is_dir():  # a folder inside the corpus: its files are indexed under their own paths
+                continue
         if path.suffix.lower() not in SUPPORTED_SUFFIXES:
             skipped.append(Skipped(doc_id, f"unsupported file type '{path.suffix or '(none)'}'"))
             continue
-        if path.is_symlink() and not path.resolve().is_relative_to(root):
-            skipped.append(Skipped(doc_id, "symlink pointing outside the corpus folder (not followed)"))
-            continue
         try:
-            size = path.stat().st_size
-            if size > MAX_FILE_BYTES:
-                skipped.append(Skipped(doc_id, f"file too large ({size} bytes; limit {MAX_FILE_BYTES})"))
-                continue
-            data = path.read_bytes()
+            # O_NONBLOCK: opening a named pipe must not wait for a writer; fstat then says what was opened
+            with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+                info = os.fstat(handle.fileno())
+                if not stat.S_ISREG(info.st_mode):
+                    skipped.append(Skipped(doc_id, "not a regular file (a named pipe, socket or device); not read"))
+                    continue
+                if info.st_size > MAX_FILE_BYTES:
+                    skipped.append(Skipped(doc_id, f"file too large ({info.st_size} bytes; limit {MAX_FILE_BYTES})"))
+                    continue
+                data = handle.read()
         except OSError as exc:
             skipped.append(Skipped(doc_id, f"cannot read file: {exc.strerror or exc}"))
             continue
@@ -92,7 +113,7 @@ def _walk(root: Path) -> Iterator[Path]:
         rel_parts = path.relative_to(root).parts
         if any(part.startswith(".") for part in rel_parts):
             continue
-        if path.is_dir():
+        if path.is_dir() and not path.is_symlink():  # symlinked folders are yielded: scan_corpus reports them
             continue
         yield path
 

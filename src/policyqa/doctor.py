@@ -1,0 +1,270 @@
+"""`policyqa status --check`: verify that an index on disk is whole and consistent, without loading the model.
+
+Checks, in order: CURRENT names a generation; the generation's files are there and open; SQLite passes its own
+quick check; FAISS holds exactly the SQLite chunk ids; the BM25 row ids are the SQLite ids in id order; every
+chunk's offsets reproduce its text from the stored document text; the manifest's model is the configured one.
+Leftovers of interrupted builds and staleness against the corpus are reported as harmless notes ("info").
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from policyqa.errors import PolicyQAError
+from policyqa.sparse import BM25_DIR, ROW_IDS
+from policyqa.store import CURRENT, DATABASE, VECTORS, Generation, current_generation_name
+
+if TYPE_CHECKING:
+    from policyqa.chunking import ChunkSettings
+
+REBUILD = "run `policyqa build --full` to rebuild the index from the corpus"
+UPDATE = "run `policyqa build` (it reuses what is intact and embeds only what changed)"
+MAX_EXAMPLES = 3
+
+Severity = Literal["error", "info"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    what: str
+    how_to_fix: str
+    severity: Severity = "error"  # "error": damaged or unusable; "info": harmless, worth knowing
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+    def __str__(self) -> str:
+        return f"{self.what} — to fix: {self.how_to_fix}"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"what": self.what, "how_to_fix": self.how_to_fix, "severity": self.severity}
+
+
+def check_index(
+    index_dir: str | Path,
+    corpus_dir: str | Path | None = None,
+    *,
+    model: str | Path | None = None,
+    chunking: ChunkSettings | None = None,
+) -> list[Problem]:
+    """Every problem found in the index at `index_dir` (errors first); an empty list means the index is OK.
+
+    With `corpus_dir`, also notes (as info) whether the index is stale against that corpus.
+    """
+    index_dir = Path(index_dir)
+    notes = leftover_problems(index_dir)
+    try:
+        name = current_generation_name(index_dir)
+    except PolicyQAError as exc:
+        return [Problem(f"the CURRENT pointer is unusable: {exc}", REBUILD), *notes]
+    if name is None:
+        what = f"no index in '{index_dir}' ({CURRENT} is missing)"
+        return [Problem(what, "run `policyqa build` to build the index from the corpus"), *notes]
+    path = index_dir / name
+    missing = [f for f in (VECTORS, DATABASE, f"{BM25_DIR}/{ROW_IDS}") if not (path / f).is_file()]
+    if missing:
+        return [Problem(f"generation {name} is missing {', '.join(missing)}", REBUILD), *notes]
+    try:
+        generation = Generation(path)
+    except PolicyQAError as exc:
+        return [Problem(f"generation {name} cannot be opened: {exc}", REBUILD), *notes]
+    except Exception as exc:  # noqa: BLE001 - the doctor reports whatever is wrong rather than crash on it
+        return [Problem(f"generation {name} cannot be opened ({type(exc).__name__}: {exc})", REBUILD), *notes]
+    try:
+        problems = generation_problems(generation)
+        problems += model_problems(generation, model)
+        if corpus_dir is not None and not problems:
+            notes += staleness_notes(generation, Path(corpus_dir), model, chunking)
+    finally:
+        generation.close()
+    return problems + notes
+
+
+def generation_problems(generation: Generation) -> list[Problem]:
+    """Damage inside one opened generation: SQLite pages, FAISS vs SQLite ids, BM25 ids, chunk offsets."""
+    try:
+        return _generation_problems(generation)
+    except (sqlite3.DatabaseError, RuntimeError, ValueError, OSError) as exc:
+        return [Problem(f"generation {generation.path.name} cannot be read ({type(exc).__name__}: {exc})", REBUILD)]
+
+
+def _generation_problems(generation: Generation) -> list[Problem]:
+    name = generation.path.name
+    db = generation.db
+    try:
+        verdict = [row[0] for row in db.execute("PRAGMA quick_check")]
+    except sqlite3.DatabaseError as exc:  # damaged badly enough that the check itself cannot run
+        verdict = [str(exc)]
+    if verdict != ["ok"]:
+        return [Problem(f"{name}/{DATABASE} is corrupt (SQLite: {'; '.join(verdict)[:300]})", REBUILD)]
+    problems: list[Problem] = []
+    sqlite_ids = np.array([row[0] for row in db.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
+    problems += _faiss_problems(generation, sqlite_ids)
+    bm25_ids = generation.sparse.chunk_ids  # loaded from bm25/chunk_ids.npy when the generation was opened
+    scores = getattr(generation.sparse.retriever, "scores", None)
+    bm25_rows = scores.get("num_docs") if isinstance(scores, dict) else None
+    if bm25_rows is not None and bm25_rows != len(bm25_ids):
+        problems.append(Problem(f"the BM25 scores cover {bm25_rows} rows but list {len(bm25_ids)} chunk ids", REBUILD))
+    if not np.array_equal(bm25_ids, sqlite_ids):
+        problems.append(
+            Problem(
+                f"{name}/{BM25_DIR}/{ROW_IDS} lists {len(bm25_ids)} chunk id(s) that are not the {len(sqlite_ids)} "
+                f"SQLite chunk ids in id order{_differences(set(bm25_ids.tolist()), set(sqlite_ids.tolist()))}",
+                REBUILD,
+            )
+        )
+    orphans = [r[0] for r in db.execute("SELECT id FROM chunks WHERE doc_id NOT IN (SELECT doc_id FROM documents)")]
+    if orphans:
+        problems.append(Problem(f"{len(orphans)} chunk(s) belong to no document (ids {_examples(orphans)})", REBUILD))
+    bad = list(_chunks_not_matching_their_document(db))
+    if bad:
+        problems.append(
+            Problem(
+                f"{len(bad)} chunk(s) whose offsets do not reproduce their text from the document "
+                f"({'; '.join(bad[:MAX_EXAMPLES])})",
+                REBUILD,
+            )
+        )
+    return problems
+
+
+def faiss_ids(vectors: Any) -> np.ndarray | None:
+    """The chunk ids a FAISS index holds (IndexIDMap2 or IVF with its own ids), without reading the vectors."""
+    import faiss
+
+    if hasattr(vectors, "id_map"):
+        return faiss.vector_to_array(vectors.id_map).astype(np.int64)
+    ivf = faiss.try_extract_index_ivf(vectors)
+    if ivf is None:
+        return None
+    lists = ivf.invlists
+    parts = [
+        faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy() for i in range(ivf.nlist) if lists.list_size(i)
+    ]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, dtype=np.int64)
+
+
+def _faiss_problems(generation: Generation, sqlite_ids: np.ndarray) -> list[Problem]:
+    name = generation.path.name
+    vectors = generation.vectors
+    found = faiss_ids(vectors)
+    if found is None:
+        return [Problem(f"{name}/{VECTORS} is a {type(vectors).__name__}, which does not map chunk ids", REBUILD)]
+    problems: list[Problem] = []
+    dimension = generation.manifest.get("model", {}).get("dimension")
+    if dimension is not None and vectors.d != dimension:
+        problems.append(
+            Problem(f"{name}/{VECTORS} holds {vectors.d}-d vectors but the manifest says {dimension}-d", REBUILD)
+        )
+    if vectors.ntotal != len(sqlite_ids):
+        problems.append(
+            Problem(f"FAISS holds {vectors.ntotal} vector(s) but SQLite has {len(sqlite_ids)} chunk(s)", REBUILD)
+        )
+    faiss_set, sqlite_set = set(found.tolist()), set(sqlite_ids.tolist())
+    if len(faiss_set) != len(found):
+        problems.append(Problem(f"FAISS holds {len(found) - len(faiss_set)} duplicate chunk id(s)", REBUILD))
+    if faiss_set != sqlite_set:
+        problems.append(
+            Problem(f"the FAISS ids are not the SQLite chunk ids{_differences(faiss_set, sqlite_set)}", REBUILD)
+        )
+    return problems
+
+
+def _chunks_not_matching_their_document(db: sqlite3.Connection) -> Iterator[str]:
+    """One description per chunk whose stored text is not document.text[start:end] (one document in memory)."""
+    for doc_id, text in db.execute("SELECT doc_id, text FROM documents ORDER BY doc_id").fetchall():
+        rows = db.execute('SELECT id, start, "end", text FROM chunks WHERE doc_id = ? ORDER BY id', [doc_id])
+        for chunk_id, start, end, chunk_text in rows:
+            if not (0 <= start < end <= len(text)):
+                yield f"chunk {chunk_id} of {doc_id}: offsets {start}-{end} outside the text (length {len(text)})"
+            elif text[start:end] != chunk_text:
+                yield f"chunk {chunk_id} of {doc_id}: text[{start}:{end}] differs from the stored chunk text"
+
+
+def model_problems(generation: Generation, model: str | Path | None = None) -> list[Problem]:
+    """The manifest's model identity against the configured model (read from its files, never loaded)."""
+    from policyqa.embedding import Embedder
+
+    try:
+        configured = Embedder(model).identity
+    except PolicyQAError as exc:
+        return [Problem(f"the configured model cannot be used: {exc}", "point --model or $POLICYQA_MODEL to a model")]
+    built_with = generation.manifest.get("model")
+    if built_with == configured:
+        return []
+    built_name = built_with.get("name") if isinstance(built_with, dict) else built_with
+    return [
+        Problem(
+            f"the index was built with model {json.dumps(built_name)} ({_describe(built_with)}) but the configured "
+            f"model is {json.dumps(configured['name'])} ({_describe(configured)}); searches would fail",
+            "run `policyqa build` (a model change forces a full rebuild), or configure the model it was built with",
+        )
+    ]
+
+
+def staleness_notes(
+    generation: Generation, corpus_dir: Path, model: str | Path | None = None, chunking: ChunkSettings | None = None
+) -> list[Problem]:
+    from policyqa.chunking import ChunkSettings
+    from policyqa.documents import scan_corpus
+    from policyqa.embedding import Embedder
+    from policyqa.sync import build_settings, plan_sync
+
+    if not corpus_dir.is_dir():
+        return [Problem(f"corpus folder '{corpus_dir}' does not exist; staleness not checked", UPDATE, "info")]
+    files, _ = scan_corpus(corpus_dir)
+    plan = plan_sync(files, generation, build_settings(Embedder(model), chunking or ChunkSettings()))
+    if not plan.is_stale:
+        return []
+    parts = [
+        f"{len(items)} {label}"
+        for label, items in (("added", plan.added), ("modified", plan.modified), ("deleted", plan.deleted))
+        if items
+    ]
+    if plan.full_rebuild_reason:
+        parts.append(f"full rebuild needed: {plan.full_rebuild_reason}")
+    return [Problem(f"the index is stale against '{corpus_dir}' ({', '.join(parts)})", UPDATE, "info")]
+
+
+def leftover_problems(index_dir: Path) -> list[Problem]:
+    """Unfinished generations and pointer files that interrupted builds left behind: harmless, removed by a build."""
+    leftovers = sorted(p.name for p in index_dir.glob("gen-*.tmp"))
+    if (index_dir / f"{CURRENT}.tmp").exists():
+        leftovers.append(f"{CURRENT}.tmp")
+    if not leftovers:
+        return []
+    return [
+        Problem(
+            f"an interrupted build left {', '.join(leftovers)} in '{index_dir}' (harmless: never read)",
+            "run `policyqa build`, which removes them",
+            "info",
+        )
+    ]
+
+
+def _differences(found: set[int], expected: set[int]) -> str:
+    extra, missing = sorted(found - expected), sorted(expected - found)
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing (e.g. {_examples(missing)})")
+    if extra:
+        parts.append(f"{len(extra)} unknown (e.g. {_examples(extra)})")
+    return f": {', '.join(parts)}" if parts else ""
+
+
+def _examples(ids: list[int]) -> str:
+    return ", ".join(str(i) for i in ids[:MAX_EXAMPLES]) + (", …" if len(ids) > MAX_EXAMPLES else "")
+
+
+def _describe(identity: Any) -> str:
+    if not isinstance(identity, dict):
+        return "unknown identity"
+    return f"{identity.get('dimension')}-d, {identity.get('source')}"
