@@ -46,6 +46,18 @@ class AppState:
                 self.load_error = f"The index cannot be opened ({type(exc).__name__}: {exc}); try “Rebuild index”."
             return self._index
 
+    def warm_up(self) -> None:
+        """Load the model now (in the background) so the first visitor does not wait for it."""
+
+        def load() -> None:
+            try:
+                if self._index is not None:
+                    self._index.encode_query("warm up")
+            except Exception:  # noqa: BLE001 - a failed warm-up only means the first question is slower
+                pass
+
+        threading.Thread(target=load, name="policyqa-warm-up", daemon=True).start()
+
     @property
     def index(self) -> PolicyIndex:
         """The loaded index, or NoIndexError with what to do."""

@@ -21,6 +21,7 @@ EXAMPLES = [
 
 def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
     state = AppState(Path(index_dir), Path(corpus_dir))
+    state.warm_up()
     h = Handlers(state)
     with gr.Blocks(title="policyqa", analytics_enabled=False) as demo:
         gr.Markdown("## policyqa — questions and search over the policy corpus")
