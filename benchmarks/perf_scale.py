@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import resource
 import shlex
 import statistics
 import sys
@@ -248,6 +249,8 @@ def main() -> None:
         if r["flat_ms"] >= r["encode_ms"] and r["ivf_recall"] >= TARGET_RECALL and r["flat_ms"] >= 2 * r["ivf_ms"]
     ]
     print(f"Sizes where the rule picks IVF: {', '.join(f'{c:,}' for c in suited) or 'none'}.")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
+    print(f"Peak memory of this process: {peak:.1f} GiB (model, the vectors, flat + IVF + a second IVF side by side).")
 
 
 if __name__ == "__main__":

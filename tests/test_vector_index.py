@@ -169,3 +169,14 @@ def test_build_records_type_and_switches_to_ivf(corpus: Path, tmp_path: Path, mo
     with sqlite3.connect(generation.path / DATABASE) as db:
         stored = json.loads(db.execute("SELECT value FROM manifest WHERE key = 'vector_index'").fetchone()[0])
     assert stored == record
+
+
+def test_document_filter_on_ivf_index(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("policyqa.vector_index.ANN_THRESHOLD", 5)
+    (corpus / "extra.md").write_text("# Audits\n\nThe Zanzibar clause requires quarterly vendor audits.\n")
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir, log=lambda _m: None)
+    idx = open_index(index_dir)
+    assert describe(idx.generation.vectors)["type"] == "ivf"
+    hits = idx.search(DOHA_QUESTION, k=3, doc_ids=["extra.md"], mode="dense")
+    assert [h.doc_id for h in hits] == ["extra.md"]

@@ -13,6 +13,7 @@ from policyqa.filters import DocumentFilter, matching_documents
 from policyqa.fusion import weighted_fusion
 from policyqa.mmr import mmr_order
 from policyqa.store import ChunkRecord, Generation
+from policyqa.vector_index import search as vector_search
 
 MAX_QUERY_CHARS = 2000  # far past the model's 256-token window; the rest would not be embedded anyway
 MAX_K = 1000
@@ -85,17 +86,12 @@ def allowed_chunk_ids(
 def dense_ranked(
     generation: Generation, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
-    import faiss
-
-    params = None
-    if allowed is not None:
-        if len(allowed) == 0:
-            return []
-        params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(allowed))
+    if allowed is not None and len(allowed) == 0:
+        return []
     k = min(k, len(generation))
     if k == 0:
         return []
-    scores, ids = generation.vectors.search(query_vector.reshape(1, -1), k, params=params)
+    scores, ids = vector_search(generation.vectors, query_vector, k, allowed)  # filters work on flat and IVF alike
     return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
 
