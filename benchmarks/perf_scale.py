@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/perf_scale.py ../shared/eval/policyqa/dev.json [--sizes 10000,30000,...]
 
-Default sizes: 10k, 30k, 100k, 300k, 1M (about 7 minutes on 2 cores; 1M alone takes 3-5 minutes, mostly training
-and filling the IVF, and peaks at about 6 GiB of memory).
+Default sizes: 10k, 30k, 100k, 300k, 1M (3-7 minutes on 2 cores with load; 1M alone takes 2-5 minutes, mostly training
+and filling the IVF; the process peaks at about 10 GiB of memory).
 
 Synthetic data shaped like real sentence embeddings: the bundled model embeds the PolicyQA dev chunks and
 questions; chunk vectors are drawn from a Gaussian with the chunks' mean and covariance, query vectors from one
