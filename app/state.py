@@ -52,7 +52,7 @@ class AppState:
         def load() -> None:
             try:
                 if self._index is not None:
-                    self._index.encode_query("warm up")
+                    self._index.warm_up()
             except Exception:  # noqa: BLE001 - a failed warm-up only means the first question is slower
                 pass
 

@@ -15,12 +15,12 @@ import numpy as np
 from policyqa import rerank as rerank_model
 from policyqa.answer import REFUSAL_THRESHOLD, compose_answer
 from policyqa.answer_types import Answer
-from policyqa.embedding import Embedder
+from policyqa.embedding import Backend, Embedder, backend_of
 from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
 from policyqa.filters import DocumentFilter
 from policyqa.rerank import Reranker
 from policyqa.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
-from policyqa.store import ChunkRecord, DocumentRecord, Generation, current_generation_name
+from policyqa.store import ChunkRecord, DocumentRecord, Generation, current_generation_name, current_manifest
 from policyqa.sync import build_index
 
 __all__ = ["PolicyIndex", "build_index", "open_index"]
@@ -43,6 +43,7 @@ class PolicyIndex:
             raise PolicyQAError(f"rerank must be auto, on or off, got {rerank!r}")
         self.index_dir = index_dir
         self.embedder = embedder
+        embedder.require_backend()
         self.rerank_setting = rerank
         self._encode_lock = threading.Lock()
         self._reranker: Reranker | None = None
@@ -98,10 +99,11 @@ class PolicyIndex:
         built_with = generation.manifest.get("model", {})
         if built_with != self.embedder.identity:
             generation.close()
+            configured = self.embedder.identity
             raise ModelMismatchError(
                 f"the index in '{self.index_dir}' was built with model '{built_with.get('name')}' "
-                f"({built_with.get('dimension')}-d), but the configured model is "
-                f"'{self.embedder.identity['name']}' ({self.embedder.identity['dimension']}-d); "
+                f"({built_with.get('dimension')}-d, {built_with.get('backend')} backend), but the configured model is "
+                f"'{configured['name']}' ({configured['dimension']}-d, {configured['backend']} backend); "
                 f"run `policyqa build --index {self.index_dir}` to rebuild it with the configured model"
             )
         return generation
@@ -166,7 +168,12 @@ class PolicyIndex:
 
     def encode_texts(self, texts: list[str]) -> np.ndarray:
         with self._encode_lock:
-            return self.embedder.encode(texts)
+            return self.embedder.encode_queries(texts)
+
+    def warm_up(self) -> None:
+        """Load the model now, so the first question is not slow (a server calls this at start)."""
+        with self._encode_lock:
+            self.embedder.warm_up()
 
     def chunks(self) -> Iterator[ChunkRecord]:
         yield from self.generation.iter_chunks()
@@ -186,8 +193,14 @@ class PolicyIndex:
 
 
 def open_index(
-    index_dir: str | Path = "index", *, model: str | Path | None = None, rerank: RerankSetting | None = None
+    index_dir: str | Path = "index",
+    *,
+    model: str | Path | None = None,
+    rerank: RerankSetting | None = None,
+    backend: Backend | None = None,
 ) -> PolicyIndex:
-    """Open a built index. `rerank` defaults to $POLICYQA_RERANK, else DEFAULT_RERANK."""
+    """Open a built index. `rerank` defaults to $POLICYQA_RERANK, else DEFAULT_RERANK. `backend` defaults to
+    $POLICYQA_BACKEND, else the one the index was built with (queries must be embedded the same way)."""
     setting = rerank or os.environ.get(RERANK_ENV) or DEFAULT_RERANK
-    return PolicyIndex(Path(index_dir), Embedder(model), setting)  # type: ignore[arg-type]
+    embedder = Embedder(model, backend=backend, index_backend=backend_of(current_manifest(Path(index_dir))))
+    return PolicyIndex(Path(index_dir), embedder, setting)  # type: ignore[arg-type]

@@ -52,18 +52,27 @@ class Chunker:
         if self.settings.overlap_tokens >= self.limit:
             raise ValueError(f"overlap ({self.settings.overlap_tokens}) must be smaller than chunk size {self.limit}")
         self._counter = counter
+        self._counts: dict[str, int] = {}
         self._splitter = RecursiveCharacterTextSplitter(
             separators=SEPARATORS,
             keep_separator="end",  # chunks are then contiguous slices of the text
             chunk_size=self.limit,
             chunk_overlap=self.settings.overlap_tokens,
-            length_function=counter.count,
+            length_function=self._count,
             strip_whitespace=True,
         )
+
+    def _count(self, text: str) -> int:
+        # The splitter measures every word, clause and candidate merge, most of them many times over.
+        count = self._counts.get(text)
+        if count is None:
+            count = self._counts[text] = self._counter.count(text)
+        return count
 
     def split(self, doc: Document) -> list[Chunk]:
         chunks: list[Chunk] = []
         cursor = 0
+        self._counts.clear()  # per document, so memory stays bounded
         for piece in self._splitter.split_text(doc.text):
             start = doc.text.find(piece, cursor)
             if start < 0:  # cannot happen with keep_separator; guard the verbatim guarantee anyway

@@ -17,6 +17,8 @@ from policyqa.errors import PolicyQAError
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "backend", None):
+        os.environ["POLICYQA_BACKEND"] = args.backend  # one place for every command, the UI's rebuilds included
     warnings.showwarning = lambda message, *_args, **_kw: print(f"warning: {message}", file=sys.stderr)
     try:
         return args.run(args)
@@ -122,6 +124,13 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
         parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus folder (default corpus/)")
     parser.add_argument("--index", type=Path, default=Path("index"), help="index folder (default index/)")
     parser.add_argument("--model", default=None, help="sentence-transformers model folder (default: bundled)")
+    parser.add_argument(
+        "--backend",
+        choices=["torch", "openvino"],
+        default=None,
+        help="embedding backend (default: $POLICYQA_BACKEND, else what the index was built with, else torch); "
+        "openvino needs the [openvino] extra",
+    )
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -230,7 +239,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"no index in '{args.index}'; run `policyqa build`")
         return 0
     print(
-        f"index: {args.index} ({status['generation']}), model {status['model']}, "
+        f"index: {args.index} ({status['generation']}), model {status['model']} ({status['backend']} backend), "
         f"built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(status['built_at']))}"
     )
     print(f"{len(status['documents'])} document(s), {status['chunks']} chunk(s)")

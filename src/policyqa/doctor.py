@@ -191,10 +191,10 @@ def _chunks_not_matching_their_document(db: sqlite3.Connection) -> Iterator[str]
 
 def model_problems(generation: Generation, model: str | Path | None = None) -> list[Problem]:
     """The manifest's model identity against the configured model (read from its files, never loaded)."""
-    from policyqa.embedding import Embedder
+    from policyqa.embedding import Embedder, backend_of
 
     try:
-        configured = Embedder(model).identity
+        configured = Embedder(model, index_backend=backend_of(generation.manifest)).identity
     except PolicyQAError as exc:
         return [Problem(f"the configured model cannot be used: {exc}", "point --model or $POLICYQA_MODEL to a model")]
     built_with = generation.manifest.get("model")
@@ -215,13 +215,17 @@ def staleness_notes(
 ) -> list[Problem]:
     from policyqa.chunking import ChunkSettings
     from policyqa.documents import scan_corpus
-    from policyqa.embedding import Embedder
+    from policyqa.embedding import Embedder, backend_of
     from policyqa.sync import build_settings, plan_sync
 
     if not corpus_dir.is_dir():
         return [Problem(f"corpus folder '{corpus_dir}' does not exist; staleness not checked", UPDATE, "info")]
     files, _ = scan_corpus(corpus_dir)
-    plan = plan_sync(files, generation, build_settings(Embedder(model), chunking or ChunkSettings()))
+    plan = plan_sync(
+        files,
+        generation,
+        build_settings(Embedder(model, index_backend=backend_of(generation.manifest)), chunking or ChunkSettings()),
+    )
     if not plan.is_stale:
         return []
     parts = [

