@@ -4,9 +4,9 @@
 
 Texts: exactly the chunks a default build of the 20 PolicyQA dev policies embeds. Backends:
 
-* torch — sentence-transformers, the default (`--backend torch`);
+* torch — sentence-transformers (`--backend torch`);
 * numpy — policyqa.numpy_bert, what a process without torch uses for queries on a torch index;
-* openvino — the transformer exported to OpenVINO IR, fp32 (`--backend openvino`, extra [openvino]);
+* openvino — the transformer exported to OpenVINO IR, fp32 (the default backend, `--backend openvino`);
 * onnx fp32 / onnx int8 — exported here with torch.onnx, int8 by onnxruntime's dynamic quantisation; run with
   onnxruntime (extra [bench]). Not offered by the library; measured to decide whether to offer them.
 

@@ -7,7 +7,8 @@ each run once through every path below, interleaved per question so that load fr
 paths alike (model loaded and warmed up first):
 
 * floor: raw `SentenceTransformer.encode([question], normalize_embeddings=True)` + FAISS `search` of that vector
-  (k=5) on the generation's index: what any dense search must do;
+  (k=5) on the generation's index: what any dense search must do with the model as shipped;
+* own floor: the same with the index's backend (`--backend`, default openvino) bare `Embedder.encode`;
 * `search(question, k=5, mode=...)` for dense and hybrid (the default; adds BM25 scoring and fusion);
 * `ask(question, k=5)`: hybrid search, then embeds the candidate sentences of the retrieved passages to pick the
   quotes; its own floor adds raw encoding of exactly those sentences (one batch) to the search floor;
@@ -44,7 +45,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from policyqa_data import write_policies  # noqa: E402
 
 from policyqa import build_index, open_index  # noqa: E402
-from policyqa.embedding import Embedder, bundled_model_dir, load_model  # noqa: E402
+from policyqa.embedding import BACKENDS, Embedder, backend_of, bundled_model_dir, default_backend, load_model  # noqa: E402
+from policyqa.store import current_manifest  # noqa: E402
 
 K = 5
 HEAVY = (
@@ -91,7 +93,7 @@ def langchain_store(corpus: Path) -> Any:
 
 
 def warm_query_latency(index_dir: Path, corpus: Path, questions: list[str]) -> dict[str, list[float]]:
-    embedder = Embedder()
+    embedder = Embedder(index_backend=backend_of(current_manifest(index_dir)))
     model = load_model(embedder.model_dir)
     idx = open_index(index_dir)
     vectors = idx.generation.vectors
@@ -113,17 +115,22 @@ def warm_query_latency(index_dir: Path, corpus: Path, questions: list[str]) -> d
         vector = model.encode([question], normalize_embeddings=True, convert_to_numpy=True)
         vectors.search(np.ascontiguousarray(vector, dtype=np.float32), K)
 
+    def own_floor(question: str) -> None:
+        vectors.search(embedder.encode([question]), K)
+
     for question in questions[:10]:  # warm-up of every path
         floor(question)
+        own_floor(question)
         idx.search(question, k=K, mode="hybrid")
         idx.ask(question, k=K)
         if store is not None:
             store.similarity_search(question, k=K)
     times: dict[str, list[float]] = {
-        name: [] for name in ("floor", "dense", "hybrid", "ask", "ask floor", "ask sentences", "langchain")
+        name: [] for name in ("floor", "own floor", "dense", "hybrid", "ask", "ask floor", "ask sentences", "langchain")
     }
     paths: list[tuple[str, Callable[[str], Any]]] = [
         ("floor", floor),
+        ("own floor", own_floor),
         ("dense", lambda q: idx.search(q, k=K, mode="dense")),
         ("hybrid", lambda q: idx.search(q, k=K, mode="hybrid")),
     ]
@@ -224,21 +231,27 @@ def main() -> None:
     parser.add_argument("dev_json", type=Path, help="PolicyQA dev.json (SQuAD format)")
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--cold-runs", type=int, default=5)
+    parser.add_argument("--backend", choices=BACKENDS, default=default_backend())
     args = parser.parse_args()
     print(f"command: `{shlex.join([sys.executable, *sys.argv])}`\n", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         questions = list(dict.fromkeys(q.text for q in write_policies(args.dev_json, corpus)))[: args.queries]
-        build_index(corpus, index_dir, progress=False, log=lambda _m: None)
+        build_index(corpus, index_dir, backend=args.backend, progress=False, log=lambda _m: None)
         times = warm_query_latency(index_dir, corpus, questions)
         cold, imports = cold_start(index_dir, questions[0], args.cold_runs)
 
     floor50, floor95 = ms_stats(times["floor"])
     ask_floor50, ask_floor95 = ms_stats(times["ask floor"])
-    print(f"{len(questions)} PolicyQA questions, k={K}; milliseconds\n")
+    print(f"backend: {args.backend}; {len(questions)} PolicyQA questions, k={K}; milliseconds\n")
     print("| path | p50 ms | p95 ms | p50 / floor p50 | p95 / floor p95 |")
     print("|---|---|---|---|---|")
-    print(f"| floor: raw encode + FAISS search | {floor50:.1f} | {floor95:.1f} | 1.00x | 1.00x |")
+    print(f"| floor: raw SentenceTransformer encode + FAISS search | {floor50:.1f} | {floor95:.1f} | 1.00x | 1.00x |")
+    own50, own95 = ms_stats(times["own floor"])
+    print(
+        f"| own floor: {args.backend} Embedder.encode + FAISS search | {own50:.1f} | {own95:.1f} | "
+        f"{own50 / floor50:.2f}x | {own95 / floor95:.2f}x |"
+    )
     for name, label in [("dense", "`search` dense"), ("hybrid", "`search` hybrid (default)")]:
         p50, p95 = ms_stats(times[name])
         print(f"| {label} | {p50:.1f} | {p95:.1f} | {p50 / floor50:.2f}x | {p95 / floor95:.2f}x |")
@@ -258,6 +271,10 @@ def main() -> None:
     print(
         f"\n`ask` / ask floor: p50 {p50 / ask_floor50:.2f}x, p95 {p95 / ask_floor95:.2f}x; sentences embedded per ask: "
         f"median {statistics.median(times['ask sentences']):.0f}, max {max(times['ask sentences']):.0f}."
+    )
+    print(
+        f"`search` / own floor p50: dense {ms_stats(times['dense'])[0] / own50:.2f}x, "
+        f"hybrid {ms_stats(times['hybrid'])[0] / own50:.2f}x."
     )
     if times["langchain"]:
         print(

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 from policyqa import build_index, open_index
-from policyqa.embedding import Embedder, backend_of
+from policyqa.embedding import Embedder, backend_of, default_backend
 from policyqa.errors import PolicyQAError
 from policyqa.store import current_manifest
-from tests.conftest import DOHA_QUESTION, REPO
+from tests.conftest import BUNDLED_CORPUS, DOHA_QUESTION, REPO
 
 FRESH_PROCESS = """
 import json, sys
@@ -31,8 +31,9 @@ print(json.dumps({
 
 
 def test_manifest_records_the_backend(bundled_index: Path) -> None:
+    assert default_backend() == "openvino"  # a dependency, so the default wherever policyqa is installed
     manifest = current_manifest(bundled_index)
-    assert manifest is not None and backend_of(manifest) == "torch"
+    assert manifest is not None and backend_of(manifest) == "openvino"
     assert current_manifest(bundled_index.parent / "nowhere") is None
 
 
@@ -46,19 +47,24 @@ def test_unknown_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_backend_order_explicit_then_environment_then_index(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("POLICYQA_BACKEND", raising=False)
-    assert Embedder().backend == "torch"
-    assert Embedder(index_backend="openvino").backend == "openvino"
-    assert Embedder(index_backend="something-newer").backend == "torch"  # unknown names in old manifests ignored
+    assert Embedder().backend == "openvino"
+    assert Embedder(index_backend="torch").backend == "torch"
+    assert Embedder(index_backend="something-newer").backend == "openvino"  # unknown names in manifests ignored
     monkeypatch.setenv("POLICYQA_BACKEND", "torch")
     assert Embedder(index_backend="openvino").backend == "torch"
     assert Embedder(backend="openvino").backend == "openvino"
 
 
-def test_a_fresh_process_searches_and_answers_without_torch(bundled_index: Path, embedder) -> None:
-    """The CLI's cold path: the numpy encoder gives the same ranking and scores as torch in this process."""
+@pytest.mark.parametrize("backend", ["torch", "openvino"])
+def test_a_fresh_process_searches_and_answers_without_torch(backend: str, tmp_path: Path, embedder) -> None:
+    """The CLI's cold path imports no torch on either backend. On torch indexes the numpy encoder stands in for
+    sentence-transformers: same ranking, scores and answer as sentence-transformers in this process."""
+    index_dir = tmp_path / "index"
+    build_index(BUNDLED_CORPUS, index_dir, backend=backend, log=lambda _m: None)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(REPO / "src")}
+    env.pop("POLICYQA_BACKEND", None)
     run = subprocess.run(
-        [sys.executable, "-c", FRESH_PROCESS, str(bundled_index), DOHA_QUESTION],
+        [sys.executable, "-c", FRESH_PROCESS, str(index_dir), DOHA_QUESTION],
         capture_output=True,
         text=True,
         env=env,
@@ -68,8 +74,9 @@ def test_a_fresh_process_searches_and_answers_without_torch(bundled_index: Path,
     fresh = json.loads(run.stdout)
     assert fresh["torch_imported"] is False
 
-    embedder.model  # noqa: B018 - torch loaded here, so this process encodes with sentence-transformers
-    index = open_index(bundled_index)
+    embedder.model  # noqa: B018 - torch loaded here, so a torch index encodes with sentence-transformers
+    index = open_index(index_dir)
+    assert index.embedder.backend == backend
     hits = index.search(DOHA_QUESTION, k=5)
     assert [chunk for chunk, _ in fresh["hits"]] == [h.chunk_id for h in hits]
     for (_, score), hit in zip(fresh["hits"], hits, strict=True):
@@ -99,7 +106,7 @@ def test_cli_rejects_an_unknown_backend(bundled_index: Path) -> None:
 def test_build_without_a_backend_keeps_the_index_backend(corpus: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("POLICYQA_BACKEND", raising=False)
     index_dir = tmp_path / "index"
-    build_index(corpus, index_dir, log=lambda _m: None)
+    build_index(corpus, index_dir, backend="torch", log=lambda _m: None)
     (corpus / "extra.txt").write_text("The ministers met in Tashkent to discuss water sharing.", encoding="utf-8")
     report = build_index(corpus, index_dir, log=lambda _m: None)
     assert report.full_rebuild_reason is None and report.added == 1

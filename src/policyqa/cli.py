@@ -128,8 +128,8 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
         "--backend",
         choices=["torch", "openvino"],
         default=None,
-        help="embedding backend (default: $POLICYQA_BACKEND, else what the index was built with, else torch); "
-        "openvino needs the [openvino] extra",
+        help="embedding backend (default: $POLICYQA_BACKEND, else what the index was built with, else openvino); "
+        "a different backend than the index's rebuilds it in full",
     )
 
 

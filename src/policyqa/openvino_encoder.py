@@ -1,7 +1,7 @@
-"""Optional OpenVINO backend: the transformer exported once to OpenVINO IR (fp32), run without torch.
+"""The OpenVINO backend (the default): the transformer exported once to OpenVINO IR (fp32), run without torch.
 
-Install with `pip install -e '.[openvino]'` (the `openvino` package alone; `sentence-transformers[openvino]` is not
-used because it pulls torchvision, which breaks torch here). The export needs torch once; it is cached under
+The `openvino` package alone is a dependency; `sentence-transformers[openvino]` is not used because it pulls
+torchvision, which breaks torch here. The export needs torch once; it is cached under
 $POLICYQA_CACHE/openvino/, keyed by the model files and the OpenVINO version, and written to a temporary folder that
 is renamed into place, so a crash mid-export leaves nothing half-written.
 """
@@ -24,7 +24,7 @@ from policyqa.cache import cache_dir
 from policyqa.errors import ModelNotFoundError
 from policyqa.pooled_encoder import MeanPooledEncoder
 
-INSTALL_HINT = "pip install -e '.[openvino]' (or: scripts/setup.sh ui,openvino)"
+INSTALL_HINT = "pip install 'openvino>=2025.1' (a dependency of policyqa; the README set-up installs it)"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
@@ -63,16 +63,22 @@ def exported_model(model_dir: Path, load_transformer: Callable[[], Any]) -> Path
 
 def _export(openvino: Any, transformer: Any, target: Path) -> None:
     import torch
+    from transformers.utils import logging as transformers_logging
 
     example = torch.ones(2, 8, dtype=torch.long)
     transformer.eval()
-    # The tracer warns about Python branches on shapes in transformers' masking code; the exported graph is
-    # checked against torch on padded batches (tests/test_openvino_encoder.py), so the warning is noise to a user.
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        converted = openvino.convert_model(
-            transformer, example_input={"input_ids": example, "attention_mask": example, "token_type_ids": example * 0}
-        )
+    # Tracing makes the tracer warn about Python branches on shapes in transformers' masking code and transformers
+    # log config notes; the exported graph is checked against torch on padded batches
+    # (tests/test_openvino_encoder.py), so to a user this is noise.
+    verbosity = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            inputs = {"input_ids": example, "attention_mask": example, "token_type_ids": example * 0}
+            converted = openvino.convert_model(transformer, example_input=inputs)
+    finally:
+        transformers_logging.set_verbosity(verbosity)
     tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f"{target.name}.tmp"))
     try:
         # fp32 weights: fp16 compression (the save default) moves vectors by ~2e-4.
@@ -93,5 +99,6 @@ class OpenVinoEncoder(MeanPooledEncoder):
 
     def hidden_states(self, ids: np.ndarray, type_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": type_ids}
-        result = self.compiled({name: value for name, value in feed.items() if name in self.input_names})
-        return result[self.compiled.output(0)]
+        request = self.compiled.create_infer_request()  # one per call: the compiled model is shared by threads
+        request.infer({name: value for name, value in feed.items() if name in self.input_names})
+        return request.get_output_tensor(0).data.copy()

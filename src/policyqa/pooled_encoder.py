@@ -23,11 +23,16 @@ class MeanPooledEncoder:
         self.tokenizer.enable_truncation(max_seq_length)
         self.tokenizer.enable_padding(pad_id=pad_id)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         # Longest first and batched by length, as sentence-transformers does, so padding stays small.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.zeros((len(texts), self.dimension), np.float32)
-        for start in range(0, len(order), self.batch_size):
+        starts = range(0, len(order), self.batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="Batches")  # the same bar sentence-transformers shows
+        for start in starts:
             batch = order[start : start + self.batch_size]
             out[batch] = self._encode_batch([texts[i] for i in batch])
         return out
