@@ -4,7 +4,7 @@
 
 Index: the 20 PolicyQA dev policies, default settings. Queries: the first `--queries` distinct PolicyQA questions,
 each run once through every path below, interleaved per question so that load from other processes hits all
-paths alike (model loaded and warmed up first):
+paths alike, in a shuffled order per question (model loaded and warmed up first):
 
 * floor: raw `SentenceTransformer.encode([question], normalize_embeddings=True)` + FAISS `search` of that vector
   (k=5) on the generation's index: what any dense search must do with the model as shipped;
@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shlex
 import statistics
 import subprocess
@@ -136,7 +137,11 @@ def warm_query_latency(index_dir: Path, corpus: Path, questions: list[str]) -> d
     ]
     if store is not None:
         paths.append(("langchain", lambda q: store.similarity_search(q, k=K)))
+    shuffle = random.Random(0).shuffle
     for question in questions:
+        # A fresh order per question: torch's OpenMP threads keep spinning for a while after an encode and slow
+        # whichever path runs next; a fixed order would always charge that to the same path.
+        shuffle(paths)
         for name, run in paths:
             started = time.perf_counter()
             run(question)
@@ -172,7 +177,7 @@ print(json.dumps([b - a for a, b in zip(t, t[1:])]))
 STAGES = (
     "import policyqa",
     "open index (FAISS + SQLite)",
-    "first hybrid search (numpy encoder + tokenizer load, encode, BM25 load)",
+    "first hybrid search (query encoder load: numpy weights or compiled OpenVINO model; encode; BM25 load)",
     "second hybrid search",
 )
 
