@@ -57,3 +57,12 @@ def test_missing_model_is_off_and_says_so(bundled_index: Path, tmp_path: Path, m
     assert auto.search(DOHA_QUESTION, k=1)
     with pytest.raises(ModelNotFoundError, match="install it with"):
         open_index(bundled_index, rerank="on").search(DOHA_QUESTION)
+
+
+def test_status_says_whether_the_second_stage_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from policyqa.status import second_stage
+
+    monkeypatch.delenv("POLICYQA_RERANK", raising=False)
+    assert second_stage() == "all-mpnet-base-v2 installed, not used by default (--rerank on, or POLICYQA_RERANK=auto)"
+    monkeypatch.setenv("POLICYQA_RERANK", "auto")
+    assert second_stage() == "all-mpnet-base-v2 (POLICYQA_RERANK=auto)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,18 @@ from policyqa.embedding import Embedder, backend_of
 from policyqa.errors import IndexNotFoundError
 from policyqa.store import Generation
 from policyqa.sync import build_settings, plan_sync
+
+
+def second_stage() -> str:
+    """Whether search/ask re-score with the second-stage model by default, and whether it is installed."""
+    from policyqa.api import DEFAULT_RERANK, RERANK_ENV
+
+    if not rerank.available():
+        return f"not installed ({rerank.INSTALL_HINT})"
+    setting = os.environ.get(RERANK_ENV) or DEFAULT_RERANK
+    if setting == "off":
+        return f"{rerank.MODEL_NAME} installed, not used by default (--rerank on, or {RERANK_ENV}=auto)"
+    return f"{rerank.MODEL_NAME} ({RERANK_ENV}={setting})"
 
 
 def index_status(
@@ -39,7 +52,7 @@ def index_status(
             "backend": backend_of(generation.manifest),
             "built_at": generation.manifest.get("built_at"),
             "chunks": len(generation),
-            "second_stage": rerank.MODEL_NAME if rerank.available() else f"not installed ({rerank.INSTALL_HINT})",
+            "second_stage": second_stage(),
             "documents": [d.__dict__ for d in documents],
             "stale": {
                 "is_stale": plan.is_stale,
