@@ -138,3 +138,19 @@ def test_one_shared_encoder_is_safe_across_threads(ov_index: Path) -> None:
         got = list(pool.map(lambda batch: Embedder(backend="openvino").encode(batch), texts * 3))
     for n, vectors in enumerate(got):
         np.testing.assert_array_equal(vectors, expected[n % len(texts)])
+
+
+def test_models_it_cannot_reproduce_stay_on_torch(embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CLS-pooled model would get wrong vectors from mean pooling: it defaults to torch, and openvino is refused."""
+    import json
+    import shutil
+
+    monkeypatch.delenv("POLICYQA_BACKEND", raising=False)
+    cls_model = tmp_path / "cls-model"
+    shutil.copytree(embedder.model_dir, cls_model)
+    pooling = json.loads((cls_model / "1_Pooling" / "config.json").read_text())
+    pooling.update(pooling_mode_mean_tokens=False, pooling_mode_cls_token=True)
+    (cls_model / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    assert Embedder(cls_model).backend == "torch"
+    with pytest.raises(ModelNotFoundError, match="mean pooling .* use --backend torch"):
+        Embedder(cls_model, backend="openvino").require_backend()

@@ -58,9 +58,14 @@ def resolve_model_dir(model: str | Path | None = None) -> Path:
     return path.resolve()
 
 
-def default_backend() -> Backend:
-    """openvino when its package is installed (it is a dependency), else torch."""
-    return "openvino" if importlib.util.find_spec("openvino") is not None else "torch"
+def default_backend(model_dir: Path | None = None) -> Backend:
+    """openvino when its package is installed (it is a dependency) and the model is one it reproduces exactly
+    (transformer → mean pooling → normalisation, as the bundled model), else torch."""
+    from policyqa.pooled_encoder import mean_pooled_recipe
+
+    if importlib.util.find_spec("openvino") is None:
+        return "torch"
+    return "openvino" if mean_pooled_recipe(model_dir or bundled_model_dir()) else "torch"
 
 
 def backend_of(manifest: dict[str, Any] | None) -> str | None:
@@ -113,15 +118,21 @@ class Embedder:
         self.model_dir = resolve_model_dir(model)
         self.batch_size = batch_size
         known_index_backend = index_backend if index_backend in BACKENDS else None
-        chosen = backend or os.environ.get(BACKEND_ENV) or known_index_backend or default_backend()
+        chosen = backend or os.environ.get(BACKEND_ENV) or known_index_backend or default_backend(self.model_dir)
         self.backend = check_backend(chosen)
 
     def require_backend(self) -> None:
         """Fail early, with the install hint, when the chosen backend's package is missing."""
         if self.backend == "openvino":
             from policyqa import openvino_encoder
+            from policyqa.pooled_encoder import mean_pooled_recipe
 
             openvino_encoder.require()
+            if not mean_pooled_recipe(self.model_dir):
+                raise ModelNotFoundError(
+                    f"the openvino backend reproduces transformer → mean pooling → normalisation models only; "
+                    f"'{self.model_dir}' is built differently: use --backend torch"
+                )
 
     @cached_property
     def identity(self) -> dict[str, Any]:
@@ -179,10 +190,9 @@ class Embedder:
         return self.encode(texts) if encoder is None else encoder.encode(texts)
 
     def warm_up(self) -> None:
-        """Load everything queries need, so the first one is not slow (the UI calls this at start)."""
-        if self.backend == "torch":
-            self.model.encode(["warm up"], normalize_embeddings=True)
-        self.encode_queries(["warm up"])
+        """Load the backend now, so the first query is not slow (the UI calls this at start). On torch this loads
+        torch on purpose: a server then embeds `ask`'s sentence batches faster than numpy would."""
+        self.encode(["warm up"])
 
     def _numpy(self) -> Any:
         from policyqa import numpy_bert

@@ -16,34 +16,24 @@ from typing import Any
 
 import numpy as np
 
-from policyqa.pooled_encoder import MeanPooledEncoder
+from policyqa.pooled_encoder import MeanPooledEncoder, mean_pooled_recipe
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 _SQRT_HALF = np.float32(np.sqrt(0.5))
-_EXPECTED_MODULES = [
-    "sentence_transformers.models.Transformer",
-    "sentence_transformers.models.Pooling",
-    "sentence_transformers.models.Normalize",
-]
 
 
 def supports(model_dir: Path) -> bool:
     """True for the recipe this module implements: BERT (absolute positions, erf GELU) → mean pooling → L2 norm."""
     try:
-        modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
         config = json.loads((model_dir / "config.json").read_text(encoding="utf-8"))
-        pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError, LookupError, TypeError):
+    except (OSError, ValueError):
         return False
-    pooling_modes = {key for key, value in pooling.items() if key.startswith("pooling_mode_") and value is True}
     return (
-        [module.get("type") for module in modules] == _EXPECTED_MODULES
+        mean_pooled_recipe(model_dir)
         and config.get("model_type") == "bert"
         and config.get("hidden_act") == "gelu"
         and config.get("position_embedding_type", "absolute") == "absolute"
-        and pooling_modes == {"pooling_mode_mean_tokens"}
         and (model_dir / "model.safetensors").is_file()
-        and (model_dir / "tokenizer.json").is_file()
     )
 
 

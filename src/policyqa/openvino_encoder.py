@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import inspect
 import shutil
 import tempfile
 import warnings
@@ -69,6 +70,8 @@ def _export(openvino: Any, transformer: Any, target: Path) -> None:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             inputs = {"input_ids": example, "attention_mask": example, "token_type_ids": example * 0}
+            accepted = inspect.signature(transformer.forward).parameters  # MPNet and others take no token types
+            inputs = {name: value for name, value in inputs.items() if name in accepted}
             converted = openvino.convert_model(transformer, example_input=inputs)
     finally:
         transformers_logging.set_verbosity(verbosity)

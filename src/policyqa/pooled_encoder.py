@@ -6,9 +6,29 @@ sentence-transformers shares one tokenisation and pooling, the same as `Sentence
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
+
+RECIPE = [
+    "sentence_transformers.models.Transformer",
+    "sentence_transformers.models.Pooling",
+    "sentence_transformers.models.Normalize",
+]
+
+
+def mean_pooled_recipe(model_dir: Path) -> bool:
+    """True when the model is transformer → mean pooling → L2 normalisation with a tokenizer.json: the recipe this
+    class reproduces. Other models (CLS pooling, extra dense layers) must go through sentence-transformers."""
+    try:
+        modules = json.loads((model_dir / "modules.json").read_text(encoding="utf-8"))
+        pooling = json.loads((model_dir / modules[1]["path"] / "config.json").read_text(encoding="utf-8"))
+        types = [module.get("type") for module in modules]
+    except (OSError, ValueError, LookupError, TypeError, AttributeError):
+        return False
+    modes = {key for key, value in pooling.items() if key.startswith("pooling_mode_") and value is True}
+    return types == RECIPE and modes == {"pooling_mode_mean_tokens"} and (model_dir / "tokenizer.json").is_file()
 
 
 class MeanPooledEncoder:

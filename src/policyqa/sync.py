@@ -158,8 +158,8 @@ def build_index(
 ) -> BuildReport:
     """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded.
 
-    `backend` defaults to $POLICYQA_BACKEND, else the one the index was built with, else "torch"; a different
-    backend than the index's means a full rebuild (its vectors may differ)."""
+    `backend` defaults to $POLICYQA_BACKEND, else the one the index was built with, else `default_backend()`; a
+    different backend than the index's means a full rebuild (its vectors may differ)."""
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     say = log or (lambda message: print(message, file=sys.stderr))
