@@ -11,6 +11,7 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
+from policyqa.embedding import BACKENDS
 from policyqa.errors import PolicyQAError
 
 
@@ -126,7 +127,7 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
     parser.add_argument("--model", default=None, help="sentence-transformers model folder (default: bundled)")
     parser.add_argument(
         "--backend",
-        choices=["torch", "openvino"],
+        choices=BACKENDS,
         default=None,
         help="embedding backend (default: $POLICYQA_BACKEND, else what the index was built with, else openvino); "
         "a different backend than the index's rebuilds it in full",

@@ -61,9 +61,10 @@ def resolve_model_dir(model: str | Path | None = None) -> Path:
 def default_backend(model_dir: Path | None = None) -> Backend:
     """openvino when its package is installed (it is a dependency) and the model is one it reproduces exactly
     (transformer → mean pooling → normalisation, as the bundled model), else torch."""
+    from policyqa import openvino_encoder
     from policyqa.pooled_encoder import mean_pooled_recipe
 
-    if importlib.util.find_spec("openvino") is None:
+    if not openvino_encoder.available():
         return "torch"
     return "openvino" if mean_pooled_recipe(model_dir or bundled_model_dir()) else "torch"
 
