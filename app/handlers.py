@@ -42,9 +42,10 @@ class Handlers:
         try:
             index = self.state.index
             manifest = index.manifest
-            return fmt.header_html(
-                len(index.documents()), len(index), manifest.get("model", {}).get("name"), manifest.get("built_at")
-            )
+            model = manifest.get("model", {})
+            # The precision vectors were computed in is part of what a reader may want to check (bf16 vs f32).
+            label = f"{model.get('name')} ({model.get('backend')}, {model.get('precision') or 'unrecorded'})"
+            return fmt.header_html(len(index.documents()), len(index), label, manifest.get("built_at"))
         except PolicyQAError as exc:
             return fmt.message_box(str(exc), "warning")
         except Exception as exc:  # noqa: BLE001

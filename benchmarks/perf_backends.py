@@ -6,16 +6,20 @@ Texts: exactly the chunks a default build of the 20 PolicyQA dev policies embeds
 
 * torch — sentence-transformers (`--backend torch`);
 * numpy — policyqa.numpy_bert, what a process without torch uses for queries on a torch index;
-* openvino — the transformer exported to OpenVINO IR, fp32 (the default backend, `--backend openvino`);
+* openvino f32 / openvino bf16 — the transformer exported to OpenVINO IR (the default backend, `--backend openvino`),
+  computed with INFERENCE_PRECISION_HINT f32 and, where the CPU runs it natively, bf16 (`--precision`);
 * onnx fp32 / onnx int8 — exported here with torch.onnx, int8 by onnxruntime's dynamic quantisation; run with
-  onnxruntime (extra [bench]). Not offered by the library; measured to decide whether to offer them.
+  onnxruntime (extra [bench]). Not offered by the library; measured to decide whether to offer them. onnxruntime
+  picks its kernels by CPU too (int8 uses VNNI where present), so its rows hold for the CPU printed at the top only.
 
 All backends share tokenisation, length-sorted batches of 32 and mean pooling (policyqa.pooled_encoder), except
 torch, which is sentence-transformers itself. Throughput: median of `--repeats` passes over all chunks, backends
 interleaved. Agreement: max |difference| and minimum cosine against torch over the chunks. Retrieval: each
 question searched within its policy by exact inner product over that backend's vectors (what `--mode dense` does),
-hit rules from chunk_size.py. Builds: `build_index` of the corpus into an empty folder per library backend, with the
-ratio to that backend's own encode time of the same chunks (the floor of issue 6) and to torch's build.
+hit rules from chunk_size.py. Mixed precision: chunk vectors of one openvino precision searched with query vectors
+of the other (what an index built on a bf16 CPU and queried on an AVX2 one does). Builds: `build_index` of the
+corpus into an empty folder per library backend, with the ratio to that backend's own encode time of the same
+chunks (the floor of issue 6) and to torch's build.
 """
 
 from __future__ import annotations
@@ -99,10 +103,16 @@ def encoders(embedder: Embedder, folder: Path) -> dict[str, Encode]:
         "torch": lambda texts: model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True),
         "numpy": NumpyBertEncoder(embedder.model_dir, embedder.max_seq_length).encode,
     }
-    try:
-        found["openvino"] = Embedder(backend="openvino").encode
-    except Exception as exc:  # noqa: BLE001 - report and go on with the rest
-        print(f"openvino skipped: {exc}", file=sys.stderr)
+    from policyqa import openvino_encoder
+
+    for precision in ("f32", "bf16"):
+        if precision == "bf16" and not openvino_encoder.native_bf16():
+            print("openvino bf16 skipped: this CPU has no native bf16", file=sys.stderr)
+            continue
+        try:
+            found[f"openvino {precision}"] = Embedder(backend="openvino", precision=precision).encode
+        except Exception as exc:  # noqa: BLE001 - report and go on with the rest
+            print(f"openvino {precision} skipped: {exc}", file=sys.stderr)
     try:
         fp32, int8 = export_onnx(embedder, folder)
         dimension = embedder.identity["dimension"]
@@ -143,6 +153,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     args = parser.parse_args()
     print(f"command: `{shlex.join([sys.executable, *sys.argv])}`\n", flush=True)
+    print(cpu_description() + "\n", flush=True)
     embedder = Embedder()
     with tempfile.TemporaryDirectory() as tmp:
         corpus = Path(tmp) / "corpus"
@@ -165,6 +176,7 @@ def main() -> None:
                 seconds[name].append(time.perf_counter() - started)
         query_ms: dict[str, float] = {}
         quality: dict[str, dict[str, float]] = {}
+        q_vectors_of: dict[str, np.ndarray] = {}
         for name, encode in runs.items():
             per_query = []
             for text in question_texts[:100]:
@@ -175,14 +187,28 @@ def main() -> None:
             q_by_text = dict(zip(question_texts, encode(question_texts), strict=True))
             q_vectors = np.stack([q_by_text[q.text] for q in questions])
             quality[name] = dense_quality(vectors[name], spans, questions, q_vectors)
+            q_vectors_of[name] = q_vectors
             print(f"  {name}: done", file=sys.stderr, flush=True)
+        mixed: dict[str, dict[str, float]] = {}
+        if "openvino f32" in runs and "openvino bf16" in runs:
+            for built, asked in (("bf16", "f32"), ("f32", "bf16")):
+                chunk_vectors, query_vectors = vectors[f"openvino {built}"], q_vectors_of[f"openvino {asked}"]
+                mixed[f"{built} index, {asked} queries"] = dense_quality(chunk_vectors, spans, questions, query_vectors)
         builds: dict[str, float] = {}
-        for backend in ("torch", "openvino"):
-            if backend not in runs:
+        for name in ("torch", "openvino f32", "openvino bf16"):
+            if name not in runs:
                 continue
+            backend, _, precision = name.partition(" ")
             started = time.perf_counter()
-            build_index(corpus, Path(tmp) / f"index-{backend}", backend=backend, progress=False, log=lambda _m: None)
-            builds[backend] = time.perf_counter() - started
+            build_index(
+                corpus,
+                Path(tmp) / f"index-{backend}-{precision}",
+                backend=backend,  # type: ignore[arg-type]
+                precision=precision or None,  # type: ignore[arg-type]
+                progress=False,
+                log=lambda _m: None,
+            )
+            builds[name] = time.perf_counter() - started
 
     torch_s = statistics.median(seconds["torch"])
     print(f"{len(texts)} chunks (PolicyQA dev, default build), {len(questions)} (policy, question) pairs\n")
@@ -201,10 +227,24 @@ def main() -> None:
     for name in runs:
         m = quality[name]
         print(f"| {name} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | {m['mrr@10']:.3f} |")
+    for name, m in mixed.items():
+        print(f"| {name} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | {m['mrr@10']:.3f} |")
     print("\n| library backend | full build s | build / own encode | build / torch build |")
     print("|---|---|---|---|")
     for name, s in builds.items():
         print(f"| {name} | {s:.2f} | {s / statistics.median(seconds[name]):.2f}x | {s / builds['torch']:.2f}x |")
+
+
+def cpu_description() -> str:
+    """The CPU's model name and flags (`lscpu`): libraries pick kernels and precision by them."""
+    import subprocess
+
+    try:
+        lines = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout.splitlines()
+    except OSError:
+        return "CPU: unknown (no lscpu)"
+    fields = dict(line.split(":", 1) for line in lines if ":" in line)
+    return f"CPU: {fields.get('Model name', '?').strip()}\nflags: {fields.get('Flags', '?').strip()}"
 
 
 if __name__ == "__main__":

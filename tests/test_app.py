@@ -49,6 +49,8 @@ def test_header_counts_documents_chunks_model_and_build_time(handlers: Handlers)
     assert "<b>1</b> document(s)" in header
     assert f"<b>{len(handlers.state.index)}</b> chunk(s)" in header
     assert "all-MiniLM-L6-v2" in header and "UTC" in header
+    model = handlers.state.index.manifest["model"]
+    assert f"({model['backend']}, {model['precision']})" in header  # the precision vectors were computed in
 
 
 def test_ask_renders_linked_markers_and_highlighted_sources(handlers: Handlers) -> None:

@@ -35,14 +35,22 @@ def ov_index(ov_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return index_dir
 
 
-def test_vectors_match_torch(embedder, ov_cache: Path) -> None:
-    text = (BUNDLED_CORPUS / BUNDLED_DOC).read_text(encoding="utf-8")
-    texts = ["", "Doha", DOHA_QUESTION, "word " * 400] + [text[i : i + 900] for i in range(0, len(text), 450)]
+def test_f32_vectors_match_torch(embedder, ov_cache: Path) -> None:
+    """f32 is forced (INFERENCE_PRECISION_HINT), so this runs on every CPU, bf16-capable ones included."""
+    texts = padded_batch_texts()
     expected = embedder.model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-    got = Embedder(backend="openvino").encode(texts)
+    encoder = Embedder(backend="openvino", precision="f32")
+    got = encoder.encode(texts)
+    assert str(encoder._openvino().compiled.get_property("INFERENCE_PRECISION_HINT")) == "<Type: 'float32'>"
     assert got.shape == expected.shape
     assert float(np.abs(got - expected).max()) < 1e-4
     assert float((got * expected).sum(1).min()) > 0.99999
+
+
+def padded_batch_texts() -> list[str]:
+    """Lengths from empty to past the 256-token window, so every batch holds padding."""
+    text = (BUNDLED_CORPUS / BUNDLED_DOC).read_text(encoding="utf-8")
+    return ["", "Doha", DOHA_QUESTION, "word " * 400] + [text[i : i + 900] for i in range(0, len(text), 450)]
 
 
 def test_manifest_and_queries_follow_the_index(ov_index: Path) -> None:

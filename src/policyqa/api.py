@@ -15,9 +15,10 @@ import numpy as np
 from policyqa import rerank as rerank_model
 from policyqa.answer import REFUSAL_THRESHOLD, compose_answer
 from policyqa.answer_types import Answer
-from policyqa.embedding import Backend, Embedder, backend_of
+from policyqa.embedding import Backend, Embedder, backend_of, precision_of, same_model
 from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
 from policyqa.filters import DocumentFilter
+from policyqa.openvino_encoder import Precision
 from policyqa.rerank import Reranker
 from policyqa.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
 from policyqa.store import ChunkRecord, DocumentRecord, Generation, current_generation_name, current_manifest
@@ -97,7 +98,7 @@ class PolicyIndex:
     def _open_checked(self) -> Generation:
         generation = Generation.open_current(self.index_dir)
         built_with = generation.manifest.get("model", {})
-        if built_with != self.embedder.identity:
+        if not same_model(built_with, self.embedder.identity):
             generation.close()
             configured = self.embedder.identity
             raise ModelMismatchError(
@@ -198,9 +199,20 @@ def open_index(
     model: str | Path | None = None,
     rerank: RerankSetting | None = None,
     backend: Backend | None = None,
+    precision: Precision | None = None,
 ) -> PolicyIndex:
     """Open a built index. `rerank` defaults to $POLICYQA_RERANK, else DEFAULT_RERANK. `backend` defaults to
-    $POLICYQA_BACKEND, else the one the index was built with (queries must be embedded the same way)."""
+    $POLICYQA_BACKEND, else the one the index was built with (queries must be embedded the same way). `precision`
+    (openvino) defaults to $POLICYQA_PRECISION, else the index's; one this CPU cannot run falls back to f32, which
+    finds the same passages (BENCHMARKS.md, "Precision")."""
     setting = rerank or os.environ.get(RERANK_ENV) or DEFAULT_RERANK
-    embedder = Embedder(model, backend=backend, index_backend=backend_of(current_manifest(Path(index_dir))))
+    manifest = current_manifest(Path(index_dir))
+    embedder = Embedder(
+        model,
+        backend=backend,
+        index_backend=backend_of(manifest),
+        precision=precision,
+        index_precision=precision_of(manifest),
+        queries_only=True,
+    )
     return PolicyIndex(Path(index_dir), embedder, setting)  # type: ignore[arg-type]

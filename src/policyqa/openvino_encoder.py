@@ -1,5 +1,9 @@
 """The OpenVINO backend (the default): the transformer exported once to OpenVINO IR (fp32), run without torch.
 
+Precision is a recorded choice, not the CPU's: OpenVINO's CPU plugin computes in bf16 by itself on CPUs with native
+bf16 (AVX512-BF16, AMX), so every compile sets INFERENCE_PRECISION_HINT explicitly ("f32" or "bf16", see
+`resolve_precision`), and the index manifest records which one built it.
+
 The `openvino` package alone is a dependency; `sentence-transformers[openvino]` is not used because it pulls
 torchvision, which breaks torch here. The export needs torch once; it is cached under
 $POLICYQA_CACHE/openvino/, keyed by the model files and the OpenVINO version, and written to a temporary folder that
@@ -15,14 +19,18 @@ import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 import numpy as np
 
 from policyqa.cache import cache_dir, create_once
-from policyqa.errors import ModelNotFoundError
+from policyqa.errors import ModelNotFoundError, PolicyQAError
 from policyqa.pooled_encoder import MeanPooledEncoder
+
+Precision = Literal["auto", "f32", "bf16"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 
 INSTALL_HINT = "pip install 'openvino>=2025.1' (a dependency of policyqa; the README set-up installs it)"
 
@@ -40,6 +48,34 @@ def require() -> Any:
     import openvino
 
     return openvino
+
+
+@cache
+def _core() -> Any:
+    return require().Core()
+
+
+def native_bf16() -> bool:
+    """Whether OpenVINO's CPU plugin runs bf16 natively here (it lists BF16 among the CPU's capabilities)."""
+    return "BF16" in _core().get_property("CPU", "OPTIMIZATION_CAPABILITIES")
+
+
+def check_precision(precision: str) -> Precision:
+    if precision not in PRECISIONS:
+        raise PolicyQAError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    return precision  # type: ignore[return-value]
+
+
+def resolve_precision(requested: str) -> str:
+    """The precision to compute in: "auto" → bf16 where the CPU runs it natively, else f32. An explicit bf16 on a
+    CPU without it is refused: OpenVINO would silently compute in f32 and the manifest would record something that
+    did not happen."""
+    requested = check_precision(requested)
+    if requested == "auto":
+        return "bf16" if native_bf16() else "f32"
+    if requested == "bf16" and not native_bf16():
+        raise PolicyQAError("this CPU has no native bf16 (AVX512-BF16 or AMX); use --precision f32 or auto")
+    return requested
 
 
 def exported_model(model_dir: Path, load_transformer: Callable[[], Any]) -> Path:
@@ -87,10 +123,18 @@ def _export(openvino: Any, transformer: Any, target: Path) -> None:
 class OpenVinoEncoder(MeanPooledEncoder):
     """Mean-pooled sentence embeddings from the exported transformer on OpenVINO's CPU plugin."""
 
-    def __init__(self, model_dir: Path, xml: Path, max_seq_length: int, dimension: int, batch_size: int = 32):
-        openvino = require()
+    def __init__(
+        self,
+        model_dir: Path,
+        xml: Path,
+        max_seq_length: int,
+        dimension: int,
+        precision: Literal["f32", "bf16"],
+        batch_size: int = 32,
+    ):
         super().__init__(model_dir, max_seq_length, dimension, batch_size=batch_size)
-        self.compiled = openvino.Core().compile_model(str(xml), "CPU")
+        self.precision = precision
+        self.compiled = _core().compile_model(str(xml), "CPU", {"INFERENCE_PRECISION_HINT": precision})
         self.input_names = {name for port in self.compiled.inputs for name in port.get_names()}
 
     def hidden_states(self, ids: np.ndarray, type_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ from typing import Any
 from policyqa import rerank
 from policyqa.chunking import ChunkSettings
 from policyqa.documents import scan_corpus
-from policyqa.embedding import Embedder, backend_of
+from policyqa.embedding import Embedder, backend_of, precision_of
 from policyqa.errors import IndexNotFoundError
 from policyqa.store import Generation
 from policyqa.sync import build_settings, plan_sync
@@ -40,7 +40,13 @@ def index_status(
         return {"indexed": False, "stale": {"is_stale": True}}
     try:
         settings = build_settings(
-            Embedder(model, index_backend=backend_of(generation.manifest)), chunking or ChunkSettings()
+            Embedder(
+                model,
+                index_backend=backend_of(generation.manifest),
+                index_precision=precision_of(generation.manifest),
+                queries_only=True,
+            ),
+            chunking or ChunkSettings(),
         )
         files, scan_skips = scan_corpus(Path(corpus_dir)) if Path(corpus_dir).is_dir() else ([], [])
         plan = plan_sync(files, generation, settings)
@@ -50,6 +56,7 @@ def index_status(
             "generation": generation.path.name,
             "model": generation.manifest.get("model", {}).get("name"),
             "backend": backend_of(generation.manifest),
+            "precision": precision_of(generation.manifest),
             "built_at": generation.manifest.get("built_at"),
             "chunks": len(generation),
             "second_stage": second_stage(),

@@ -15,9 +15,10 @@ import numpy as np
 
 from policyqa.chunking import Chunker, ChunkSettings
 from policyqa.documents import CorpusFile, Document, Skipped, read_document, scan_corpus
-from policyqa.embedding import Backend, Embedder, backend_of
+from policyqa.embedding import Backend, Embedder, backend_of, precision_of
 from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError
 from policyqa.locking import build_lock
+from policyqa.openvino_encoder import Precision
 from policyqa.store import (
     FORMAT_VERSION,
     Generation,
@@ -150,6 +151,7 @@ def build_index(
     *,
     model: str | Path | None = None,
     backend: Backend | None = None,
+    precision: Precision | None = None,
     chunking: ChunkSettings | None = None,
     full: bool = False,
     progress: bool | None = None,
@@ -159,13 +161,21 @@ def build_index(
     """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded.
 
     `backend` defaults to $POLICYQA_BACKEND, else the one the index was built with, else `default_backend()`; a
-    different backend than the index's means a full rebuild (its vectors may differ)."""
+    different backend than the index's means a full rebuild (its vectors may differ). `precision` (openvino:
+    auto | f32 | bf16) defaults to $POLICYQA_PRECISION, else the index's, else auto; a change is a full rebuild."""
     started = time.perf_counter()
     corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
     say = log or (lambda message: print(message, file=sys.stderr))
     if not corpus_dir.is_dir():
         raise EmptyCorpusError(f"corpus folder '{corpus_dir}' does not exist; create it and add documents")
-    embedder = Embedder(model, backend=backend, index_backend=backend_of(current_manifest(index_dir)))
+    manifest = current_manifest(index_dir)
+    embedder = Embedder(
+        model,
+        backend=backend,
+        index_backend=backend_of(manifest),
+        precision=precision,
+        index_precision=precision_of(manifest),
+    )
     embedder.require_backend()
     chunking = chunking or ChunkSettings()
     settings = build_settings(embedder, chunking)
