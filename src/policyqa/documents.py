@@ -165,7 +165,7 @@ def read_document(file: CorpusFile) -> Document:
     )
 
 
-TITLE_CHARS = 120
+TITLE_CHARS = 160
 # Lines a print-to-PDF tool puts on every page: "11/28/26, 6:24 PM …", a URL, "Page 1 of 3", "1/3".
 _PRINT_HEADER = re.compile(
     r"^(\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?\s+\d{1,2}:\d{2}|https?://|file:/|page\s+\d+(\s+of\s+\d+)?$|\d+\s*/\s*\d+$)",
@@ -196,9 +196,9 @@ def _title(headings: list[tuple[int, str]], text: str, path: Path) -> str:
     Front matter and print-tool header lines are skipped."""
     if headings:
         return shorten(" ".join(headings[0][1].split()), 200)
-    from policyqa.readers import _FRONT_MATTER
+    from policyqa.readers import FRONT_MATTER
 
-    body = text[m.end() :] if (m := _FRONT_MATTER.match(text)) else text
+    body = text[m.end() :] if (m := FRONT_MATTER.match(text)) else text
     paragraph: list[str] = []
     for line in body.splitlines():
         line = " ".join(line.split())

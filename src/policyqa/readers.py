@@ -11,7 +11,7 @@ from policyqa.errors import DocumentError
 
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*\S.*)$", re.MULTILINE)  # trailing #s are stripped after
 _CODE_FENCE = re.compile(r"^```.*?(?:^```|\Z)", re.MULTILINE | re.DOTALL)
-_FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -63,7 +63,7 @@ def read_plain_text(data: bytes, markdown: bool) -> ParsedText:
 
 def front_matter_title(text: str) -> str | None:
     """`title:` of a YAML front matter block (between "---" lines at the very start), quotes removed."""
-    match = _FRONT_MATTER.match(text)
+    match = FRONT_MATTER.match(text)
     if not match:
         return None
     found = re.search(r"^title:[ \t]*(.+?)[ \t]*$", match.group(1), re.MULTILINE)
