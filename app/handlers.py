@@ -24,6 +24,7 @@ from .state import AppState
 log = logging.getLogger("policyqa_app")
 HISTORY_LENGTH = 20  # questions remembered per browser
 MAX_TURNS = 20  # turns kept in one conversation
+REBUILD_HINT = " Click “Rebuild index” to index it."
 
 
 def _mode(value: str) -> Mode:
@@ -206,12 +207,29 @@ class Handlers:
             original = Path(path).name
             try:
                 saved, note = add_upload(path, original, self.state.corpus_dir)
-                notes.append(fmt.message_box(f"Added {saved}{note}. Click “Rebuild index” to index it.", "ok"))
+                if saved != original and not note:
+                    note = f" (renamed from '{original}': only letters, digits, spaces, '.', '_' and '-' are kept)"
+                notes.append(fmt.message_box(f"Added {saved}{note}.{REBUILD_HINT}", "ok"))
             except Exception as exc:  # noqa: BLE001
                 notes.append(fail(exc))
         if not notes:
             notes.append(fmt.message_box("Choose one or more files to add.", "info"))
         return ("".join(notes), None, *self.corpus_view())
+
+    def rebuild_after_upload(
+        self,
+        wanted: bool,
+        note: str | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Any:
+        """The optional rebuild right after an upload (skipped unless the box is ticked); the upload's notes stay,
+        saying the files are indexed now."""
+        if not wanted:
+            return gr.skip()
+        *outputs, _ = self.rebuild(progress)
+        if "Rebuild failed" not in outputs[0]:
+            note = (note or "").replace(REBUILD_HINT, " Indexed.")
+        return (*outputs, note)
 
     def delete(self, doc_id: str | None) -> tuple[str, str, str, Any]:
         try:

@@ -92,6 +92,9 @@ def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
                             type="filepath",
                             elem_id="upload",
                         )
+                        auto_rebuild = gr.Checkbox(
+                            value=False, label="Rebuild the index right after adding files", elem_id="auto-rebuild"
+                        )
                     with gr.Column(min_width=260):
                         to_delete = gr.Dropdown(choices=[], label="Document to delete", elem_id="delete-choice")
                         delete_btn = gr.Button("Delete document", variant="stop", elem_id="delete-button")
@@ -123,9 +126,11 @@ def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
         search_btn.click(**search_io, api_name="search")
         query.submit(**search_io, **quiet)
         corpus_quiet = {**quiet, "show_progress_on": [corpus_note]}
-        upload.upload(h.upload, [upload], [corpus_note, upload, *corpus_outputs], **corpus_quiet)
-        delete_btn.click(h.delete, [to_delete], [corpus_note, *corpus_outputs], **corpus_quiet)
         rebuild_outputs = [report, header, doc_filter, ask_docs, *corpus_outputs, corpus_note]
+        upload.upload(h.upload, [upload], [corpus_note, upload, *corpus_outputs], **corpus_quiet).success(
+            h.rebuild_after_upload, [auto_rebuild, corpus_note], rebuild_outputs, show_progress_on=[report], **quiet
+        )
+        delete_btn.click(h.delete, [to_delete], [corpus_note, *corpus_outputs], **corpus_quiet)
         rebuild_btn.click(h.rebuild, None, rebuild_outputs, api_name="rebuild", show_progress_on=[report], **quiet)
         load_outputs = [header, doc_filter, ask_docs, past, *corpus_outputs]
         demo.load(h.on_load, [saved], load_outputs, **quiet)

@@ -355,3 +355,54 @@ def test_a_bad_file_is_reported_once_in_the_build_report(handlers: Handlers) -> 
     (handlers.state.corpus_dir / "fake.pdf").write_bytes(b"%PDF-1.4 this is not a PDF")
     report, *_ = handlers.rebuild()
     assert report.count("fake.pdf") == 1, report
+
+
+# --- corpus notes, first run and errors --------------------------------------------------------------
+
+
+def test_upload_says_when_a_name_was_changed(handlers: Handlers, tmp_path: Path) -> None:
+    note, *_ = handlers.upload([upload_file(tmp_path, "my report<1>?.md", "# R\n\nText.\n")])
+    assert "Added my report_1.md (renamed from &#x27;my report&lt;1&gt;?.md&#x27;" in note
+    note, *_ = handlers.upload([upload_file(tmp_path, "plain.md", "# P\n\nText.\n")])
+    assert "Added plain.md." in note and "renamed" not in note
+
+
+def test_rebuild_after_upload_only_when_asked(handlers: Handlers, tmp_path: Path) -> None:
+    assert handlers.rebuild_after_upload(False) == gr.skip()
+    added, *_ = handlers.upload([upload_file(tmp_path, "new.md", "# New\n\nThe Quokka protocol mandates backups.\n")])
+    report, header, *_, note = handlers.rebuild_after_upload(True, added)
+    assert "added 1" in report and "<b>2</b> document(s)" in header
+    assert "Added new.md. Indexed." in note and "Click" not in note
+
+
+def test_a_busy_port_says_which_flag_to_use() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "policyqa_app", "--index", "nowhere", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"port {port} is in use; run ./scripts/run.sh --port {port + 1}" in done.stderr
+
+
+def test_pypdf_font_notices_stay_out_of_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from pypdf._utils import logger_warning
+
+    from policyqa.documents import CorpusFile, read_document
+    from tests.filemakers import make_pdf
+
+    path = make_pdf(tmp_path / "a.pdf", ["Some text"])
+    read_document(CorpusFile("a.pdf", path, path.read_bytes(), "0" * 64))  # installs the filter
+    with caplog.at_level("WARNING"):
+        logger_warning("fontTools is required to fully parse the encoding of a CFF Type1 font", source="pypdf._cmap")
+        logger_warning("Another pypdf warning", source="pypdf._cmap")
+    assert "fontTools" not in caplog.text and "Another pypdf warning" in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +73,18 @@ def front_matter_title(text: str) -> str | None:
     return found.group(1).strip("'\"").strip() or None
 
 
+class _WithoutFontToolsNotice(logging.Filter):
+    """pypdf logs "fontTools is required to fully parse…" several times per PDF; the text is extracted anyway."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fontTools" not in record.getMessage()
+
+
+_FONT_NOTICE = _WithoutFontToolsNotice()
+
+
 def read_pdf(data: bytes) -> ParsedText:
+    logging.getLogger("pypdf._cmap").addFilter(_FONT_NOTICE)  # once: a logger keeps one copy of a filter
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 

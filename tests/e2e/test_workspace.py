@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -240,5 +241,35 @@ def test_no_horizontal_overflow_at_390px_on_every_tab(browser: Any, workspace: S
         cells = page.locator("#documents td[data-label='Chunks']")
         assert cells.count() == 3 and cells.first.is_visible()  # no column hidden on a phone
         assert page.evaluate(CONTRAST_JS.replace("mark.pqa-quote", "#doc-view mark.pqa-quote"))["ratio"] >= 4.5
+    finally:
+        context.close()
+
+
+def test_upload_with_rebuild_renames_visibly_and_leaves_no_stale_note(
+    browser: Any, workspace: Server, tmp_path: Path
+) -> None:
+    context, page = open_page(browser, workspace.url)
+    try:
+        upload = tmp_path / "Quokka memo (draft) #2.md"
+        upload.write_text("# Quokka memo\n\nThe Quokka protocol mandates weekly backups.\n", "utf-8")
+        page.get_by_role("tab", name="Corpus").click()
+        page.check("#auto-rebuild input")
+        before = page.input_value("#build-report textarea")
+        page.set_input_files("#upload input[type=file]", str(upload))
+        page.wait_for_function(
+            "(before) => { const v = document.querySelector('#build-report textarea').value;"
+            " return v !== before && v.includes('index holds'); }",
+            arg=before,
+        )
+        report = page.input_value("#build-report textarea")
+        assert "added 1" in report and "4 document(s)" in report, report
+        page.wait_for_function("() => document.querySelector('#stale').innerText.includes('up to date')")
+        saved = "Quokka memo _draft_ _2.md"
+        page.wait_for_function("() => document.querySelector('#corpus-note').innerText.includes('Indexed.')")
+        note = page.inner_text("#corpus-note")
+        assert f"Added {saved} (renamed from 'Quokka memo (draft) #2.md'" in note, note
+        assert "Click “Rebuild index”" not in note  # no stale note after the rebuild
+        assert (workspace.corpus / saved).exists() and saved in page.inner_text("#documents")
+        shot(page, "corpus-after-upload-1280-light")
     finally:
         context.close()
