@@ -199,11 +199,11 @@ def chat_html(turns: list[dict[str, Any]]) -> str:
     items = []
     for i, turn in enumerate(turns):
         last = i == len(turns) - 1
-        expanded = (
-            f"<div class='pqa-expanded'>Searched for: <q>{esc(turn['query'])}</q></div>"
-            if turn.get("query") and turn["query"] != turn["question"]
-            else ""
-        )
+        expanded = ""
+        if turn.get("query") and turn["query"] != turn["question"]:
+            plain = turn.get("answered_from") == turn["question"]
+            note = " — the question as asked found stronger evidence" if plain else ""
+            expanded = f"<div class='pqa-expanded'>Searched for: <q>{esc(turn['query'])}</q>{note}</div>"
         sources = turn.get("sources") or ""
         count = sources.count('class="pqa-source"')
         label = f"Sources ({count})" if count else "Nearest material"

@@ -12,7 +12,7 @@ import gradio as gr
 from policyqa import PolicyQAError
 from policyqa.answer_types import Citation
 from policyqa.documents import heading_path
-from policyqa.followup import expand_followup
+from policyqa.followup import best_answer, expand_followup
 from policyqa.retrieval import MODES, Mode
 from policyqa.status import index_status
 
@@ -85,9 +85,8 @@ class Handlers:
         try:
             expansion = expand_followup(str(question or ""), previous)
             index = self.state.index
-            answer = index.ask(
-                expansion.query, k=int(k or 5), doc_ids=list(doc_ids) if doc_ids else None, mode=_mode(mode)
-            )
+            options = {"k": int(k or 5), "doc_ids": list(doc_ids) if doc_ids else None, "mode": _mode(mode)}
+            answer, answered_from = best_answer(lambda text: index.ask(text, **options), expansion)
         except Exception as exc:  # noqa: BLE001
             return fmt.chat_html(turns) + fail(exc), turns, question, None
         turn = len(turns)
@@ -96,6 +95,7 @@ class Handlers:
             {
                 "question": expansion.question,
                 "query": expansion.query,
+                "answered_from": answered_from,
                 "answer": fmt.answer_html(answer, turn),
                 "sources": fmt.sources_html(answer, turn, self._context(index)),
                 "outcome": outcome,

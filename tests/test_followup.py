@@ -37,3 +37,18 @@ def test_first_question_and_empty_input() -> None:
     assert expand_followup("And who initiated it?", None).query == "And who initiated it?"
     assert expand_followup("   ", PREVIOUS).query == ""
     assert expand_followup("  who   chaired it? ", PREVIOUS).question == "who chaired it?"
+
+
+def test_best_answer_keeps_the_stronger_evidence(bundled_index) -> None:
+    from policyqa import open_index
+    from policyqa.followup import best_answer
+
+    index = open_index(bundled_index)
+    previous = "Where was the peace agreement between the United States and the Taliban signed?"
+    expansion = expand_followup("In which month was it signed?", previous)
+    answer, used = best_answer(lambda text: index.ask(text), expansion)
+    assert used == expansion.query and "February" in answer.text  # as asked, "it" finds the wrong sentence
+    plain = index.ask(expansion.question)
+    assert answer.confidence >= plain.confidence
+    standalone = expand_followup("Who organized the conference?", previous)
+    assert best_answer(lambda text: index.ask(text), standalone)[1] == "Who organized the conference?"

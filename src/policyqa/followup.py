@@ -4,7 +4,9 @@ is expanded with the previous question's subject before retrieval. Measured in b
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 MAX_FOLLOWUP_WORDS = 10  # longer questions usually name their own subject
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*")
@@ -20,6 +22,14 @@ STOP = frozenset(
     those there then also any some all other such same one ones say said says according report mention mentioned
     tell me please kind sort else more again""".split()  # noqa: SIM905
 )
+
+
+class _Evidence(Protocol):
+    abstained: bool
+    confidence: float
+
+
+A = TypeVar("A", bound=_Evidence)
 
 
 @dataclass(frozen=True)
@@ -69,3 +79,16 @@ def expand_followup(question: str, previous: str | None) -> Expansion:
         return Expansion(question, question)
     subject = " ".join(carried)
     return Expansion(question, f"{question} ({subject})", subject)
+
+
+def best_answer(ask: Callable[[str], A], expansion: Expansion) -> tuple[A, str]:
+    """(answer, the query it came from). A follow-up is answered from its expanded query and as asked, and the
+    answer with the stronger evidence wins: the carried subject finds the right passages, but can also pull the
+    quote towards a sentence about the subject instead of the follow-up's own focus (benchmarks/followups.py)."""
+    answer = ask(expansion.query)
+    if not expansion.expanded:
+        return answer, expansion.query
+    plain = ask(expansion.question)
+    if (not plain.abstained, plain.confidence) > (not answer.abstained, answer.confidence):
+        return plain, expansion.question
+    return answer, expansion.query
