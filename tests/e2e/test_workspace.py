@@ -163,8 +163,9 @@ def test_conversation_with_follow_up_history_and_new_conversation(browser: Any, 
         context.close()
 
 
-def test_view_in_document_scrolls_to_the_highlight(browser: Any, workspace: Server) -> None:
-    context, page = open_page(browser, workspace.url)
+@pytest.mark.parametrize(("width", "scheme"), [(1280, "light"), (1280, "dark"), (390, "light"), (390, "dark")])
+def test_view_in_document_scrolls_to_the_highlight(browser: Any, workspace: Server, width: int, scheme: str) -> None:
+    context, page = open_page(browser, workspace.url, width=width, scheme=scheme)
     try:
         turn = ask(page, "When does the Kestrel corridor open to freight traffic?")
         source = turn.locator(".pqa-source").first
@@ -185,7 +186,7 @@ def test_view_in_document_scrolls_to_the_highlight(browser: Any, workspace: Serv
             " const box = document.querySelector('#doc-view .pqa-doctext').getBoundingClientRect();"
             " return m.top >= box.top - 1 && m.bottom <= box.bottom + 1 && m.top >= 0 && m.bottom <= innerHeight; }"
         ), "the highlighted quote is not in view in the document panel"
-        shot(page, "document-view-1280-light", full=False)
+        shot(page, f"document-view-{width}-{scheme}", full=False)
 
         pdf_turn = ask(page, "What does the Zanzibar clause require?")
         assert "page 2" not in pdf_turn.locator(".pqa-q").inner_text()
@@ -200,7 +201,9 @@ def test_view_in_document_scrolls_to_the_highlight(browser: Any, workspace: Serv
         assert size[0] >= 600 and size[1] > size[0]  # a rendered portrait page
         assert "quarterly audits" in page.locator("#doc-view mark.pqa-quote").inner_text()
         assert "Penalties" not in page.inner_text("#doc-view")  # only the cited page's text
-        shot(page, "pdf-page-1280-light")
+        page.locator("#page-image").scroll_into_view_if_needed()
+        shot(page, f"pdf-page-{width}-{scheme}", full=False)
+        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
     finally:
         context.close()
 
