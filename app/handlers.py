@@ -89,10 +89,11 @@ class Handlers:
             answer, answered_from = best_answer(lambda text: index.ask(text, **options), expansion)
         except Exception as exc:  # noqa: BLE001
             return fmt.chat_html(turns) + fail(exc), turns, question, None
-        turn = len(turns)
+        turn = turns[-1].get("n", len(turns) - 1) + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
         outcome = "not answered by the corpus" if answer.abstained else f"answered, {len(answer.citations)} source(s)"
         turns.append(
             {
+                "n": turn,
                 "question": expansion.question,
                 "query": expansion.query,
                 "answered_from": answered_from,
