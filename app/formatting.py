@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from policyqa.answer_types import Answer, Citation
+from policyqa.readers import FRONT_MATTER
 from policyqa.retrieval import Hit
 
 REFUSAL = "The corpus does not answer this question"
 _MARKER = re.compile(r"\[(\d+)\]")
+SourceContext = Callable[[Citation], tuple[str, list[str], int | None]]  # citation -> (title, section path, page)
 
 
 def esc(value: object) -> str:
@@ -42,61 +45,135 @@ def header_html(documents: int, chunks: int, model: str | None, built_at: float 
     )
 
 
-def _where(doc_id: str, page: int | None, heading: str | None) -> str:
+def _where(doc_id: str, page: int | None, heading: str | None, span: tuple[int, int] | None = None) -> str:
     bits = [f"<code>{esc(doc_id)}</code>"]
     if page is not None:
         bits.append(f"page {esc(page)}")
+    if span is not None:
+        bits.append(f"chars {span[0]}–{span[1]}")
     if heading:
         bits.append(f"§ {esc(heading)}")
     return " · ".join(bits)
 
 
-def answer_html(answer: Answer) -> str:
-    """The answer text, escaped, with each citation marker turned into a link to its source."""
-    if answer.abstained:
-        reason = answer.message.removeprefix(REFUSAL).lstrip(". ")  # the heading already says it
+def answer_state(answer: Answer) -> str:
+    """ "answered" or "refused" today; an Answer that carries its own `state` (e.g. "partial") is shown as such."""
+    return str(getattr(answer, "state", None) or ("refused" if answer.abstained else "answered"))
+
+
+def answer_html(answer: Answer, turn: int = 0) -> str:
+    """The answer text, escaped, with each citation marker turned into a link to its source in this turn."""
+    state = answer_state(answer)
+    if state == "refused":
+        reason = getattr(answer, "reason", None) or answer.message.removeprefix(REFUSAL).lstrip(". ")
         note = f"<p class='pqa-note'>{esc(reason)}</p>" if reason else ""
-        return f'<div class="pqa-answer pqa-refusal"><p><b>{REFUSAL}.</b></p>{note}</div>'
-    known = {c.marker for c in answer.citations}
+        return f'<div class="pqa-answer pqa-refusal" data-state="refused"><p><b>{REFUSAL}.</b></p>{note}</div>'
+    markdown = {c.marker: is_markdown(c.doc_id) for c in answer.citations}  # a quote reads as its document does
     parts, last = [], 0
     text = answer.text
     for match in _MARKER.finditer(text):
         n = int(match.group(1))
-        if n not in known:
+        if n not in markdown:
             continue
-        parts.append(esc(text[last : match.start()]))
-        parts.append(f'<a class="pqa-cite" href="#cite-{n}" data-cite="{n}">[{n}]</a>')
+        parts.append(display_text(text[last : match.start()], markdown[n]))
+        parts.append(f'<a class="pqa-cite" href="#cite-{turn}-{n}" data-cite="{turn}-{n}">[{n}]</a>')
         last = match.end()
-    parts.append(esc(text[last:]))
+    parts.append(display_text(text[last:]))
     note = f"<p class='pqa-note'>{esc(answer.message)}</p>" if answer.message else ""
-    return f'<div class="pqa-answer"><p>{"".join(parts)}</p>{note}</div>'
+    return f'<div class="pqa-answer" data-state="{esc(state)}"><p>{"".join(parts)}</p>{note}</div>'
 
 
-def highlighted_passage(c: Citation) -> str:
+_SPACES = re.compile(r"[ \t\xa0]+")
+_PARAGRAPH = re.compile(r"\n[ \t]*\n\s*")
+_SOFT_BREAK = re.compile(r"(?<!\n)\n(?!\n)")
+_MD_KEEP_BREAK = re.compile(r"\n(?=\s*(?:#{1,6}\s|[-*+]\s|\d+[.)]\s|>|\|))")
+_MD_INLINE = [
+    (re.compile(r"^#{1,6}[ \t]+(.+?)[ \t#]*$", re.MULTILINE), r'<strong class="pqa-h">\1</strong>'),
+    (re.compile(r"^[ \t]*[-*+][ \t]+", re.MULTILINE), "• "),
+    (re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*"), r"<strong>\1</strong>"),
+    (re.compile(r"__(?=\S)(.+?)(?<=\S)__"), r"<strong>\1</strong>"),
+    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])"), r"<em>\1</em>"),
+    (re.compile(r"`([^`\n]+)`"), r"<code>\1</code>"),
+    # links show their text only: no URL is followed
+    (re.compile(r"\[([^\]\n]+)\]\((?:[^()\s]|\([^()\s]*\))+\)"), r"\1"),
+]
+
+
+def display_text(text: str, markdown: bool = False) -> str:
+    """Escaped text for reading: hard line breaks inside a paragraph joined, runs of spaces folded, and (for
+    Markdown) headings, lists, emphasis and code rendered from the escaped text, so no markup gets through."""
+    if markdown:
+        text = FRONT_MATTER.sub("", text)
+    text = _PARAGRAPH.sub("\n\n", text)
+    if markdown:
+        text = _MD_KEEP_BREAK.sub("\x00", text)  # line breaks Markdown keeps (before a heading, list item, table row)
+    text = _SOFT_BREAK.sub(" ", text).replace("\x00", "\n")
+    html_text = esc(_SPACES.sub(" ", text))
+    if markdown:
+        for pattern, replacement in _MD_INLINE:
+            html_text = pattern.sub(replacement, html_text)
+    return html_text
+
+
+def highlighted_text(text: str, start: int, end: int, markdown: bool = False, offset: int = 0) -> str:
+    """`text` for reading with exactly text[start:end] in <mark>; `offset` is where `text` starts in its document
+    (the mark carries the document offsets)."""
+    mark = f'<mark class="pqa-quote" data-start="{start + offset}" data-end="{end + offset}">'
+    return (
+        display_text(text[:start], markdown)
+        + mark
+        + display_text(text[start:end], markdown)
+        + "</mark>"
+        + display_text(text[end:], markdown)
+    )
+
+
+def highlighted_passage(c: Citation, markdown: bool = False) -> str:
     """The passage with the quoted span in <mark>, both escaped."""
     passage, a, b = c.passage, c.start - c.passage_start, c.end - c.passage_start
     if not (0 <= a <= b <= len(passage) and passage[a:b] == c.quote):
         a = passage.find(c.quote)
         b = a + len(c.quote)
     if a < 0 or not c.quote:
-        return f"{esc(passage)}<p><mark>{esc(c.quote)}</mark></p>"
-    return f"{esc(passage[:a])}<mark>{esc(passage[a:b])}</mark>{esc(passage[b:])}"
+        return f"{display_text(passage, markdown)}<p><mark>{esc(c.quote)}</mark></p>"
+    return highlighted_text(passage, a, b, markdown, c.passage_start)
 
 
-def sources_html(answer: Answer) -> str:
-    if answer.abstained:
+def is_markdown(doc_id: str) -> bool:
+    return doc_id.lower().endswith(".md")
+
+
+def crumb_html(path: list[str]) -> str:
+    if not path:
+        return ""
+    return '<div class="pqa-crumb">' + " › ".join(f"<span>{esc(p)}</span>" for p in path) + "</div>"
+
+
+def source_html(c: Citation, turn: int, title: str, path: list[str], page: int | None) -> str:
+    view = (
+        f'<button class="pqa-view" type="button" data-doc="{esc(c.doc_id)}" data-start="{c.start}" '
+        f'data-end="{c.end}">View in document</button>'
+    )
+    return (
+        f'<div class="pqa-source" id="cite-{turn}-{c.marker}">'
+        f'<div class="pqa-meta"><span class="pqa-marker">[{c.marker}]</span> <b class="pqa-title">{esc(title)}</b>'
+        f"{crumb_html(path)}"
+        f'<div class="pqa-where">{_where(c.doc_id, page, None, (c.start, c.end))} · score {c.score:.3f}</div></div>'
+        f'<div class="pqa-passage">{highlighted_passage(c, is_markdown(c.doc_id))}</div>{view}</div>'
+    )
+
+
+def sources_html(answer: Answer, turn: int = 0, context: SourceContext | None = None) -> str:
+    """The cited passages; `context(c)` gives the document's title, the section path and page at the quote."""
+    if answer_state(answer) == "refused":
         if not answer.passages:
             return message_box("Nothing in the index is close to this question.", "info")
         return hits_html(answer.passages, "Nearest material (does not answer the question)")
     items = []
     for c in answer.citations:
-        items.append(
-            f'<div class="pqa-source" id="cite-{c.marker}">'
-            f'<div class="pqa-meta"><span class="pqa-marker">[{c.marker}]</span> <b>{esc(c.title)}</b> · '
-            f"{_where(c.doc_id, c.page, c.heading)} · score {c.score:.3f}</div>"
-            f'<div class="pqa-passage">{highlighted_passage(c)}</div></div>'
-        )
-    return "<h4>Sources</h4>" + "".join(items) if items else ""
+        title, path, page = context(c) if context else (c.title, [c.heading] if c.heading else [], c.page)
+        items.append(source_html(c, turn, title, path, page))
+    return "".join(items)
 
 
 def hits_html(hits: list[Hit], title: str = "") -> str:
@@ -104,22 +181,81 @@ def hits_html(hits: list[Hit], title: str = "") -> str:
         return message_box("No passages found.", "info")
     items = [
         f'<div class="pqa-hit"><div class="pqa-meta"><span class="pqa-marker">#{h.rank or i}</span> '
-        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, h.page, h.heading)} · score {h.score:.3f}</div>"
-        f'<div class="pqa-passage">{esc(h.text)}</div></div>'
+        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, h.page, h.heading, (h.start, h.end))} · score {h.score:.3f}</div>"
+        f'<div class="pqa-passage">{display_text(h.text, is_markdown(h.doc_id))}</div></div>'
         for i, h in enumerate(hits, 1)
     ]
     head = f"<h4>{esc(title)}</h4>" if title else ""
     return head + "".join(items)
 
 
+def chat_html(turns: list[dict[str, Any]]) -> str:
+    """The conversation: each turn's question, the query searched when it was expanded, answer and sources."""
+    if not turns:
+        return (
+            "<div class='pqa-chat pqa-empty'><p class='pqa-note'>Ask a question about the documents. Follow-up "
+            "questions (“and who chaired it?”) use the previous question's subject.</p></div>"
+        )
+    items = []
+    for i, turn in enumerate(turns):
+        last = i == len(turns) - 1
+        expanded = ""
+        if turn.get("query") and turn["query"] != turn["question"]:
+            plain = turn.get("answered_from") == turn["question"]
+            note = " — the question as asked found stronger evidence" if plain else ""
+            expanded = f"<div class='pqa-expanded'>Searched for: <q>{esc(turn['query'])}</q>{note}</div>"
+        sources = turn.get("sources") or ""
+        count = sources.count('class="pqa-source"')
+        label = f"Sources ({count})" if count else "Nearest material"
+        details = (
+            f"<details class='pqa-sources'{' open' if last else ''}><summary>{label}</summary>{sources}</details>"
+            if sources
+            else ""
+        )
+        items.append(
+            f"<div class='pqa-turn{' pqa-last' if last else ''}' data-turn='{i}'>"
+            f"<div class='pqa-q'>{esc(turn['question'])}</div>{expanded}"
+            f"<div class='pqa-a'>{turn['answer']}</div>{details}</div>"
+        )
+    return "<div class='pqa-chat'>" + "".join(items) + "</div>"
+
+
 def history_html(history: list[dict[str, Any]]) -> str:
+    """Questions asked in this browser, newest first; each one a button that asks it again."""
     if not history:
-        return "<div class='pqa-note'>No questions asked yet in this session.</div>"
+        return "<div class='pqa-note'>No questions asked yet in this browser.</div>"
     rows = "".join(
-        f"<li>{esc(item['question'])} <span class='pqa-note'>— {esc(item['outcome'])}</span></li>"
+        f"<li><button type='button' class='pqa-past' data-question='{esc(item['question'])}'>"
+        f"{esc(item['question'])}</button> <span class='pqa-note'>— {esc(item['outcome'])}</span></li>"
         for item in reversed(history)
     )
     return f"<ol class='pqa-history'>{rows}</ol>"
+
+
+def document_html(
+    doc_id: str,
+    title: str,
+    text: str,
+    start: int,
+    end: int,
+    offset: int = 0,
+    where: str = "",
+    path: tuple[str, ...] = (),
+) -> str:
+    """A document (or one PDF page: `offset` is where `text` starts) with document[start:end] highlighted."""
+    a, b = start - offset, end - offset
+    body = (
+        highlighted_text(text, a, b, is_markdown(doc_id), offset)
+        if 0 <= a <= b <= len(text)
+        else display_text(text, is_markdown(doc_id))
+    )
+    return (
+        f"<div class='pqa-docview' data-doc='{esc(doc_id)}'>"
+        f"<div class='pqa-meta'><b class='pqa-title'>{esc(title)}</b>{crumb_html(list(path))}"
+        f"<div class='pqa-where'><code>{esc(doc_id)}</code>{' · ' + esc(where) if where else ''}"
+        f" · chars {start}–{end}</div></div>"
+        f"<div class='pqa-doctext'>{body}</div></div>"
+    )
 
 
 def stale_html(status: dict[str, Any]) -> str:
@@ -141,35 +277,98 @@ def stale_html(status: dict[str, Any]) -> str:
     return message_box(text, "warning") + skipped
 
 
+# Colours come from the Gradio theme's CSS variables, so light and dark mode both read well; the quote highlight
+# uses the theme's primary scale (light: a pale tint under dark text, dark: a deep shade under light text).
 CSS = """
-.pqa-header { padding: 6px 2px; font-size: 0.95em; }
-.pqa-msg { padding: 10px 12px; border-radius: 6px; margin: 6px 0; white-space: pre-wrap; }
-.pqa-error { background: #fdecea; color: #8a1c13; border: 1px solid #f5c2bd; }
-.pqa-warning { background: #fff6e0; color: #7a5200; border: 1px solid #f0d9a0; }
-.pqa-ok { background: #e9f7ef; color: #1d5e36; border: 1px solid #b8e2c8; }
-.pqa-info { background: #eef3fb; color: #23446e; border: 1px solid #c7d6ee; }
+:root { --pqa-mark-bg: var(--primary-200); --pqa-mark-fg: var(--neutral-900); }
+.dark { --pqa-mark-bg: var(--primary-800); --pqa-mark-fg: var(--neutral-50); }
+.pqa-header { padding: 6px 2px; font-size: 0.95em; overflow-wrap: anywhere; }
+.pqa-msg { padding: 10px 12px; border-radius: 6px; margin: 6px 0; white-space: pre-wrap; overflow-wrap: anywhere;
+  color: var(--body-text-color); background: var(--background-fill-secondary);
+  border: 1px solid var(--border-color-primary); border-left-width: 4px; }
+.pqa-error { background: var(--error-background-fill); color: var(--error-text-color);
+  border-color: var(--error-border-color); }
+.pqa-warning { border-left-color: var(--color-accent); }
+.pqa-ok { border-left-color: var(--color-green-500, #22c55e); }
+.pqa-info { border-left-color: var(--color-blue-500, #3b82f6); }
 .pqa-answer { font-size: 1.05em; line-height: 1.55; }
-.pqa-refusal { border-left: 4px solid #d08c00; padding-left: 10px; }
-.pqa-cite { font-weight: 600; text-decoration: none; padding: 0 2px; }
-.pqa-note { color: #666; font-size: 0.9em; }
-.pqa-source, .pqa-hit { border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; margin: 8px 0; }
-.pqa-source.pqa-active { border-color: #2f6fde; box-shadow: 0 0 0 2px #2f6fde55; }
-.pqa-meta { font-size: 0.9em; margin-bottom: 4px; }
-.pqa-marker { font-weight: 700; color: #2f6fde; }
-.pqa-passage { white-space: pre-wrap; font-size: 0.92em; line-height: 1.45; }
-.pqa-passage mark { background: #ffe58a; padding: 0 1px; }
+.pqa-refusal { border-left: 4px solid var(--color-accent); padding-left: 10px; }
+.pqa-cite { font-weight: 600; text-decoration: none; padding: 0 2px; color: var(--link-text-color); }
+.pqa-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
+.pqa-source, .pqa-hit { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 8px 10px;
+  margin: 8px 0; background: var(--background-fill-primary); }
+.pqa-source.pqa-active { border-color: var(--color-accent); box-shadow: 0 0 0 2px var(--color-accent-soft); }
+.pqa-meta { font-size: 0.9em; margin-bottom: 4px; overflow-wrap: anywhere; }
+.pqa-meta code, .pqa-where code { overflow-wrap: anywhere; word-break: break-all; }
+.pqa-crumb { color: var(--body-text-color-subdued); font-size: 0.95em; }
+.pqa-where { color: var(--body-text-color-subdued); }
+.pqa-marker { font-weight: 700; color: var(--link-text-color); }
+.pqa-passage, .pqa-doctext { white-space: pre-line; font-size: 0.92em; line-height: 1.5; overflow-wrap: anywhere; }
+mark.pqa-quote, .pqa-passage mark, .pqa-doctext mark { background: var(--pqa-mark-bg); color: var(--pqa-mark-fg);
+  padding: 0 1px; border-radius: 2px; }
+.pqa-view, .pqa-past { font: inherit; cursor: pointer; color: var(--link-text-color); background: none;
+  border: none; padding: 0; text-align: left; text-decoration: underline; }
+.pqa-view { margin-top: 4px; font-size: 0.9em; }
+.pqa-chat { display: flex; flex-direction: column; gap: 14px; }
+.pqa-turn { border-bottom: 1px solid var(--border-color-primary); padding-bottom: 10px; }
+.pqa-q { font-weight: 600; background: var(--background-fill-secondary); border-radius: 8px; padding: 6px 10px;
+  margin-bottom: 6px; overflow-wrap: anywhere; }
+.pqa-expanded { color: var(--body-text-color-subdued); font-size: 0.85em; margin: -2px 0 6px 10px; }
+.pqa-sources summary { cursor: pointer; color: var(--body-text-color-subdued); font-size: 0.9em; }
+.pqa-history { padding-left: 1.2em; }
+.pqa-history li { margin: 4px 0; overflow-wrap: anywhere; }
+.pqa-docview .pqa-doctext { max-height: 65vh; overflow-y: auto; padding-right: 6px; }
+table.pqa-docs { width: 100%; border-collapse: collapse; }
+table.pqa-docs td, table.pqa-docs th { padding: 4px 6px; border-bottom: 1px solid var(--border-color-primary);
+  text-align: left; overflow-wrap: anywhere; }
+@media (max-width: 640px) {
+  table.pqa-docs thead { display: none; }
+  table.pqa-docs, table.pqa-docs tbody, table.pqa-docs tr, table.pqa-docs td { display: block; width: 100%; }
+  table.pqa-docs tr { border: 1px solid var(--border-color-primary); border-radius: 6px; margin: 6px 0; padding: 4px; }
+  table.pqa-docs td { border: none; padding: 2px 4px; }
+  table.pqa-docs td::before { content: attr(data-label) ": "; font-weight: 600; }
+}
 """
 
-# Clicking a marker brings its source into view and outlines it (event delegation survives re-renders).
-CITE_JS = """
+# Chat: a marker scrolls to its source; "View in document" asks the server for the document (trigger -> Python).
+CHAT_JS = """
 element.addEventListener('click', (event) => {
+  const view = event.target.closest('button.pqa-view');
+  if (view) {
+    trigger('click', {doc: view.dataset.doc, start: Number(view.dataset.start), end: Number(view.dataset.end)});
+    return;
+  }
   const link = event.target.closest('a.pqa-cite');
   if (!link) return;
   event.preventDefault();
   const target = document.getElementById('cite-' + link.dataset.cite);
   if (!target) return;
+  const details = target.closest('details');
+  if (details) details.open = true;
   document.querySelectorAll('.pqa-source.pqa-active').forEach((el) => el.classList.remove('pqa-active'));
   target.classList.add('pqa-active');
   target.scrollIntoView({behavior: 'smooth', block: 'center'});
 });
+watch('value', () => {
+  const last = element.querySelector('.pqa-turn.pqa-last');
+  if (last && element.querySelectorAll('.pqa-turn').length > 1) last.scrollIntoView({block: 'start'});
+});
+"""
+
+# Past questions: clicking one asks it again.
+HISTORY_JS = """
+element.addEventListener('click', (event) => {
+  const item = event.target.closest('button.pqa-past');
+  if (item) trigger('click', {question: item.dataset.question});
+});
+"""
+
+# The document view: bring the highlighted quote into view whenever a new document or span is shown.
+DOC_JS = """
+const show = () => {
+  const mark = element.querySelector('mark.pqa-quote');
+  if (mark) mark.scrollIntoView({block: 'center'});
+};
+watch('value', show);
+show();
 """

@@ -2,21 +2,35 @@
 
 from __future__ import annotations
 
+import bisect
 import logging
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import gradio as gr
 
 from policyqa import PolicyQAError
+from policyqa.answer_types import Citation
+from policyqa.documents import heading_path
+from policyqa.followup import best_answer, expand_followup
+from policyqa.retrieval import MODES, Mode
 from policyqa.status import index_status
 
 from . import formatting as fmt
 from .corpus_files import add_upload, corpus_file_ids, delete_document
+from .pdf_page import render_page
 from .state import AppState
 
 log = logging.getLogger("policyqa_app")
-HISTORY_LENGTH = 10
+HISTORY_LENGTH = 20  # questions remembered per browser
+MAX_TURNS = 20  # turns kept in one conversation
+REBUILD_HINT = " Click “Rebuild index” to index it."
+
+
+def _mode(value: str) -> Mode:
+    if value not in MODES:
+        raise PolicyQAError(f"unknown retrieval mode '{value}' (choose one of: {', '.join(MODES)})")
+    return value  # type: ignore[return-value]
 
 
 def describe(exc: BaseException) -> str:
@@ -51,21 +65,115 @@ class Handlers:
         except Exception as exc:  # noqa: BLE001
             return fmt.message_box(describe(exc))
 
-    def on_load(self) -> tuple[str, Any, str, str, Any]:
+    def on_load(self, history: list[dict[str, Any]] | None = None) -> tuple[Any, ...]:
         """Page load: pick up a generation published meanwhile (e.g. by the CLI), then show the current state."""
         self.state.reload()
-        return (self.header(), self.search_choices(), *self.corpus_view())
+        choices = self.search_choices()
+        return (self.header(), choices, choices, fmt.history_html(list(history or [])), *self.corpus_view())
 
-    # --- ask ------------------------------------------------------------------------------------
-    def ask(self, question: str, history: list[dict[str, Any]] | None) -> tuple[str, str, list[dict[str, Any]], str]:
-        history = list(history or [])
+    # --- ask: a conversation -------------------------------------------------------------------
+    def ask(
+        self,
+        question: str,
+        k: float = 5,
+        mode: str = "hybrid",
+        doc_ids: list[str] | None = None,
+        turns: list[dict[str, Any]] | None = None,
+    ) -> tuple[str, list[dict[str, Any]], str, dict[str, str] | None]:
+        """(conversation HTML, turns, question box, entry for the browser's history or None)."""
+        turns = list(turns or [])
+        previous = turns[-1]["query"] if turns else None
         try:
-            answer = self.state.index.ask(question or "", k=5)
+            expansion = expand_followup(str(question or ""), previous)
+            index = self.state.index
+            options = {"k": int(k or 5), "doc_ids": list(doc_ids) if doc_ids else None, "mode": _mode(mode)}
+            answer, answered_from = best_answer(lambda text: index.ask(text, **options), expansion)
         except Exception as exc:  # noqa: BLE001
-            return fail(exc), "", history, fmt.history_html(history)
+            return fmt.chat_html(turns) + fail(exc), turns, question, None
+        turn = turns[-1].get("n", len(turns) - 1) + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
         outcome = "not answered by the corpus" if answer.abstained else f"answered, {len(answer.citations)} source(s)"
-        history = (history + [{"question": " ".join(str(question).split()), "outcome": outcome}])[-HISTORY_LENGTH:]
-        return fmt.answer_html(answer), fmt.sources_html(answer), history, fmt.history_html(history)
+        turns.append(
+            {
+                "n": turn,
+                "question": expansion.question,
+                "query": expansion.query,
+                "answered_from": answered_from,
+                "answer": fmt.answer_html(answer, turn),
+                "sources": fmt.sources_html(answer, turn, self._context(index)),
+                "outcome": outcome,
+            }
+        )
+        turns = turns[-MAX_TURNS:]
+        return fmt.chat_html(turns), turns, "", {"question": expansion.question, "outcome": outcome}
+
+    def _context(self, index: Any) -> fmt.SourceContext:
+        """citation -> (document title, section path and page at the quote), one document read per document."""
+        documents: dict[str, Any] = {}
+
+        def context(c: Citation) -> tuple[str, list[str], int | None]:
+            if c.doc_id not in documents:
+                documents[c.doc_id] = index.document(c.doc_id)
+            doc = documents[c.doc_id]
+            if doc is None:
+                return c.title, [], c.page
+            page = bisect.bisect_right(doc.page_starts, c.start) if doc.page_starts else None
+            return doc.title, heading_path(doc.headings, c.start), page
+
+        return context
+
+    def remember(
+        self, entry: dict[str, str] | None, history: list[dict[str, Any]] | None
+    ) -> tuple[list[dict[str, Any]], str]:
+        history = list(history or [])
+        if entry:
+            history = (history + [entry])[-HISTORY_LENGTH:]
+        return history, fmt.history_html(history)
+
+    def new_conversation(self) -> tuple[str, list[dict[str, Any]], Any]:
+        return fmt.chat_html([]), [], gr.Column(visible=False)
+
+    @staticmethod
+    def past_question(evt: gr.EventData) -> str:
+        return str((getattr(evt, "_data", None) or {}).get("question") or "")
+
+    # --- a source in its document ---------------------------------------------------------------
+    def view_document(self, evt: gr.EventData) -> tuple[str, Any, Any]:
+        """(document HTML scrolled to the span, PDF page image update, panel update)."""
+        data = getattr(evt, "_data", None) or {}
+        hidden = gr.update(value=None, visible=False)
+        try:
+            doc_id, start, end = str(data["doc"]), int(data["start"]), int(data["end"])
+            doc = self.state.index.document(doc_id)
+            if doc is None:
+                raise PolicyQAError(f"'{doc_id}' is no longer in the index")
+            path = tuple(heading_path(doc.headings, start))
+            if not doc.page_starts:
+                html = fmt.document_html(doc_id, doc.title, doc.text, start, end, path=path)
+                return html, hidden, gr.update(visible=True)
+            page = bisect.bisect_right(doc.page_starts, start)
+            first = doc.page_starts[page - 1]
+            last = doc.page_starts[page] - 2 if page < len(doc.page_starts) else len(doc.text)  # pages join with \n\n
+            where = f"page {page} of {len(doc.page_starts)}"
+            html = fmt.document_html(doc_id, doc.title, doc.text[first:last], start, end, first, where, path)
+            image = hidden
+            if doc_id.lower().endswith(".pdf"):
+                try:
+                    picture = render_page(self._corpus_file(doc_id), page)
+                    image = gr.update(value=picture, visible=True, label=f"{doc_id} · page {page}")
+                except Exception as exc:  # noqa: BLE001 - the text is still shown
+                    html = fmt.message_box(f"The page image cannot be shown: {describe(exc)}", "warning") + html
+            return html, image, gr.update(visible=True)
+        except (KeyError, TypeError, ValueError):
+            return fmt.message_box("No source chosen."), hidden, gr.update(visible=True)
+        except Exception as exc:  # noqa: BLE001
+            return fail(exc), hidden, gr.update(visible=True)
+
+    def _corpus_file(self, doc_id: str) -> Path:
+        root = self.state.corpus_dir.resolve()
+        path = root.joinpath(*PurePosixPath(doc_id).parts).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            raise PolicyQAError(f"'{doc_id}' is not in the corpus folder any more")
+        return path
 
     # --- search ---------------------------------------------------------------------------------
     def search(self, query: str, k: float, doc_ids: list[str] | None) -> str:
@@ -101,12 +209,29 @@ class Handlers:
             original = Path(path).name
             try:
                 saved, note = add_upload(path, original, self.state.corpus_dir)
-                notes.append(fmt.message_box(f"Added {saved}{note}. Click “Rebuild index” to index it.", "ok"))
+                if saved != original and not note:
+                    note = f" (renamed from '{original}': only letters, digits, spaces, '.', '_' and '-' are kept)"
+                notes.append(fmt.message_box(f"Added {saved}{note}.{REBUILD_HINT}", "ok"))
             except Exception as exc:  # noqa: BLE001
                 notes.append(fail(exc))
         if not notes:
             notes.append(fmt.message_box("Choose one or more files to add.", "info"))
         return ("".join(notes), None, *self.corpus_view())
+
+    def rebuild_after_upload(
+        self,
+        wanted: bool,
+        note: str | None = None,
+        progress: gr.Progress = gr.Progress(),  # noqa: B008
+    ) -> Any:
+        """The optional rebuild right after an upload (skipped unless the box is ticked); the upload's notes stay,
+        saying the files are indexed now."""
+        if not wanted:
+            return gr.skip()
+        *outputs, _ = self.rebuild(progress)
+        if "Rebuild failed" not in outputs[0]:
+            note = (note or "").replace(REBUILD_HINT, " Indexed.")
+        return (*outputs, note)
 
     def delete(self, doc_id: str | None) -> tuple[str, str, str, Any]:
         try:
@@ -116,21 +241,39 @@ class Handlers:
             note = fail(exc)
         return (note, *self.corpus_view())
 
-    def rebuild(self, progress: gr.Progress = gr.Progress(track_tqdm=True)) -> tuple[str, str, Any, str, str, Any]:  # noqa: B008
+    def rebuild(
+        self,
+        progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
+    ) -> tuple[str, str, Any, Any, str, str, Any, str]:
+        """(report, header, search documents, ask documents, table, staleness, delete choices, cleared note)."""
         lines: list[str] = []
 
         def say(message: str) -> None:
-            lines.append(message)
+            lines.extend(message.splitlines())
             progress(None, desc=message)
 
         try:
             progress(0, desc="Reading the corpus and embedding changed files…")
             report = self.state.rebuild(log=say, progress=True)
-            text = "\n".join(lines + [report.summary()])
+            text = "\n".join(_once(lines + report.summary().splitlines()))
         except Exception as exc:  # noqa: BLE001
             text = "\n".join(lines + [f"Rebuild failed: {describe(exc)}"])
             gr.Warning(fmt.esc(text.splitlines()[-1]))
-        return (text, self.header(), self.search_choices(), *self.corpus_view())
+        choices = self.search_choices()
+        return (text, self.header(), choices, choices, *self.corpus_view(), "")
+
+
+def _once(lines: list[str]) -> list[str]:
+    """Lines without repeats: the build log and the summary name the same skipped file."""
+    seen: set[str] = set()
+    kept = []
+    for line in lines:
+        key = " ".join(line.split()).lower().removeprefix("warning:").strip()
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(line)
+    return kept
 
 
 def documents_table(status: dict[str, Any]) -> str:
@@ -146,6 +289,12 @@ def documents_table(status: dict[str, Any]) -> str:
     rows += [("—", doc_id, "—", "—", "not indexed yet (rebuild)") for doc_id in stale.get("added") or []]
     if not rows:
         return fmt.message_box("No documents indexed.", "info")
-    head = "".join(f"<th>{h}</th>" for h in ("Title", "File", "Chunks", "Size", "Indexed"))
-    body = "".join("<tr>" + "".join(f"<td>{fmt.esc(cell)}</td>" for cell in row) + "</tr>" for row in rows)
+    labels = ("Title", "File", "Chunks", "Size", "Indexed")
+    head = "".join(f"<th>{h}</th>" for h in labels)
+    body = "".join(
+        "<tr>"
+        + "".join(f'<td data-label="{h}">{fmt.esc(cell)}</td>' for h, cell in zip(labels, row, strict=True))
+        + "</tr>"
+        for row in rows
+    )
     return f'<table class="pqa-docs"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'

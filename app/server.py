@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 
 from policyqa.errors import PolicyQAError
@@ -25,6 +26,18 @@ def auth_from_env(value: str | None = None) -> tuple[str, str] | None:
     return user, password
 
 
+def check_port(host: str, port: int) -> None:
+    """Fail before the slow start-up, with the way out, when another program holds the port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise PolicyQAError(
+                f"port {port} is in use; run ./scripts/run.sh --port {port + 1} (or stop the program using it)"
+            ) from exc
+
+
 def serve(
     index_dir: str | Path,
     corpus_dir: str | Path,
@@ -38,6 +51,7 @@ def serve(
     auth = auth or auth_from_env()
     if share and auth is None:  # a share link would let anyone upload, delete and rebuild
         raise PolicyQAError(f"--share opens the UI to the internet; set {AUTH_ENV}=user:password to require a login")
+    check_port(host, port)
     demo = build_app(Path(index_dir), Path(corpus_dir))
     demo.queue(default_concurrency_limit=1)
     demo.launch(

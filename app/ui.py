@@ -7,8 +7,9 @@ from pathlib import Path
 import gradio as gr
 
 from policyqa.documents import SUPPORTED_SUFFIXES
+from policyqa.retrieval import MODES
 
-from .formatting import CITE_JS, history_html
+from .formatting import CHAT_JS, DOC_JS, HISTORY_JS, chat_html, history_html
 from .handlers import Handlers
 from .state import AppState
 
@@ -26,28 +27,56 @@ def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
     with gr.Blocks(title="policyqa", analytics_enabled=False) as demo:
         gr.Markdown("## policyqa — questions and search over the policy corpus")
         header = gr.HTML(h.header(), elem_id="pqa-header")
+        saved = gr.BrowserState([], storage_key="policyqa-history")  # this browser's questions, kept across reloads
         with gr.Tabs():
             with gr.Tab("Ask", id="ask"):
-                history = gr.State([])
-                with gr.Row():
-                    question = gr.Textbox(
-                        label="Question", placeholder="Ask a question about the documents…", scale=5, elem_id="question"
-                    )
-                    ask_btn = gr.Button("Ask", variant="primary", scale=1, elem_id="ask-button")
-                gr.Examples(EXAMPLES, inputs=[question], label="Example questions")
-                with gr.Row():
-                    with gr.Column(scale=4):
-                        answer = gr.HTML(elem_id="answer", js_on_load=CITE_JS)
-                        sources = gr.HTML(elem_id="sources")
-                    with gr.Column(scale=1, min_width=220):
-                        gr.Markdown("**This session's questions**")
-                        past = gr.HTML(history_html([]), elem_id="history")
+                turns = gr.State([])
+                pending = gr.State(None)
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
+                        chat = gr.HTML(chat_html([]), elem_id="chat", js_on_load=CHAT_JS)
+                        with gr.Row():
+                            question = gr.Textbox(
+                                label="Question",
+                                placeholder="Ask a question, or a follow-up…",
+                                scale=5,
+                                min_width=200,
+                                elem_id="question",
+                            )
+                            ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask-button")
+                        with gr.Row():
+                            new_btn = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+                        gr.Markdown("**Example questions**")
+                        with gr.Row(elem_id="examples"):
+                            examples = [gr.Button(text, size="sm", min_width=160) for text in EXAMPLES]
+                        with gr.Accordion("Settings", open=False, elem_id="ask-settings"):
+                            ask_k = gr.Slider(1, 20, value=5, step=1, label="Passages to consider (k)")
+                            ask_mode = gr.Radio(list(MODES), value="hybrid", label="Retrieval mode")
+                            ask_docs = gr.Dropdown(
+                                choices=[], value=[], multiselect=True, label="Only these documents (optional)"
+                            )
+                    with gr.Column(scale=2, min_width=300):
+                        with gr.Column(visible=False, elem_id="doc-panel") as doc_panel:
+                            close_btn = gr.Button("Close document", size="sm", elem_id="close-document")
+                            page_image = gr.Image(
+                                visible=False, type="pil", interactive=False, elem_id="page-image", show_label=True
+                            )
+                            doc_view = gr.HTML(elem_id="doc-view", js_on_load=DOC_JS)
+                        gr.Markdown("**Your questions** (this browser; click to ask again)")
+                        past = gr.HTML(history_html([]), elem_id="history", js_on_load=HISTORY_JS)
             with gr.Tab("Search", id="search"):
                 with gr.Row():
-                    query = gr.Textbox(label="Search", placeholder="Words or a question…", scale=4, elem_id="query")
-                    k = gr.Slider(1, 20, value=5, step=1, label="Number of results", scale=2)
+                    query = gr.Textbox(
+                        label="Search", placeholder="Words or a question…", scale=4, min_width=200, elem_id="query"
+                    )
+                    k = gr.Slider(1, 20, value=5, step=1, label="Number of results", scale=2, min_width=200)
                     doc_filter = gr.Dropdown(
-                        choices=[], value=[], multiselect=True, label="Only these documents (optional)", scale=3
+                        choices=[],
+                        value=[],
+                        multiselect=True,
+                        label="Only these documents (optional)",
+                        scale=3,
+                        min_width=200,
                     )
                 search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
                 results = gr.HTML(elem_id="results")
@@ -55,7 +84,7 @@ def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
                 stale = gr.HTML(elem_id="stale")
                 docs = gr.HTML(elem_id="documents")
                 with gr.Row():
-                    with gr.Column():
+                    with gr.Column(min_width=260):
                         upload = gr.File(
                             label="Add documents (.txt .md .pdf .docx .html, up to 20 MB each)",
                             file_count="multiple",
@@ -63,7 +92,10 @@ def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
                             type="filepath",
                             elem_id="upload",
                         )
-                    with gr.Column():
+                        auto_rebuild = gr.Checkbox(
+                            value=False, label="Rebuild the index right after adding files", elem_id="auto-rebuild"
+                        )
+                    with gr.Column(min_width=260):
                         to_delete = gr.Dropdown(choices=[], label="Document to delete", elem_id="delete-choice")
                         delete_btn = gr.Button("Delete document", variant="stop", elem_id="delete-button")
                 corpus_note = gr.HTML(elem_id="corpus-note")
@@ -71,18 +103,35 @@ def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
                 report = gr.Textbox(label="Build report", lines=6, interactive=False, elem_id="build-report")
 
         corpus_outputs = [docs, stale, to_delete]
-        ask_io = {"fn": h.ask, "inputs": [question, history], "outputs": [answer, sources, history, past]}
-        ask_io = {**ask_io, "concurrency_limit": 4, "concurrency_id": "ask", "show_progress_on": [answer]}
-        ask_btn.click(**ask_io, api_name="ask")
-        question.submit(**ask_io, api_visibility="undocumented")
+        ask_io = {
+            "fn": h.ask,
+            "inputs": [question, ask_k, ask_mode, ask_docs, turns],
+            "outputs": [chat, turns, question, pending],
+            "concurrency_limit": 4,
+            "concurrency_id": "ask",
+            "show_progress_on": [chat],
+        }
+        quiet = {"api_visibility": "undocumented"}
+        remember = {"fn": h.remember, "inputs": [pending, saved], "outputs": [saved, past], **quiet}
+        ask_btn.click(**ask_io, api_name="ask").then(**remember)
+        question.submit(**ask_io, **quiet).then(**remember)
+        for button, text in zip(examples, EXAMPLES, strict=True):
+            button.click(lambda text=text: text, None, question, **quiet).then(**ask_io, **quiet).then(**remember)
+        past.click(h.past_question, None, question, **quiet).then(**ask_io, **quiet).then(**remember)
+        new_btn.click(h.new_conversation, None, [chat, turns, doc_panel], **quiet)
+        chat.click(h.view_document, None, [doc_view, page_image, doc_panel], **quiet)
+        close_btn.click(lambda: gr.Column(visible=False), None, doc_panel, **quiet)
         search_io = {"fn": h.search, "inputs": [query, k, doc_filter], "outputs": [results]}
         search_io = {**search_io, "concurrency_limit": 4, "concurrency_id": "search"}
         search_btn.click(**search_io, api_name="search")
-        query.submit(**search_io, api_visibility="undocumented")
-        quiet = {"api_visibility": "undocumented", "show_progress_on": [corpus_note]}
-        upload.upload(h.upload, [upload], [corpus_note, upload, *corpus_outputs], **quiet)
-        delete_btn.click(h.delete, [to_delete], [corpus_note, *corpus_outputs], **quiet)
-        rebuild_outputs = [report, header, doc_filter, *corpus_outputs]
-        rebuild_btn.click(h.rebuild, None, rebuild_outputs, api_visibility="undocumented", show_progress_on=[report])
-        demo.load(h.on_load, None, [header, doc_filter, *corpus_outputs], api_visibility="undocumented")
+        query.submit(**search_io, **quiet)
+        corpus_quiet = {**quiet, "show_progress_on": [corpus_note]}
+        rebuild_outputs = [report, header, doc_filter, ask_docs, *corpus_outputs, corpus_note]
+        upload.upload(h.upload, [upload], [corpus_note, upload, *corpus_outputs], **corpus_quiet).success(
+            h.rebuild_after_upload, [auto_rebuild, corpus_note], rebuild_outputs, show_progress_on=[report], **quiet
+        )
+        delete_btn.click(h.delete, [to_delete], [corpus_note, *corpus_outputs], **corpus_quiet)
+        rebuild_btn.click(h.rebuild, None, rebuild_outputs, api_name="rebuild", show_progress_on=[report], **quiet)
+        load_outputs = [header, doc_filter, ask_docs, past, *corpus_outputs]
+        demo.load(h.on_load, [saved], load_outputs, **quiet)
     return demo

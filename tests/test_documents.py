@@ -99,16 +99,63 @@ def test_markdown_headings_and_title(tmp_path: Path) -> None:
         assert doc.text[heading.start] == "#"
 
 
-def test_title_falls_back_to_first_non_empty_line(tmp_path: Path) -> None:
-    doc = load(write(tmp_path / "notes.txt", b"\n\n   Remote   work\tguidelines  \nBody text here.\n"))
+def test_title_is_the_first_paragraph_with_whitespace_normalised(tmp_path: Path) -> None:
+    text = b"\n\n   Remote   work\tguidelines for  \nall staff  \n\nBody text here.\n"
+    doc = load(write(tmp_path / "notes.txt", text))
     assert doc.headings == ()
-    assert doc.title == "Remote work guidelines"
+    assert doc.title == "Remote work guidelines for all staff"
 
 
-def test_long_first_line_title_is_truncated(tmp_path: Path) -> None:
+def test_long_first_paragraph_title_is_cut_at_a_word(tmp_path: Path) -> None:
     doc = load(write(tmp_path / "long.txt", ("word " * 60).encode()))
-    assert len(doc.title) == 121
-    assert doc.title.endswith("…")
+    assert len(doc.title) <= 161 and doc.title.endswith("word…")
+
+
+def test_front_matter_title_wins_over_headings(tmp_path: Path) -> None:
+    text = '---\nauthor: HR\ntitle: "Travel and Expenses Policy"\n---\n# Scope\n\nText.\n## Meals\n\nMore.\n'
+    doc = load(write(tmp_path / "travel.md", text.encode()))
+    assert doc.title == "Travel and Expenses Policy"
+    assert [(h.title, h.level) for h in doc.headings] == [("Scope", 1), ("Meals", 2)]
+
+
+def test_front_matter_is_not_a_title_paragraph(tmp_path: Path) -> None:
+    doc = load(write(tmp_path / "notes.md", b"---\nauthor: HR\n---\nFirst real\nparagraph.\n\nSecond.\n"))
+    assert doc.title == "First real paragraph."
+
+
+def test_print_header_lines_are_not_titles(tmp_path: Path) -> None:
+    page = "11/28/26, 6:24 PM\nBorder Trade Bulletin\nText of the bulletin."
+    doc = load(make_pdf(tmp_path / "printed.pdf", [page]))
+    assert doc.title.startswith("Border Trade Bulletin")
+
+
+@pytest.mark.parametrize(
+    ("value", "sane"),
+    [
+        ("Water Sharing Agreement 2021", True),
+        ("  Data   retention\npolicy ", True),
+        ("Microsoft Word - draft7.doc", False),
+        ("scan0001.pdf", False),
+        ("Untitled", False),
+        ("", False),
+        ("12/03/2024, 10:15", False),
+        ("x" * 300, False),
+    ],
+)
+def test_metadata_titles_must_be_sane(value: str, sane: bool) -> None:
+    from policyqa.documents import sane_title
+
+    assert (sane_title(value) is not None) == sane
+
+
+def test_heading_path_is_the_breadcrumb_of_an_offset(tmp_path: Path) -> None:
+    text = "# Bulletin\n\nIntro.\n\n## Trade\n\nTrade text.\n\n### Tariffs\n\nTariff text.\n\n"
+    text += "## Outlook\n\nOutlook text.\n"
+    doc = load(write(tmp_path / "bulletin.md", text.encode()))
+    assert doc.heading_path(doc.text.index("Intro")) == ["Bulletin"]
+    assert doc.heading_path(doc.text.index("Tariff text")) == ["Bulletin", "Trade", "Tariffs"]
+    assert doc.heading_path(doc.text.index("Outlook text")) == ["Bulletin", "Outlook"]
+    assert doc.heading_path(0) == ["Bulletin"] and doc.title == "Bulletin"
 
 
 def test_title_falls_back_to_file_stem() -> None:
@@ -192,6 +239,31 @@ def test_docx_headings(tmp_path: Path) -> None:
     assert doc.heading_at(doc.text.index("Applies")) == "Scope"
     assert doc.heading_at(doc.text.index("Contractors")) == "Exceptions"
     assert doc.page_at(0) is None
+    assert [h.level for h in doc.headings] == [1, 2]
+    assert doc.heading_path(doc.text.index("Contractors")) == ["Scope", "Exceptions"]
+
+
+def test_docx_metadata_title_when_sane(tmp_path: Path) -> None:
+    import docx
+
+    path = make_docx(tmp_path / "policy.docx", [("Normal", "Some body text."), ("Heading 1", "Scope")])
+    document = docx.Document(str(path))
+    document.core_properties.title = "Procurement Policy 2024"
+    document.save(str(path))
+    assert load(path).title == "Procurement Policy 2024"
+    document.core_properties.title = "Microsoft Word - proc_v3.docx"
+    document.save(str(path))
+    assert load(path).title == "Scope"
+
+
+def test_pdf_metadata_title_when_sane(tmp_path: Path) -> None:
+    source = make_pdf(tmp_path / "plain.pdf", ["12/01/25, 9:30 AM\nBody of the leave policy."])
+    for title, expected in (("Leave Policy", "Leave Policy"), ("leave_v2.pdf", "Body of the leave policy.")):
+        writer = PdfWriter(clone_from=source)
+        writer.add_metadata({"/Title": title})
+        buffer = io.BytesIO()
+        writer.write(buffer)
+        assert load(write(tmp_path / "titled.pdf", buffer.getvalue())).title == expected
 
 
 def test_docx_zip_of_junk_is_rejected(tmp_path: Path) -> None:
@@ -292,7 +364,7 @@ def test_utf16_text_is_decoded_and_odd_bytes_rejected(tmp_path: Path) -> None:
 
 def test_hash_lines_in_txt_and_code_fences_are_not_headings(tmp_path: Path) -> None:
     txt = load(write(tmp_path / "plain.txt", b"# 1 item on the list\nbody text"))
-    assert txt.headings == () and txt.title == "# 1 item on the list"
+    assert txt.headings == () and txt.title == "# 1 item on the list body text"  # first paragraph
     md = load(write(tmp_path / "guide.md", b"intro line\n```bash\n# install deps\npip install x\n```\n## Usage\nrun"))
     assert [h.title for h in md.headings] == ["Usage"]
 

@@ -111,6 +111,26 @@ def test_chunking_change_forces_full_rebuild(corpus: Path, tmp_path: Path) -> No
     assert report.chunks_total > first.chunks_total
 
 
+def test_index_read_by_an_older_reader_is_rebuilt_with_the_reason(corpus: Path, tmp_path: Path) -> None:
+    import sqlite3
+
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir)
+    generation = Generation.open_current(index_dir)
+    path = generation.path / "index.sqlite"
+    generation.close()
+    with sqlite3.connect(path) as db:  # what an index built before titles and heading levels looks like
+        db.execute("DELETE FROM manifest WHERE key = 'reading'")
+        db.execute("UPDATE documents SET title = 'old title', headings = '[[0, \"Top\"]]'")
+    old = open_index(index_dir).document(BUNDLED_DOC)
+    assert old is not None and old.title == "old title" and old.headings[0].level == 1  # still readable
+    report = build_index(corpus, index_dir)
+    assert "reading" in (report.full_rebuild_reason or "") and "version: 1 → 2" in report.full_rebuild_reason
+    new = open_index(index_dir).document(BUNDLED_DOC)
+    assert new is not None and new.title.startswith("Issues of strengthening cooperation between Russia and Central")
+    assert build_index(corpus, index_dir).full_rebuild_reason is None
+
+
 def test_bad_files_are_skipped_with_reasons(corpus: Path, tmp_path: Path) -> None:
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4\n this is not really a pdf")
     (corpus / "image.txt").write_bytes(bytes(range(256)) * 40)

@@ -21,7 +21,14 @@ from policyqa.filters import DocumentFilter
 from policyqa.openvino_encoder import Precision
 from policyqa.rerank import Reranker
 from policyqa.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
-from policyqa.store import ChunkRecord, DocumentRecord, Generation, current_generation_name, current_manifest
+from policyqa.store import (
+    ChunkRecord,
+    DocumentRecord,
+    Generation,
+    StoredDocument,
+    current_generation_name,
+    current_manifest,
+)
 from policyqa.sync import build_index
 
 __all__ = ["PolicyIndex", "build_index", "open_index"]
@@ -184,6 +191,10 @@ class PolicyIndex:
 
     def document_text(self, doc_id: str) -> str | None:
         return self.generation.document_text(doc_id)
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        """The indexed document: full text, title, page starts and headings (with levels)."""
+        return self.generation.document(doc_id)
 
     def refresh(self) -> bool:
         """Switch to the newest published generation if it changed; True when it did."""

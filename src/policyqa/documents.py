@@ -25,6 +25,7 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 class Heading:
     start: int
     title: str
+    level: int = 1  # outline level: 1 for "#" / Heading 1 / <h1>, 2 below it, ...
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,21 @@ class Document:
         starts = [h.start for h in self.headings]
         i = bisect.bisect_right(starts, offset) - 1
         return self.headings[i].title if i >= 0 else None
+
+    def heading_path(self, offset: int) -> list[str]:
+        """The section headings enclosing `offset`, outermost first (a breadcrumb)."""
+        return heading_path(self.headings, offset)
+
+
+def heading_path(headings: tuple[Heading, ...] | list[Heading], offset: int) -> list[str]:
+    path: list[Heading] = []
+    for heading in headings:
+        if heading.start > offset:
+            break
+        while path and path[-1].level >= heading.level:
+            path.pop()
+        path.append(heading)
+    return [h.title for h in path]
 
 
 @dataclass(frozen=True)
@@ -135,7 +151,8 @@ def read_document(file: CorpusFile) -> Document:
         raise DocumentError(f"unsupported file type '{suffix}'")
     if not parsed.text.strip():
         raise DocumentError("no text could be extracted (empty or image-only file)")
-    title = _title(parsed.headings, parsed.text, file.path)
+    title = sane_title(parsed.title) or _title(parsed.headings, parsed.text, file.path)
+    levels = parsed.levels or [1] * len(parsed.headings)
     return Document(
         id=file.id,
         path=file.path,
@@ -144,15 +161,50 @@ def read_document(file: CorpusFile) -> Document:
         sha256=file.sha256,
         size=len(file.data),
         page_starts=tuple(parsed.page_starts),
-        headings=tuple(Heading(s, t) for s, t in parsed.headings),
+        headings=tuple(Heading(s, t, lv) for (s, t), lv in zip(parsed.headings, levels, strict=True)),
     )
 
 
+TITLE_CHARS = 160
+# Lines a print-to-PDF tool puts on every page: "11/28/26, 6:24 PM …", a URL, "Page 1 of 3", "1/3".
+_PRINT_HEADER = re.compile(
+    r"^(\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?\s+\d{1,2}:\d{2}|https?://|file:/|page\s+\d+(\s+of\s+\d+)?$|\d+\s*/\s*\d+$)",
+    re.IGNORECASE,
+)
+_FILE_LIKE = re.compile(r"\.(docx?|pdf|txt|rtf|odt|md|html?|indd|qxd)$|^microsoft word\b|^untitled\b", re.IGNORECASE)
+
+
+def sane_title(value: str | None) -> str | None:
+    """A metadata title worth showing: some words, not a file name, a tool's default or a print header."""
+    text = " ".join((value or "").split())
+    if not (3 <= len(text) <= 200) or sum(ch.isalpha() for ch in text) < 3:
+        return None
+    if _FILE_LIKE.search(text) or _PRINT_HEADER.match(text):
+        return None
+    return text
+
+
+def shorten(text: str, limit: int = TITLE_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit + 1)
+    return text[: cut if cut > limit // 2 else limit].rstrip(" ,;:-") + "…"
+
+
 def _title(headings: list[tuple[int, str]], text: str, path: Path) -> str:
+    """The first heading, else the first paragraph (up to a blank line, whitespace normalised), else the file name.
+    Front matter and print-tool header lines are skipped."""
     if headings:
-        return headings[0][1][:200]
-    for line in text.splitlines():
-        line = re.sub(r"\s+", " ", line).strip()
-        if line:
-            return line[:120] + ("…" if len(line) > 120 else "")
-    return path.stem
+        return shorten(" ".join(headings[0][1].split()), 200)
+    from policyqa.readers import FRONT_MATTER
+
+    body = text[m.end() :] if (m := FRONT_MATTER.match(text)) else text
+    paragraph: list[str] = []
+    for line in body.splitlines():
+        line = " ".join(line.split())
+        if not paragraph and (not line or _PRINT_HEADER.match(line)):
+            continue
+        if not line:
+            break
+        paragraph.append(line)
+    return shorten(" ".join(paragraph)) if paragraph else path.stem

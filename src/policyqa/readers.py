@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,6 +12,7 @@ from policyqa.errors import DocumentError
 
 _MARKDOWN_HEADING = re.compile(r"^(#{1,6})[ \t]+(.*\S.*)$", re.MULTILINE)  # trailing #s are stripped after
 _CODE_FENCE = re.compile(r"^```.*?(?:^```|\Z)", re.MULTILINE | re.DOTALL)
+FRONT_MATTER = re.compile(r"\A\ufeff?---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 
 
@@ -19,6 +21,8 @@ class ParsedText:
     text: str
     page_starts: list[int] = field(default_factory=list)
     headings: list[tuple[int, str]] = field(default_factory=list)
+    levels: list[int] = field(default_factory=list)  # outline level of each heading (1 = top); empty: all 1
+    title: str | None = None  # from the file's own metadata: Markdown front matter, PDF/DOCX properties
 
 
 def decode_text(data: bytes) -> str:
@@ -52,15 +56,35 @@ def read_plain_text(data: bytes, markdown: bool) -> ParsedText:
     if not markdown:
         return ParsedText(text=text)
     fences = [m.span() for m in _CODE_FENCE.finditer(text)]
-    headings = [
-        (m.start(), m.group(2).rstrip(" \t#").strip() or m.group(2).strip())
-        for m in _MARKDOWN_HEADING.finditer(text)
-        if not any(start <= m.start() < end for start, end in fences)
-    ]
-    return ParsedText(text=text, headings=headings)
+    found = [m for m in _MARKDOWN_HEADING.finditer(text) if not any(a <= m.start() < b for a, b in fences)]
+    headings = [(m.start(), m.group(2).rstrip(" \t#").strip() or m.group(2).strip()) for m in found]
+    levels = [len(m.group(1)) for m in found]
+    return ParsedText(text=text, headings=headings, levels=levels, title=front_matter_title(text))
+
+
+def front_matter_title(text: str) -> str | None:
+    """`title:` of a YAML front matter block (between "---" lines at the very start), quotes removed."""
+    match = FRONT_MATTER.match(text)
+    if not match:
+        return None
+    found = re.search(r"^title:[ \t]*(.+?)[ \t]*$", match.group(1), re.MULTILINE)
+    if not found:
+        return None
+    return found.group(1).strip("'\"").strip() or None
+
+
+class _WithoutFontToolsNotice(logging.Filter):
+    """pypdf logs "fontTools is required to fully parse…" several times per PDF; the text is extracted anyway."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "fontTools" not in record.getMessage()
+
+
+_FONT_NOTICE = _WithoutFontToolsNotice()
 
 
 def read_pdf(data: bytes) -> ParsedText:
+    logging.getLogger("pypdf._cmap").addFilter(_FONT_NOTICE)  # once: a logger keeps one copy of a filter
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
@@ -69,6 +93,7 @@ def read_pdf(data: bytes) -> ParsedText:
         if reader.is_encrypted and not reader.decrypt(""):
             raise DocumentError("encrypted PDF (needs a password)")
         pages = [page.extract_text() or "" for page in reader.pages]
+        title = reader.metadata.title if reader.metadata else None
     except DocumentError:
         raise
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError) as exc:
@@ -85,7 +110,7 @@ def read_pdf(data: bytes) -> ParsedText:
         page_starts.append(offset)
         parts.append(page_text)
         offset += len(page_text) + 2  # the "\n\n" that joins pages
-    return ParsedText(text="\n\n".join(parts), page_starts=page_starts)
+    return ParsedText(text="\n\n".join(parts), page_starts=page_starts, title=str(title) if title else None)
 
 
 def read_docx(data: bytes) -> ParsedText:
@@ -101,6 +126,7 @@ def read_docx(data: bytes) -> ParsedText:
         raise DocumentError(f"unreadable .docx ({type(exc).__name__}: {exc})") from exc
     parts: list[str] = []
     headings: list[tuple[int, str]] = []
+    levels: list[int] = []
     offset = 0
     blocks = [(p.text, p.style.name if p.style is not None else "") for p in document.paragraphs]
     for table in document.tables:
@@ -111,9 +137,12 @@ def read_docx(data: bytes) -> ParsedText:
             continue
         if style.startswith(("Heading", "Title")):
             headings.append((offset, text.strip()))
+            number = style.removeprefix("Heading").strip()
+            levels.append(int(number) if number.isdigit() else 1)
         parts.append(text)
         offset += len(text) + 2
-    return ParsedText(text="\n\n".join(parts), headings=headings)
+    title = document.core_properties.title or None
+    return ParsedText(text="\n\n".join(parts), headings=headings, levels=levels, title=title)
 
 
 _HIDDEN_TAGS = {"script", "style", "noscript", "template", "head", "svg", "iframe", "object"}
@@ -151,14 +180,16 @@ def read_html(data: bytes) -> ParsedText:
     lines = [re.sub(r"[ \t\xa0]+", " ", line).strip() for line in raw.split("\n")]
     text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
     headings: list[tuple[int, str]] = []
+    levels: list[int] = []
     cursor = 0
     for tag in soup.find_all(["h1", "h2", "h3", "h4", "h5", "h6"]):
         words = tag.get_text().split()
         found = re.compile(r"\s+".join(map(re.escape, words))).search(text, cursor) if words else None
         if found:
             headings.append((found.start(), " ".join(words)))
+            levels.append(int(tag.name[1]))
             cursor = found.end()
-    return ParsedText(text=text, headings=headings)
+    return ParsedText(text=text, headings=headings, levels=levels)
 
 
 def _visible_text(root: Any) -> list[str]:

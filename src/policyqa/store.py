@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from policyqa.chunking import Chunk
-from policyqa.documents import Document
+from policyqa.documents import Document, Heading
 from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
 from policyqa.sparse import BM25_DIR, SparseIndex, write_bm25
 from policyqa.vector_index import fit_vector_index, make_vector_index
@@ -72,6 +72,18 @@ class DocumentRecord:
     size: int
     chunks: int
     indexed_at: float
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document as indexed: its full text with page starts and headings (for showing a source in context)."""
+
+    doc_id: str
+    path: str
+    title: str
+    text: str
+    page_starts: tuple[int, ...]
+    headings: tuple[Heading, ...]
 
 
 _CHUNK_COLUMNS = 'c.id, c.doc_id, d.title, c.start, c."end", c.page, c.page_end, c.heading, c.text'
@@ -177,6 +189,16 @@ class Generation:
             row = self.db.execute("SELECT text FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
         return row[0] if row else None
 
+    def document(self, doc_id: str) -> StoredDocument | None:
+        with self._reading():
+            row = self.db.execute(
+                "SELECT doc_id, path, title, text, page_starts, headings FROM documents WHERE doc_id = ?", [doc_id]
+            ).fetchone()
+        if row is None:
+            return None
+        headings = tuple(Heading(*item) for item in json.loads(row[5]))  # [start, title] before levels were kept
+        return StoredDocument(*row[:4], tuple(json.loads(row[4])), headings)
+
     def close(self) -> None:
         self.db.close()
 
@@ -277,7 +299,7 @@ class GenerationWriter:
                 doc.size,
                 doc.text,
                 json.dumps(list(doc.page_starts)),
-                json.dumps([[h.start, h.title] for h in doc.headings]),
+                json.dumps([[h.start, h.title, h.level] for h in doc.headings]),
                 indexed_at,
             ],
         )

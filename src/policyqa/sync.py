@@ -29,6 +29,9 @@ from policyqa.store import (
 )
 
 PROGRESS_MIN_CHUNKS = 64
+# How documents are read into titles and headings; a change re-reads every document (a full rebuild, with the reason).
+READING = {"version": 2, "what": "titles from front matter, metadata or first paragraph; heading levels"}
+_BEFORE = {"reading": {"version": 1, "what": "titles from the first heading or line"}}  # indexes built before
 
 
 @dataclass
@@ -85,7 +88,12 @@ class BuildReport:
 
 
 def build_settings(embedder: Embedder, chunking: ChunkSettings) -> dict[str, Any]:
-    return {"format_version": FORMAT_VERSION, "model": embedder.identity, "chunking": chunking.as_dict()}
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": embedder.identity,
+        "chunking": chunking.as_dict(),
+        "reading": READING,
+    }
 
 
 def plan_sync(files: list[CorpusFile], base: Generation | None, settings: dict[str, Any]) -> SyncPlan:
@@ -93,9 +101,10 @@ def plan_sync(files: list[CorpusFile], base: Generation | None, settings: dict[s
     if base is None:
         plan.added = list(files)
         return plan
-    for key in ("model", "chunking"):
-        if base.manifest.get(key) != settings[key]:
-            plan.full_rebuild_reason = f"{key} settings changed ({_changes(base.manifest.get(key), settings[key])})"
+    for key in ("model", "chunking", "reading"):
+        built = base.manifest.get(key, _BEFORE.get(key))
+        if built != settings[key]:
+            plan.full_rebuild_reason = f"{key} settings changed ({_changes(built, settings[key])})"
     indexed = {d.doc_id: d.sha256 for d in base.documents()}
     known_skips = base.manifest.get("skipped", {})
     seen = set()

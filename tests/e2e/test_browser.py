@@ -69,13 +69,16 @@ def shot(page: Any, name: str) -> None:
 
 
 def ask(page: Any, question: str) -> tuple[str, str]:
-    """Ask on the Ask tab and wait for this answer (the session history grows by one)."""
+    """Ask on the Ask tab, in a new conversation, and wait for this answer: (answer text, sources text)."""
     page.get_by_role("tab", name="Ask").click()
-    before = page.locator("#history li").count()
+    page.click("#new-conversation")
+    page.wait_for_function("document.querySelectorAll('#chat .pqa-turn').length === 0")
     page.fill("#question textarea", question)
     page.press("#question textarea", "Enter")
-    page.wait_for_function(f"document.querySelectorAll('#history li').length > {before}")
-    return page.inner_text("#answer"), page.inner_text("#sources")
+    page.wait_for_function("document.querySelectorAll('#chat .pqa-turn').length === 1")
+    turn = page.locator("#chat .pqa-turn").first
+    sources = turn.locator(".pqa-sources")
+    return turn.locator(".pqa-a").inner_text(), sources.inner_text() if sources.count() else ""
 
 
 def rebuild(page: Any, expect: str) -> str:
@@ -99,13 +102,13 @@ def test_ask_cite_upload_rebuild_delete(page: Any, server: Server, tmp_path: Pat
 
     answer, sources = ask(page, DOHA_QUESTION)
     assert "Doha" in answer
-    assert "Doha" in sources and page.locator("#sources .pqa-source mark").count() >= 1
+    assert "Doha" in sources and page.locator("#chat .pqa-source mark").count() >= 1
     shot(page, "02-answer")
 
-    page.click("#answer a.pqa-cite >> nth=0")
-    page.wait_for_selector("#cite-1.pqa-active")
+    page.click("#chat a.pqa-cite >> nth=0")
+    page.wait_for_selector("#cite-0-1.pqa-active")
     assert page.evaluate(
-        "() => { const r = document.getElementById('cite-1').getBoundingClientRect();"
+        "() => { const r = document.getElementById('cite-0-1').getBoundingClientRect();"
         " return r.bottom > 0 && r.top < window.innerHeight; }"
     ), "the cited source is not in view after clicking its marker"
     page.screenshot(path=str(ARTIFACTS / "browser-03-citation.png"))
@@ -146,7 +149,7 @@ def test_ask_cite_upload_rebuild_delete(page: Any, server: Server, tmp_path: Pat
 
 def test_each_tab_renders(page: Any) -> None:
     """One screenshot per tab, each showing a result."""
-    for tab, ready in (("Ask", "#sources .pqa-source"), ("Search", "#query"), ("Corpus", "#documents table")):
+    for tab, ready in (("Ask", "#chat .pqa-source"), ("Search", "#query"), ("Corpus", "#documents table")):
         page.get_by_role("tab", name=tab).click()
         if tab == "Ask":
             ask(page, DOHA_QUESTION)
