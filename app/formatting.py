@@ -321,6 +321,7 @@ mark.pqa-quote, .pqa-passage mark, .pqa-doctext mark { background: var(--pqa-mar
 table.pqa-docs { width: 100%; border-collapse: collapse; }
 table.pqa-docs td, table.pqa-docs th { padding: 4px 6px; border-bottom: 1px solid var(--border-color-primary);
   text-align: left; overflow-wrap: anywhere; }
+table.pqa-docs td:nth-child(n+3), table.pqa-docs th:nth-child(n+3) { white-space: nowrap; overflow-wrap: normal; }
 @media (max-width: 640px) {
   table.pqa-docs thead { display: none; }
   table.pqa-docs, table.pqa-docs tbody, table.pqa-docs tr, table.pqa-docs td { display: block; width: 100%; }
