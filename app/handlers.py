@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from policyqa import PolicyQAError
+from policyqa.generate import generate_stream
 from policyqa.status import index_status
 
 from . import formatting as fmt
 from .corpus_files import add_upload, corpus_file_ids, delete_document
+from .generated_html import generated_answer_html, streaming_html
 from .state import AppState
 
 log = logging.getLogger("policyqa_app")
@@ -65,6 +68,35 @@ class Handlers:
         outcome = "not answered by the corpus" if answer.abstained else f"answered, {len(answer.citations)} source(s)"
         history = (history + [{"question": " ".join(str(question).split()), "outcome": outcome}])[-HISTORY_LENGTH:]
         return fmt.answer_html(answer), fmt.sources_html(answer), history, fmt.history_html(history)
+
+    def ask_stream(
+        self, question: str, history: list[dict[str, Any]] | None
+    ) -> Iterator[tuple[str, str, list[dict[str, Any]], str]]:
+        """`ask` with the configured language model: quotes first, then the generated text as it streams, then the
+        checked answer (or the quoted one, saying why)."""
+        history = list(history or [])
+        try:
+            index = self.state.index
+            answer = index.ask(question or "", k=5)
+        except Exception as exc:  # noqa: BLE001
+            yield fail(exc), "", history, fmt.history_html(history)
+            return
+        sources = fmt.sources_html(answer)
+        final = answer
+        if self.state.llm is not None and not answer.abstained:
+            past = fmt.history_html(history)
+            try:
+                for item in generate_stream(answer, self.state.llm, index.encode_texts):
+                    if isinstance(item, str):
+                        yield streaming_html(item), sources, history, past
+                    else:
+                        final = item
+            except Exception as exc:  # noqa: BLE001 - the quoted answer still stands
+                final = answer
+                log.warning("generation failed: %s", describe(exc))
+        outcome = "not answered by the corpus" if final.abstained else f"answered, {len(final.citations)} source(s)"
+        history = (history + [{"question": " ".join(str(question).split()), "outcome": outcome}])[-HISTORY_LENGTH:]
+        yield generated_answer_html(final), sources, history, fmt.history_html(history)
 
     # --- search ---------------------------------------------------------------------------------
     def search(self, query: str, k: float, doc_ids: list[str] | None) -> str:

@@ -19,8 +19,9 @@ EXAMPLES = [
 ]
 
 
-def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
-    state = AppState(Path(index_dir), Path(corpus_dir))
+def build_app(index_dir: Path, corpus_dir: Path, state: AppState | None = None) -> gr.Blocks:
+    """`state`: share one AppState with the REST API (same index, same build lock)."""
+    state = state or AppState(Path(index_dir), Path(corpus_dir))
     state.warm_up()
     h = Handlers(state)
     with gr.Blocks(title="policyqa", analytics_enabled=False) as demo:
@@ -71,7 +72,8 @@ def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
                 report = gr.Textbox(label="Build report", lines=6, interactive=False, elem_id="build-report")
 
         corpus_outputs = [docs, stale, to_delete]
-        ask_io = {"fn": h.ask, "inputs": [question, history], "outputs": [answer, sources, history, past]}
+        ask_fn = h.ask_stream if state.llm is not None else h.ask  # streams generated text when a model is set
+        ask_io = {"fn": ask_fn, "inputs": [question, history], "outputs": [answer, sources, history, past]}
         ask_io = {**ask_io, "concurrency_limit": 4, "concurrency_id": "ask", "show_progress_on": [answer]}
         ask_btn.click(**ask_io, api_name="ask")
         question.submit(**ask_io, api_visibility="undocumented")
