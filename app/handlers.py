@@ -85,6 +85,7 @@ class Handlers:
         final = answer
         if self.state.llm is not None and not answer.abstained:
             past = fmt.history_html(history)
+            yield streaming_html(""), sources, history, past  # the sources show while the model writes
             try:
                 for item in generate_stream(answer, self.state.llm, index.encode_texts):
                     if isinstance(item, str):
