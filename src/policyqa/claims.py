@@ -72,7 +72,7 @@ def check_sentence(
     sentence: str,
     markers: Sequence[int],
     quotes: dict[int, str],
-    sentence_vector: np.ndarray | None,
+    sentence_vector: np.ndarray,
     quote_vectors: dict[int, np.ndarray],
     overlap_floor: float = OVERLAP_FLOOR,
     similarity_floor: float = SIMILARITY_FLOOR,
@@ -82,18 +82,18 @@ def check_sentence(
     if not markers:
         problems.append("cites no quote")
     problems += [f"cites [{n}], which is not in the evidence" for n in markers if n not in quotes]
+    if not cited:  # nothing to compare with: the citation problems say it all
+        return SentenceCheck(sentence, list(markers), False, problems, 0.0, 0.0)
     evidence = " ".join(quotes[n] for n in cited)
-    label = ", ".join(f"[{n}]" for n in cited) or "the cited quotes"
+    label = ", ".join(f"[{n}]" for n in cited)
     problems += [f"the number {n} is not in {label}" for n in sorted(numbers(sentence) - numbers(evidence))]
     problems += [f"'{w}' is not in {label}" for w in sorted(names(sentence) - _words(evidence))]
     words = content_words(sentence)
     overlap = len(words & content_words(evidence)) / len(words) if words else 0.0
-    similarity = 0.0
-    if sentence_vector is not None and cited:
-        similarity = max(float(sentence_vector @ quote_vectors[n]) for n in cited)
-    if cited and overlap < overlap_floor:
+    similarity = max(float(sentence_vector @ quote_vectors[n]) for n in cited)
+    if overlap < overlap_floor:
         problems.append(f"only {overlap:.0%} of its words are in {label}")
-    if cited and similarity < similarity_floor:
+    if similarity < similarity_floor:
         problems.append(f"its meaning is far from {label} (similarity {similarity:.2f})")
     return SentenceCheck(sentence, list(markers), not problems, problems, round(overlap, 3), round(similarity, 3))
 
