@@ -120,3 +120,13 @@ def test_nothing_supported_falls_back_to_the_quotes(index, llm: LLMSettings) -> 
     generated = answer.generated
     assert generated.source == "quoted" and answer.text == generated.quoted_text
     assert "no generated sentence was supported" in generated.fallback or "wrote nothing" in generated.fallback
+
+
+def test_cli_ask_says_where_the_answer_came_from(bundled_index: Path, capsys: pytest.CaptureFixture) -> None:
+    from policyqa.cli import main
+
+    url = f"http://127.0.0.1:{free_port()}/v1"
+    assert main(["ask", DOHA_QUESTION, "--index", str(bundled_index), "--llm-url", url, "--llm-timeout", "5"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"(quoted; the language model at {url} cannot be reached") and "Doha" in out
+    assert main(["ask", DOHA_QUESTION, "--index", str(bundled_index), "--llm-url", "ftp://x"]) == 2

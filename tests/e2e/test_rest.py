@@ -115,6 +115,7 @@ def test_ask_returns_the_structured_answer_with_verbatim_citations(api: httpx.Cl
         ("/search", {"query": "x", "doc_ids": ["missing.txt"]}, "no such document"),
         ("/ask", {"question": 42}, "question"),
         ("/ask", {}, "question"),
+        ("/ask", {"question": "x", "generate": True}, "no language model is configured"),
     ],
 )
 def test_bad_input_is_a_400_with_a_message(api: httpx.Client, route: str, body: dict, words: str) -> None:
