@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from policyqa.cli import add_llm_arguments
 from policyqa.errors import PolicyQAError
+from policyqa.generate import settings_from_env
 
 from .server import serve
 
@@ -17,9 +19,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")
+    add_llm_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share)
+        llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
+        serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm)
     except PolicyQAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

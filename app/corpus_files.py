@@ -19,6 +19,10 @@ class CorpusFileError(PolicyQAError):
     """An upload or delete request that was refused; the message says why."""
 
 
+class NoSuchDocumentError(CorpusFileError):
+    """A delete request for a file that is not in the corpus folder."""
+
+
 def safe_name(original: str) -> str:
     """A plain file name for an uploaded file: no folders, no '..', no odd characters, a supported type."""
     if not original or not original.strip():
@@ -89,7 +93,7 @@ def delete_document(doc_id: str, corpus_dir: Path) -> Path:
     if not target.parent.resolve().is_relative_to(root) or not target.resolve().is_relative_to(root):
         raise CorpusFileError(f"refused to delete '{doc_id}': it resolves outside the corpus folder")
     if not target.is_file() or target == root:
-        raise CorpusFileError(f"'{doc_id}' is not a file in the corpus folder (already deleted?)")
+        raise NoSuchDocumentError(f"'{doc_id}' is not a file in the corpus folder (already deleted?)")
     target.unlink()
     return target
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -12,12 +13,14 @@ import gradio as gr
 from policyqa import PolicyQAError
 from policyqa.answer_types import Citation
 from policyqa.documents import heading_path
-from policyqa.followup import best_answer, expand_followup
+from policyqa.followup import Expansion, best_answer, expand_followup
+from policyqa.generate import generate_stream
 from policyqa.retrieval import MODES, Mode
 from policyqa.status import index_status
 
 from . import formatting as fmt
 from .corpus_files import add_upload, corpus_file_ids, delete_document
+from .generated_html import generated_answer_html, streaming_html
 from .pdf_page import render_page
 from .state import AppState
 
@@ -81,6 +84,21 @@ class Handlers:
         turns: list[dict[str, Any]] | None = None,
     ) -> tuple[str, list[dict[str, Any]], str, dict[str, str] | None]:
         """(conversation HTML, turns, question box, entry for the browser's history or None)."""
+        *_, last = self.ask_stream(question, k, mode, doc_ids, turns, generate=False)
+        return last
+
+    def ask_stream(
+        self,
+        question: str,
+        k: float = 5,
+        mode: str = "hybrid",
+        doc_ids: list[str] | None = None,
+        turns: list[dict[str, Any]] | None = None,
+        generate: bool = True,
+    ) -> Iterator[tuple[str, list[dict[str, Any]], str, dict[str, str] | None]]:
+        """`ask` as a stream of the same outputs. With a language model configured (and `generate`), the turn shows
+        its sources first, then the generated text as it streams, then the checked answer (or the quoted one,
+        saying why)."""
         turns = list(turns or [])
         previous = turns[-1]["query"] if turns else None
         try:
@@ -89,22 +107,41 @@ class Handlers:
             options = {"k": int(k or 5), "doc_ids": list(doc_ids) if doc_ids else None, "mode": _mode(mode)}
             answer, answered_from = best_answer(lambda text: index.ask(text, **options), expansion)
         except Exception as exc:  # noqa: BLE001
-            return fmt.chat_html(turns) + fail(exc), turns, question, None
-        turn = turns[-1].get("n", len(turns) - 1) + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
-        outcome = "not answered by the corpus" if answer.abstained else f"answered, {len(answer.citations)} source(s)"
-        turns.append(
-            {
-                "n": turn,
-                "question": expansion.question,
-                "query": expansion.query,
-                "answered_from": answered_from,
-                "answer": fmt.answer_html(answer, turn),
-                "sources": fmt.sources_html(answer, turn, self._context(index)),
-                "outcome": outcome,
-            }
-        )
+            yield fmt.chat_html(turns) + fail(exc), turns, question, None
+            return
+        n = turns[-1].get("n", len(turns) - 1) + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
+        sources = fmt.sources_html(answer, n, self._context(index))
+        final, answer_html = answer, fmt.answer_html(answer, n)
+        if generate and self.state.llm is not None and not answer.abstained:
+            waiting = self._turn(n, expansion, answered_from, streaming_html(""), sources)
+            yield fmt.chat_html([*turns, waiting]), turns, "", None  # the sources show while the model writes
+            try:
+                for item in generate_stream(answer, self.state.llm, index.encode_texts):
+                    if isinstance(item, str):
+                        streaming = self._turn(n, expansion, answered_from, streaming_html(item), sources)
+                        yield fmt.chat_html([*turns, streaming]), turns, "", None
+                    else:
+                        final = item
+            except Exception as exc:  # noqa: BLE001 - the quoted answer still stands
+                final = answer
+                log.warning("generation failed: %s", describe(exc))
+            answer_html = generated_answer_html(final, n)
+        outcome = "not answered by the corpus" if final.abstained else f"answered, {len(final.citations)} source(s)"
+        turns.append({**self._turn(n, expansion, answered_from, answer_html, sources), "outcome": outcome})
         turns = turns[-MAX_TURNS:]
-        return fmt.chat_html(turns), turns, "", {"question": expansion.question, "outcome": outcome}
+        yield fmt.chat_html(turns), turns, "", {"question": expansion.question, "outcome": outcome}
+
+    @staticmethod
+    def _turn(n: int, expansion: Expansion, answered_from: str, answer_html: str, sources: str) -> dict[str, Any]:
+        return {
+            "n": n,
+            "question": expansion.question,
+            "query": expansion.query,
+            "answered_from": answered_from,
+            "answer": answer_html,
+            "sources": sources,
+            "outcome": "",
+        }
 
     def _context(self, index: Any) -> fmt.SourceContext:
         """citation -> (document title, section path and page at the quote), one document read per document."""

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from policyqa import PolicyIndex, PolicyQAError, build_index, open_index
-from policyqa.errors import IndexNotFoundError
+from policyqa.errors import BuildLockedError, IndexNotFoundError
+from policyqa.generate import LLMSettings
 from policyqa.sync import BuildReport
 
 NO_INDEX = "No index yet — click “Rebuild index” on the Corpus tab."
@@ -20,9 +21,10 @@ class NoIndexError(PolicyQAError):
 class AppState:
     """Questions are answered from `index` while a rebuild runs; the rebuild then refreshes it in place."""
 
-    def __init__(self, index_dir: Path, corpus_dir: Path):
+    def __init__(self, index_dir: Path, corpus_dir: Path, llm: LLMSettings | None = None):
         self.index_dir = Path(index_dir)
         self.corpus_dir = Path(corpus_dir)
+        self.llm = llm  # generated answers (checked against their quotes) when set; quoted answers otherwise
         self._index: PolicyIndex | None = None
         self._open_lock = threading.Lock()
         self._build_lock = threading.Lock()
@@ -74,12 +76,23 @@ class AppState:
     def building(self) -> bool:
         return self._build_lock.locked()
 
-    def rebuild(self, log: Callable[[str], None] | None = None, progress: bool = False) -> BuildReport:
-        """Sync the index with the corpus, then point the shared index at the new generation."""
+    def rebuild(
+        self, log: Callable[[str], None] | None = None, progress: bool = False, lock_timeout: float = 300.0
+    ) -> BuildReport:
+        """Sync the index with the corpus, then point the shared index at the new generation.
+
+        `lock_timeout`: how long to wait for a build running in another process (the CLI) before BuildLockedError.
+        """
         if not self._build_lock.acquire(blocking=False):
-            raise PolicyQAError("a rebuild is already running; wait for it to finish")
+            raise BuildLockedError("a rebuild is already running; wait for it to finish")
         try:
-            report = build_index(self.corpus_dir, self.index_dir, progress=progress, log=log or (lambda _m: None))
+            report = build_index(
+                self.corpus_dir,
+                self.index_dir,
+                progress=progress,
+                log=log or (lambda _m: None),
+                lock_timeout=lock_timeout,
+            )
         finally:
             self._build_lock.release()
         self.reload()

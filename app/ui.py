@@ -20,8 +20,9 @@ EXAMPLES = [
 ]
 
 
-def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
-    state = AppState(Path(index_dir), Path(corpus_dir))
+def build_app(index_dir: Path, corpus_dir: Path, state: AppState | None = None) -> gr.Blocks:
+    """`state`: share one AppState with the REST API (same index, same build lock)."""
+    state = state or AppState(Path(index_dir), Path(corpus_dir))
     state.warm_up()
     h = Handlers(state)
     with gr.Blocks(title="policyqa", analytics_enabled=False) as demo:
@@ -104,7 +105,7 @@ def build_app(index_dir: Path, corpus_dir: Path) -> gr.Blocks:
 
         corpus_outputs = [docs, stale, to_delete]
         ask_io = {
-            "fn": h.ask,
+            "fn": h.ask_stream if state.llm is not None else h.ask,  # streams generated text when a model is set
             "inputs": [question, ask_k, ask_mode, ask_docs, turns],
             "outputs": [chat, turns, question, pending],
             "concurrency_limit": 4,

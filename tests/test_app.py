@@ -295,11 +295,14 @@ def test_auth_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_main_passes_flags_and_binds_localhost_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = []
+    monkeypatch.delenv("POLICYQA_LLM_URL", raising=False)
     monkeypatch.setattr("policyqa_app.__main__.serve", lambda *a, **k: calls.append((a, k)))
     assert main(["--index", "i", "--corpus", "c", "--port", "7999"]) == 0
-    assert calls[-1] == (("i", "c"), {"host": "127.0.0.1", "port": 7999, "share": False})
-    main(["--host", "0.0.0.0", "--share"])
-    assert calls[-1] == (("index", "corpus"), {"host": "0.0.0.0", "port": 7860, "share": True})
+    assert calls[-1] == (("i", "c"), {"host": "127.0.0.1", "port": 7999, "share": False, "llm": None})
+    main(["--host", "0.0.0.0", "--share", "--llm-url", "http://127.0.0.1:8080/v1", "--llm-model", "m"])
+    (args, kwargs), llm = calls[-1], calls[-1][1]["llm"]
+    assert args == ("index", "corpus") and (kwargs["host"], kwargs["port"], kwargs["share"]) == ("0.0.0.0", 7860, True)
+    assert (llm.url, llm.model) == ("http://127.0.0.1:8080/v1", "m")
 
 
 def test_share_without_login_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from policyqa.retrieval import Hit
 
@@ -25,6 +25,29 @@ class Citation:
 
 
 @dataclass(frozen=True)
+class SentenceCheck:
+    """One sentence of a generated answer, checked against the quotes it cites."""
+
+    text: str  # the sentence without its [n] markers
+    markers: list[int]
+    supported: bool
+    problems: list[str]  # why not, in words a reader can check ("the number 1999 is not in quote [1]")
+    overlap: float  # share of the sentence's content words found in the cited quotes
+    similarity: float  # best cosine between the sentence and a cited quote
+
+
+@dataclass(frozen=True)
+class GeneratedAnswer:
+    """What the language model wrote, after the check; `source` says which text the Answer shows."""
+
+    source: Literal["generated", "quoted"]
+    model: str
+    sentences: list[SentenceCheck]  # every generated sentence, supported or not
+    quoted_text: str  # the extractive answer, shown instead when source == "quoted"
+    fallback: str | None = None  # why the quoted answer is shown
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     text: str  # quotes (whitespace folded for reading) each followed by its marker, e.g. "… signed in Doha [1]"
@@ -35,6 +58,7 @@ class Answer:
     message: str = ""  # why it abstained, or a note for the reader
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    generated: GeneratedAnswer | None = None  # set when a language model was asked (policyqa.generate)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,6 +18,7 @@ from policyqa.answer_types import Answer
 from policyqa.embedding import Backend, Embedder, backend_of, precision_of, same_model
 from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
 from policyqa.filters import DocumentFilter
+from policyqa.generate import LLMSettings, generate_answer
 from policyqa.openvino_encoder import Precision
 from policyqa.rerank import Reranker
 from policyqa.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
@@ -155,10 +156,13 @@ class PolicyIndex:
         where: dict[str, Any] | None = None,
         rerank: bool | None = None,
         threshold: float | None = None,
+        llm: LLMSettings | None = None,
     ) -> Answer:
         """An extractive answer with verbatim citations, or a refusal with the nearest material.
 
         `threshold` overrides the calibrated minimum evidence score (REFUSAL_THRESHOLD) below which it refuses.
+        `llm`: also generate an answer from the quotes with this OpenAI-compatible endpoint, checked sentence by
+        sentence (`answer.generated`); a refusal is never sent to it.
         """
         started = time.perf_counter()
         text = clean_query(question)
@@ -169,7 +173,8 @@ class PolicyIndex:
             vector = self.encode_query(text)
         limit = REFUSAL_THRESHOLD if threshold is None else threshold
         answer = compose_answer(text, vector, hits, generation, self.encode_texts, limit)
-        return replace(answer, seconds=time.perf_counter() - started)
+        answer = replace(answer, seconds=time.perf_counter() - started)
+        return answer if llm is None else generate_answer(answer, llm, self.encode_texts)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_texts([text])[0]

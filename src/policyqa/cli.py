@@ -68,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     _add_filters(ask)
     _add_paths(ask, corpus=False)
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    add_llm_arguments(ask)
     ask.set_defaults(run=cmd_ask)
 
     serve = sub.add_parser("serve", help="start the web UI (binds 127.0.0.1 unless --host says otherwise)")
@@ -75,6 +76,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    add_llm_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
     evaluate = sub.add_parser("eval", help="retrieval quality on your questions (hit@k, MRR@10, nDCG@10)")
@@ -93,6 +95,20 @@ def _parser() -> argparse.ArgumentParser:
     )
     status.set_defaults(run=cmd_status)
     return parser
+
+
+def add_llm_arguments(parser: argparse.ArgumentParser) -> None:
+    """Generated answers from an OpenAI-compatible endpoint; the API key only from $POLICYQA_LLM_API_KEY."""
+    parser.add_argument(
+        "--llm-url",
+        metavar="URL",
+        help="OpenAI-compatible API base for generated answers, e.g. http://127.0.0.1:8080/v1 "
+        "(default: $POLICYQA_LLM_URL; off when unset). Key: $POLICYQA_LLM_API_KEY",
+    )
+    parser.add_argument("--llm-model", metavar="NAME", help="model name to request (default: $POLICYQA_LLM_MODEL)")
+    parser.add_argument(
+        "--llm-timeout", type=float, metavar="SECONDS", help="give up on the model after this long (default 60)"
+    )
 
 
 def _add_filters(parser: argparse.ArgumentParser) -> None:
@@ -179,9 +195,11 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from policyqa.api import open_index
+    from policyqa.generate import settings_from_env
 
+    llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
     answer = open_index(args.index, model=args.model, rerank=args.rerank).ask(
-        args.question, k=args.k, doc_ids=args.doc_ids, mode=args.mode, path=args.path, where=_where_pairs(args)
+        args.question, k=args.k, doc_ids=args.doc_ids, mode=args.mode, path=args.path, where=_where_pairs(args), llm=llm
     )
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
@@ -194,8 +212,15 @@ def cmd_ask(args: argparse.Namespace) -> int:
             print(f"  - {_location(hit.doc_id, hit.page, hit.start, hit.end)} (score {hit.score:.2f})")
             print("    " + " ".join(hit.text.split())[:300])
         return 0
+    generated = answer.generated
+    if generated is not None:
+        origin = f"generated from the quotes by {generated.model}" if generated.source == "generated" else "quoted"
+        print(f"({origin}{'; ' + generated.fallback if generated.fallback else ''})")
     print(answer.text)
     print()
+    for check in generated.sentences if generated else []:
+        verdict = "supported" if check.supported else "DROPPED: " + "; ".join(check.problems)
+        print(f"  check: {check.text[:80]!r} — {verdict}")
     for c in answer.citations:
         heading = f" — {c.heading}" if c.heading else ""
         print(f"[{c.marker}] {c.title} · {_location(c.doc_id, c.page, c.start, c.end)}{heading} (score {c.score:.2f})")
@@ -213,7 +238,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from policyqa_app import serve
     except ImportError as exc:
         raise PolicyQAError(f"the web UI needs the 'ui' extra ({exc.name} is missing): pip install -e '.[ui]'") from exc
-    serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share)
+    from policyqa.generate import settings_from_env
+
+    llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
+    serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm)
     return 0
 
 

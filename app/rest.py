@@ -1,0 +1,254 @@
+"""The JSON REST API under /api/v1, served by the UI's process over the same AppState (and so the same index).
+
+A plain FastAPI app, mounted into Gradio's server through `launch(app_kwargs={"routes": [...]})`, with its own
+OpenAPI docs at /api/v1/docs. Credentials are the UI's (POLICYQA_AUTH), sent as HTTP Basic.
+"""
+
+import secrets
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from policyqa.errors import BuildLockedError, PolicyQAError, QueryError
+
+from . import rest_models as m
+from .corpus_files import (
+    MAX_UPLOAD_BYTES,
+    CorpusFileError,
+    NoSuchDocumentError,
+    add_upload,
+    delete_document,
+    safe_name,
+)
+from .state import AppState, NoIndexError
+
+PREFIX = "/api/v1"
+MAX_FILES_PER_UPLOAD = 20
+_COPY_CHUNK = 1024 * 1024
+_ERRORS = {401: "Unauthorized", 404: "Not found", 409: "Conflict", 413: "Too large"}
+
+
+def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
+    """Routes over `state`; answers are generated when `state.llm` is set, else quoted."""
+    api = FastAPI(
+        title="policyqa REST API",
+        version="1",
+        description="Search, answers with verbatim citations, and corpus management. HTTP Basic auth when the "
+        "server runs with POLICYQA_AUTH.",
+        responses={400: {"model": m.ErrorResponse}, 401: {"model": m.ErrorResponse}},
+    )
+    check_auth = _auth_dependency(auth)
+    _add_error_handlers(api)
+
+    def fresh() -> AppState:
+        state.reload()  # a CLI build published meanwhile is picked up here, not only on a page load
+        return state
+
+    State = Annotated[AppState, Depends(fresh)]
+    guarded = {"dependencies": [Depends(check_auth)]}
+
+    @api.post("/search", response_model=m.SearchResponse, **guarded)
+    def search(body: m.SearchRequest, st: State) -> m.SearchResponse:
+        hits = st.index.search(
+            body.query, k=body.k, doc_ids=body.doc_ids, mode=body.mode, path=body.path, where=body.where, mmr=body.mmr
+        )
+        return m.SearchResponse(hits=[m.HitOut.of(h) for h in hits])
+
+    @api.post("/ask", response_model=m.AskResponse, **guarded)
+    def ask(body: m.AskRequest, st: State) -> m.AskResponse:
+        if body.generate and st.llm is None:
+            raise HTTPException(400, "no language model is configured (start the server with --llm-url)")
+        llm = st.llm if body.generate is not False else None
+        answer = st.index.ask(
+            body.question, k=body.k, doc_ids=body.doc_ids, mode=body.mode, path=body.path, where=body.where, llm=llm
+        )
+        return m.AskResponse.of(answer)
+
+    @api.get("/documents", response_model=m.DocumentsResponse, **guarded)
+    def documents(st: State) -> m.DocumentsResponse:
+        return m.DocumentsResponse(documents=_documents(st))
+
+    @api.post(
+        "/documents",
+        response_model=m.UploadResponse,
+        status_code=201,
+        responses={413: {"model": m.ErrorResponse}},
+        openapi_extra=_UPLOAD_SCHEMA,
+        **guarded,
+    )
+    async def upload(request: Request) -> m.UploadResponse:
+        """Add files to the corpus (multipart field `files`, one or more); then POST /build indexes them.
+        All files are checked first (name, type, size); when one is refused, none is saved."""
+        declared = int(request.headers.get("content-length") or 0)
+        if declared > MAX_FILES_PER_UPLOAD * (MAX_UPLOAD_BYTES + 64 * 1024):
+            raise HTTPException(413, f"the request is {declared / 1e6:.0f} MB, over the upload limit")
+        form = await request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=10)
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
+        if not files:
+            raise HTTPException(400, "send one or more files in the multipart field 'files'")
+        return await run_in_threadpool(_save_uploads, files, state)
+
+    @api.delete("/documents/{doc_id:path}", response_model=m.DeleteResponse, responses=_NOT_FOUND, **guarded)
+    def delete(doc_id: str, st: State) -> m.DeleteResponse:
+        delete_document(doc_id, st.corpus_dir)
+        return m.DeleteResponse(deleted=doc_id, note="deleted from the corpus; POST /build removes it from the index")
+
+    @api.post("/build", response_model=m.BuildResponse, responses={409: {"model": m.ErrorResponse}}, **guarded)
+    def build(st: State) -> m.BuildResponse:
+        """Sync the index with the corpus; one build at a time (409 while another runs, here or from the CLI)."""
+        report = st.rebuild(lock_timeout=0)
+        return m.BuildResponse(summary=report.summary(), report=report.as_dict())
+
+    @api.get("/status", response_model=m.StatusResponse, **guarded)
+    def status(st: State) -> m.StatusResponse:
+        return _status(st)
+
+    return api
+
+
+def _auth_dependency(auth: tuple[str, str] | None) -> Any:
+    basic = HTTPBasic(auto_error=False, description="the UI's user and password (POLICYQA_AUTH)")
+
+    def check(credentials: Annotated[HTTPBasicCredentials | None, Depends(basic)]) -> None:
+        if auth is None:
+            return
+        ok = credentials is not None and all(
+            [
+                secrets.compare_digest(credentials.username.encode(), auth[0].encode()),
+                secrets.compare_digest(credentials.password.encode(), auth[1].encode()),
+            ]
+        )
+        if not ok:
+            raise HTTPException(401, "user and password required (HTTP Basic)", {"WWW-Authenticate": "Basic"})
+
+    return check
+
+
+def _add_error_handlers(api: FastAPI) -> None:
+    def reply(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+        return JSONResponse({"message": message, "status": status}, status_code=status, headers=headers)
+
+    @api.exception_handler(HTTPException)
+    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+        return reply(exc.status_code, str(exc.detail or _ERRORS.get(exc.status_code, "")), exc.headers)
+
+    @api.exception_handler(RequestValidationError)
+    async def bad_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error.get("loc", ()) if p != "body") or "body"
+            parts.append(f"{where}: {error.get('msg', 'invalid')}")
+        return reply(400, "bad request: " + "; ".join(parts))
+
+    @api.exception_handler(PolicyQAError)
+    async def library_error(_request: Request, exc: PolicyQAError) -> JSONResponse:
+        if isinstance(exc, NoSuchDocumentError):
+            return reply(404, str(exc))
+        if isinstance(exc, BuildLockedError):
+            return reply(409, str(exc))
+        if isinstance(exc, NoIndexError):
+            return reply(503, str(exc))
+        if isinstance(exc, QueryError | CorpusFileError):
+            return reply(400, str(exc))
+        return reply(500, str(exc))
+
+    @api.exception_handler(Exception)
+    async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        return reply(500, f"unexpected error ({type(exc).__name__}); see the server log")
+
+
+def _save_uploads(files: list[UploadFile], state: AppState) -> m.UploadResponse:
+    names = [safe_name(f.filename or "") for f in files]  # refuses traversal, absolute paths, unknown types
+    if len(set(names)) < len(names):
+        raise CorpusFileError("the same file name is sent twice in one request")
+    with tempfile.TemporaryDirectory(prefix="policyqa-upload-") as folder:
+        copies = []
+        for upload, name in zip(files, names, strict=True):
+            copy = Path(folder) / name
+            size = 0
+            with copy.open("wb") as out:
+                while chunk := upload.file.read(_COPY_CHUNK):
+                    size += len(chunk)
+                    if size > MAX_UPLOAD_BYTES:
+                        limit = MAX_UPLOAD_BYTES // (1024 * 1024)
+                        raise HTTPException(413, f"refused '{upload.filename}': over the {limit} MB limit")
+                    out.write(chunk)
+            if size == 0:
+                raise CorpusFileError(f"refused '{upload.filename}': the file is empty")
+            copies.append((copy, upload.filename or name))
+        added, notes = [], []
+        for copy, original in copies:
+            saved, note = add_upload(copy, original, state.corpus_dir)
+            added.append(saved)
+            notes.append(f"added {saved}{note}")
+    return m.UploadResponse(added=added, notes=notes)
+
+
+def _documents(state: AppState) -> list[m.DocumentOut]:
+    from policyqa.status import index_status
+
+    status = index_status(state.corpus_dir, state.index_dir)
+    stale = status.get("stale", {})
+    removed, changed = set(stale.get("deleted") or []), set(stale.get("modified") or [])
+    out = []
+    for d in status.get("documents", []) if status.get("indexed") else []:
+        note = "file removed; build to drop it" if d["doc_id"] in removed else ""
+        note = note or ("changed; build to re-index" if d["doc_id"] in changed else "")
+        out.append(
+            m.DocumentOut(
+                doc_id=d["doc_id"], title=d["title"], chunks=d["chunks"], size=d["size"], indexed=True, note=note
+            )
+        )
+    for doc_id in stale.get("added") or []:
+        out.append(
+            m.DocumentOut(
+                doc_id=doc_id, title=None, chunks=None, size=None, indexed=False, note="not indexed yet; POST /build"
+            )
+        )
+    return out
+
+
+def _status(state: AppState) -> m.StatusResponse:
+    from policyqa.status import index_status
+
+    llm_name = f"{state.llm.model} at {state.llm.url}" if state.llm is not None else None
+    status = index_status(state.corpus_dir, state.index_dir)
+    if not status.get("indexed"):
+        return m.StatusResponse(indexed=False, building=state.building, llm=llm_name, message=state.load_error)
+    return m.StatusResponse(
+        indexed=True,
+        building=state.building,
+        generation=status["generation"],
+        model=status["model"],
+        backend=status["backend"],
+        built_at=status["built_at"],
+        documents=len(status["documents"]),
+        chunks=status["chunks"],
+        stale=status["stale"],
+        llm=llm_name,
+        message=state.load_error,
+    )
+
+
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": m.ErrorResponse}}
+_UPLOAD_SCHEMA = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"files": {"type": "array", "items": {"type": "string", "format": "binary"}}},
+                    "required": ["files"],
+                }
+            }
+        },
+    }
+}

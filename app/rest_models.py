@@ -1,0 +1,178 @@
+"""Request and response models of the REST API (/api/v1): what the OpenAPI docs show and the server checks."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from policyqa.answer_types import Answer, Citation, GeneratedAnswer
+from policyqa.retrieval import MAX_K, Hit
+
+AnswerState = Literal["answered", "partial", "refused"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is a 400, not silently ignored
+
+
+class SearchRequest(Strict):
+    query: str = Field(min_length=1, examples=["Where was the peace agreement signed?"])
+    k: int = Field(5, ge=1, le=MAX_K)
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    doc_ids: list[str] | None = Field(None, description="only these documents")
+    path: str | None = Field(None, description='a glob on document ids, e.g. "policies/*.pdf"')
+    where: dict[str, str] | None = Field(None, description="document fields: doc_id, title, type, folder, size, sha256")
+    mmr: bool = False
+
+
+class AskRequest(Strict):
+    question: str = Field(min_length=1, examples=["Where was the peace agreement signed?"])
+    k: int = Field(5, ge=1, le=MAX_K)
+    mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
+    doc_ids: list[str] | None = None
+    path: str | None = None
+    where: dict[str, str] | None = None
+    generate: bool | None = Field(
+        None, description="use the configured language model (default: when one is configured); quotes otherwise"
+    )
+
+
+class HitOut(BaseModel):
+    rank: int
+    score: float
+    doc_id: str
+    title: str
+    page: int | None
+    heading: str | None
+    start: int
+    end: int
+    text: str
+
+    @classmethod
+    def of(cls, hit: Hit) -> HitOut:
+        return cls(**{name: getattr(hit, name) for name in cls.model_fields})
+
+
+class SearchResponse(BaseModel):
+    hits: list[HitOut]
+
+
+class CitationOut(BaseModel):
+    marker: int
+    doc_id: str
+    title: str
+    page: int | None
+    heading: str | None
+    start: int = Field(description="document text[start:end] is the quote, exactly")
+    end: int
+    quote: str
+    score: float
+
+    @classmethod
+    def of(cls, citation: Citation) -> CitationOut:
+        return cls(**{name: getattr(citation, name) for name in cls.model_fields})
+
+
+class SentenceCheckOut(BaseModel):
+    text: str
+    markers: list[int]
+    supported: bool
+    problems: list[str]
+    overlap: float
+    similarity: float
+
+
+class GenerationOut(BaseModel):
+    source: Literal["generated", "quoted"] = Field(description="generated from quotes, or the quotes themselves")
+    model: str | None = None
+    fallback: str | None = Field(None, description="why the quoted answer is shown instead of a generated one")
+    sentences: list[SentenceCheckOut] = Field([], description="every generated sentence and its check")
+    quoted_text: str = Field(description="the extractive answer (quotes with [n])")
+
+    @classmethod
+    def of(cls, generated: GeneratedAnswer) -> GenerationOut:
+        sentences = [SentenceCheckOut(**vars(s)) for s in generated.sentences]
+        return cls(
+            source=generated.source,
+            model=generated.model,
+            fallback=generated.fallback,
+            sentences=sentences,
+            quoted_text=generated.quoted_text,
+        )
+
+
+class AskResponse(BaseModel):
+    question: str
+    text: str
+    state: AnswerState
+    reason: str
+    confidence: float
+    citations: list[CitationOut]
+    nearest: list[HitOut] = Field(description="the passages considered; on a refusal, the nearest material")
+    generation: GenerationOut | None = None
+    seconds: float
+
+    @classmethod
+    def of(cls, answer: Answer) -> AskResponse:
+        # `state`/`reason` are Answer fields once they exist; before, they follow from `abstained`/`message`.
+        state = getattr(answer, "state", None) or ("refused" if answer.abstained else "answered")
+        reason = getattr(answer, "reason", None) or answer.message
+        return cls(
+            question=answer.question,
+            text=answer.text,
+            state=state,
+            reason=reason,
+            confidence=answer.confidence,
+            citations=[CitationOut.of(c) for c in answer.citations],
+            nearest=[HitOut.of(h) for h in answer.passages],
+            generation=GenerationOut.of(answer.generated) if answer.generated else None,
+            seconds=answer.seconds,
+        )
+
+
+class DocumentOut(BaseModel):
+    doc_id: str
+    title: str | None
+    chunks: int | None
+    size: int | None
+    indexed: bool
+    note: str = ""
+
+
+class DocumentsResponse(BaseModel):
+    documents: list[DocumentOut]
+
+
+class UploadResponse(BaseModel):
+    added: list[str] = Field(description="document ids the files were saved under")
+    notes: list[str]
+
+
+class DeleteResponse(BaseModel):
+    deleted: str
+    note: str
+
+
+class BuildResponse(BaseModel):
+    summary: str
+    report: dict[str, Any]
+
+
+class StatusResponse(BaseModel):
+    indexed: bool
+    building: bool
+    generation: str | None = None
+    model: str | None = None
+    backend: str | None = None
+    built_at: float | None = None
+    documents: int = 0
+    chunks: int = 0
+    stale: dict[str, Any] = {}
+    llm: str | None = Field(None, description="the language model used for generated answers, if configured")
+    message: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    message: str
+    status: int
