@@ -11,6 +11,11 @@ from policyqa.answer_types import Answer, Citation
 from policyqa.retrieval import Hit
 
 REFUSAL = "The corpus does not answer this question"
+PARTIAL = "Partly answered"
+SCORE_LEGEND = (
+    "Evidence score: how well the quoted sentence matches the question (meaning, and the share of its key words "
+    "the quote contains); below {threshold:.2f} the corpus is taken not to answer."
+)
 _MARKER = re.compile(r"\[(\d+)\]")
 
 
@@ -51,12 +56,19 @@ def _where(doc_id: str, page: int | None, heading: str | None) -> str:
     return " · ".join(bits)
 
 
+def _reason_html(answer: Answer) -> str:
+    reason = getattr(answer, "reason", "")
+    return f"<p class='pqa-reason' data-state='{esc(answer.state)}'>{esc(reason)}</p>" if reason else ""
+
+
 def answer_html(answer: Answer) -> str:
-    """The answer text, escaped, with each citation marker turned into a link to its source."""
+    """The answer text, escaped, with each citation marker turned into a link to its source; the state's reason."""
     if answer.abstained:
-        reason = answer.message.removeprefix(REFUSAL).lstrip(". ")  # the heading already says it
-        note = f"<p class='pqa-note'>{esc(reason)}</p>" if reason else ""
-        return f'<div class="pqa-answer pqa-refusal"><p><b>{REFUSAL}.</b></p>{note}</div>'
+        reason = answer.reason or answer.message.removeprefix(REFUSAL).lstrip(". ")  # the heading already says it
+        note = f"<p class='pqa-reason' data-state='refused'>{esc(reason)}</p>" if reason else ""
+        extra = answer.message.removeprefix(REFUSAL).lstrip(". ").removesuffix(reason).strip()
+        extra_note = f"<p class='pqa-note'>{esc(extra)}</p>" if extra and extra != reason else ""
+        return f'<div class="pqa-answer pqa-refusal"><p><b>{REFUSAL}.</b></p>{note}{extra_note}</div>'
     known = {c.marker for c in answer.citations}
     parts, last = [], 0
     text = answer.text
@@ -69,7 +81,14 @@ def answer_html(answer: Answer) -> str:
         last = match.end()
     parts.append(esc(text[last:]))
     note = f"<p class='pqa-note'>{esc(answer.message)}</p>" if answer.message else ""
-    return f'<div class="pqa-answer"><p>{"".join(parts)}</p>{note}</div>'
+    body = f"<p>{''.join(parts)}</p>{_reason_html(answer)}{note}"
+    if answer.state == "partial":
+        return f'<div class="pqa-answer pqa-partial"><p><b>{PARTIAL}.</b></p>{body}</div>'
+    return f'<div class="pqa-answer">{body}</div>'
+
+
+def legend_html(threshold: float) -> str:
+    return f"<p class='pqa-note pqa-legend'>{esc(SCORE_LEGEND.format(threshold=threshold))}</p>"
 
 
 def highlighted_passage(c: Citation) -> str:
@@ -83,28 +102,30 @@ def highlighted_passage(c: Citation) -> str:
     return f"{esc(passage[:a])}<mark>{esc(passage[a:b])}</mark>{esc(passage[b:])}"
 
 
-def sources_html(answer: Answer) -> str:
+def sources_html(answer: Answer, threshold: float | None = None) -> str:
+    """Citations (or, on a refusal, the nearest material), each with its evidence score, and the score legend."""
+    legend = legend_html(threshold) if threshold is not None else ""
     if answer.abstained:
         if not answer.passages:
             return message_box("Nothing in the index is close to this question.", "info")
-        return hits_html(answer.passages, "Nearest material (does not answer the question)")
+        return hits_html(answer.passages, "Nearest material (does not answer the question)", "evidence") + legend
     items = []
     for c in answer.citations:
         items.append(
             f'<div class="pqa-source" id="cite-{c.marker}">'
             f'<div class="pqa-meta"><span class="pqa-marker">[{c.marker}]</span> <b>{esc(c.title)}</b> · '
-            f"{_where(c.doc_id, c.page, c.heading)} · score {c.score:.3f}</div>"
+            f"{_where(c.doc_id, c.page, c.heading)} · evidence {c.score:.2f}</div>"
             f'<div class="pqa-passage">{highlighted_passage(c)}</div></div>'
         )
-    return "<h4>Sources</h4>" + "".join(items) if items else ""
+    return "<h4>Sources</h4>" + "".join(items) + legend if items else ""
 
 
-def hits_html(hits: list[Hit], title: str = "") -> str:
+def hits_html(hits: list[Hit], title: str = "", score_name: str = "score") -> str:
     if not hits:
         return message_box("No passages found.", "info")
     items = [
         f'<div class="pqa-hit"><div class="pqa-meta"><span class="pqa-marker">#{h.rank or i}</span> '
-        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, h.page, h.heading)} · score {h.score:.3f}</div>"
+        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, h.page, h.heading)} · {score_name} {h.score:.3f}</div>"
         f'<div class="pqa-passage">{esc(h.text)}</div></div>'
         for i, h in enumerate(hits, 1)
     ]
@@ -150,6 +171,8 @@ CSS = """
 .pqa-info { background: #eef3fb; color: #23446e; border: 1px solid #c7d6ee; }
 .pqa-answer { font-size: 1.05em; line-height: 1.55; }
 .pqa-refusal { border-left: 4px solid #d08c00; padding-left: 10px; }
+.pqa-partial { border-left: 4px solid #2f6fde; padding-left: 10px; }
+.pqa-reason { font-size: 0.92em; margin: 4px 0; }
 .pqa-cite { font-weight: 600; text-decoration: none; padding: 0 2px; }
 .pqa-note { color: #666; font-size: 0.9em; }
 .pqa-source, .pqa-hit { border: 1px solid #ddd; border-radius: 6px; padding: 8px 10px; margin: 8px 0; }

@@ -9,6 +9,7 @@ from typing import Any
 import gradio as gr
 
 from policyqa import PolicyQAError
+from policyqa.answer import LIMITS
 from policyqa.status import index_status
 
 from . import formatting as fmt
@@ -62,9 +63,12 @@ class Handlers:
             answer = self.state.index.ask(question or "", k=5)
         except Exception as exc:  # noqa: BLE001
             return fail(exc), "", history, fmt.history_html(history)
-        outcome = "not answered by the corpus" if answer.abstained else f"answered, {len(answer.citations)} source(s)"
+        outcome = (
+            "not answered by the corpus" if answer.abstained else f"{answer.state}, {len(answer.citations)} source(s)"
+        )
         history = (history + [{"question": " ".join(str(question).split()), "outcome": outcome}])[-HISTORY_LENGTH:]
-        return fmt.answer_html(answer), fmt.sources_html(answer), history, fmt.history_html(history)
+        sources = fmt.sources_html(answer, LIMITS.threshold)
+        return fmt.answer_html(answer), sources, history, fmt.history_html(history)
 
     # --- search ---------------------------------------------------------------------------------
     def search(self, query: str, k: float, doc_ids: list[str] | None) -> str:
