@@ -172,13 +172,14 @@ def calibrate(dev: Path, limit: int | None) -> None:
         ([b for i, b in enumerate(bundled) if i % 2 == h], [p for p in policy if policies.index(p[0].doc_id) % 2 == h])
         for h in (0, 1)
     ]
-    types = ("number", "date", "person", "place")
+    strict = [(), ("number", "date", "day")]  # a count, a date or a day: kinds a quote shows plainly
+    loose = [(), ("person",), ("place",), ("person", "place")]  # any capitalised word: a weak sign
     grid = [
-        Limits(t, u, frozenset(c))
-        for t in np.round(np.arange(0.20, 0.501, 0.025), 3)
+        Limits(t, u, names, frozenset(a + b))
+        for t in np.round(np.arange(0.20, 0.501, 0.05), 3)
         for u in (0.3, 0.4, 0.5, 0.6, 0.7, 1.01)
-        for n in range(len(types) + 1)
-        for c in itertools.combinations(types, n)
+        for names in (True, False)
+        for a, b in itertools.product(strict, loose)
     ]
 
     def evaluate(limits: Limits, half: tuple[list[Any], list[Any]]) -> dict[str, Any]:

@@ -56,8 +56,10 @@ def test_ask_renders_linked_markers_and_highlighted_sources(handlers: Handlers) 
     assert "Doha" in answer
     assert '<a class="pqa-cite" href="#cite-1" data-cite="1">[1]</a>' in answer
     assert 'id="cite-1"' in sources and "<mark>" in sources and "Doha" in sources
-    assert BUNDLED_DOC in sources and "score" in sources
-    assert history == [{"question": DOHA_QUESTION, "outcome": "answered, 1 source(s)"}]
+    assert BUNDLED_DOC in sources and "evidence 0." in sources and "Evidence score" in sources  # and its legend
+    assert "pqa-reason" in answer and "Evidence 0." in answer
+    assert len(history) == 1 and history[0]["question"] == DOHA_QUESTION
+    assert history[0]["outcome"].startswith("answered, ")
     assert DOHA_QUESTION in past
 
 
@@ -290,3 +292,21 @@ def test_share_without_login_is_refused(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.delenv("POLICYQA_AUTH", raising=False)
     with pytest.raises(PolicyQAError, match="POLICYQA_AUTH"):
         serve(tmp_path / "index", tmp_path / "corpus", share=True)
+
+
+def test_partial_and_refused_states_show_their_reason() -> None:
+    quote = "The office opens at 9."
+    c = Citation(1, "o.md", "O", None, None, 0, len(quote), quote, quote, 0, len(quote), 0.61)
+    reason = "Answers 'when does it open'. Not answered: 'how much does it cost' (No passage mentions 'cost')."
+    partial = Answer("q", f"{quote} [1]", False, [c], [], 0.61, state="partial", reason=reason)
+    html = answer_html(partial)
+    assert "Partly answered" in html and "Not answered: &#x27;how much does it cost&#x27;" in html
+    assert "evidence 0.61" in sources_html(partial, 0.42) and "below 0.42" in sources_html(partial, 0.42)
+    hit = Hit("Nearby text", 0.37, "a.txt", "A", 0, 11, None, None, 7)
+    why = "No passage mentions 'Putin'."
+    refused = Answer(
+        "q", "", True, [], [hit], 0.37, f"The corpus does not answer this question. {why}", state="refused", reason=why
+    )
+    html = answer_html(refused)
+    assert html.count("No passage mentions &#x27;Putin&#x27;.") == 1 and "pqa-refusal" in html
+    assert "evidence 0.370" in sources_html(refused, 0.42)

@@ -48,7 +48,7 @@ class Limits:
     threshold: float = 0.42  # least evidence score of a quote
     max_unseen: float = 0.5  # largest IDF-weighted share of a part's terms that no passage read may lack
     names_in_quote: bool = True  # the quote must contain the question's names (capitalised words, numbers)
-    checked_types: frozenset[AnswerType] = field(default_factory=lambda: frozenset({"number", "date"}))
+    checked_types: frozenset[AnswerType] = field(default_factory=lambda: frozenset({"number", "date", "day"}))
 
 
 LIMITS = Limits()

@@ -9,8 +9,10 @@ a number, where → a place). All checks are on the text, so every refusal reaso
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from policyqa.sparse import stems
@@ -96,6 +98,11 @@ def _key(word: str) -> str:
     return word.lower()[:6]
 
 
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return stems([word])[0]
+
+
 def is_acronym(word: str) -> bool:
     return 2 <= len(word) <= 5 and word.isupper() and word.isalpha()
 
@@ -106,30 +113,38 @@ class WordSet:
     words ("US"/"United States")."""
 
     def __init__(self, text: str):
-        found = words(text)
-        self.words = {w.lower() for w in found}
-        self.keys = {_key(w) for w in self.words} | set(stems(list(self.words)))
-        self.initials: set[str] = set()
+        self.found = words(text)
+        self.words = {w.lower() for w in self.found}
+        self.keys = {_key(w) for w in self.words} | {_stem(w) for w in self.words}
+
+    @cached_property
+    def ordered(self) -> list[str]:
+        return sorted(self.words)
+
+    @cached_property
+    def initials(self) -> set[str]:
+        """Initials of each run of capitalised words ("United States" → "US"; "of", "and", "for" may join)."""
+        out: set[str] = set()
         run: list[str] = []
-        for w in [*found, "."]:
+        for w in [*self.found, "."]:
             if w[0].isupper():
                 run.append(w[0])
-                continue
-            if w in ("of", "and", "for", "the", "on") and run:
-                continue
-            initials = "".join(run)
-            self.initials |= {initials[i:j] for i in range(len(initials)) for j in range(i + 2, len(initials) + 1)}
-            run = []
+            elif not (run and w in ("of", "and", "for", "the", "on")):
+                joined = "".join(run)
+                out |= {joined[i:j] for i in range(len(joined)) for j in range(i + 2, min(len(joined), i + 5) + 1)}
+                run = []
+        return out
 
     def has(self, word: str) -> bool:
         w = word.lower()
-        if _key(w) in self.keys or stems([w])[0] in self.keys or (is_acronym(word) and word in self.initials):
+        if _key(w) in self.keys or _stem(w) in self.keys or (is_acronym(word) and word in self.initials):
             return True
-        return len(w) >= 4 and any(_prefix(x, w) or _prefix(w, x) for x in self.words)
-
-
-def _prefix(short: str, long: str) -> bool:
-    return len(short) >= 4 and len(long) - len(short) <= 5 and long.startswith(short)
+        if len(w) < 4:
+            return False
+        if any(w[:k] in self.words for k in range(max(4, len(w) - 5), len(w))):
+            return True
+        at = bisect_left(self.ordered, w)  # the words that start with w come right after it in order
+        return at < len(self.ordered) and self.ordered[at].startswith(w) and len(self.ordered[at]) - len(w) <= 5
 
 
 def coverage(part: QuestionPart, found: WordSet) -> float:
