@@ -83,13 +83,20 @@ def summarise(bundled: list[tuple[dict[str, Any], bool, str]], policy: list[tupl
     return out
 
 
-def measure(dev: Path, limit: int | None, timed: int) -> dict[str, Any]:
+def measure(dev: Path, limit: int | None, timed: int, limits_file: Path | None = None) -> dict[str, Any]:
     from policyqa import build_index, open_index
+
+    options: dict[str, Any] = {}
+    if limits_file:  # limits just calibrated, before they become the default
+        from policyqa.answer import Limits
+
+        raw = json.loads(limits_file.read_text())
+        options["limits"] = Limits(raw["threshold"], raw["max_unseen"], raw["names_in_quote"], frozenset(raw["types"]))
 
     rows = bundled_rows()
     with tempfile.TemporaryDirectory() as tmp:
         corpus, questions = Path(tmp) / "policies", write_policies(dev, Path(tmp) / "policies")
-        questions = questions[:limit] if limit else questions
+        questions = questions[::limit] if limit else questions
         build_index(REPO / "corpus", Path(tmp) / "bundled", log=lambda _m: None)  # also warms the model up
         builds = []
         for n in range(2):
@@ -100,18 +107,18 @@ def measure(dev: Path, limit: int | None, timed: int) -> dict[str, Any]:
         idx.ask("warm up")
         bundled = []
         for row in rows:
-            answer = idx.ask(row["question"])
+            answer = idx.ask(row["question"], **options)
             bundled.append((row, bundled_outcome(row, answer), state_of(answer)))
         pidx = open_index(Path(tmp) / "policyqa0")
         policy = []
         for q in questions:
-            answer = pidx.ask(q.text, doc_ids=[q.doc_id])
+            answer = pidx.ask(q.text, doc_ids=[q.doc_id], **options)
             policy.append((*policy_outcome(q, answer), state_of(answer)))
         search_ms, ask_ms = [], []
         for i, q in enumerate(questions[:timed]):
             for name in ("search", "ask") if i % 2 else ("ask", "search"):  # alternate the order
                 started = time.perf_counter()
-                getattr(pidx, name)(q.text, doc_ids=[q.doc_id])
+                getattr(pidx, name)(q.text, doc_ids=[q.doc_id], **(options if name == "ask" else {}))
                 (search_ms if name == "search" else ask_ms).append(1000 * (time.perf_counter() - started))
     return {
         **summarise(bundled, policy),
@@ -154,14 +161,14 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 # --- calibration ------------------------------------------------------------------------------------------------
 
 
-def calibrate(dev: Path, limit: int | None) -> None:
+def calibrate(dev: Path, limit: int | None, out: Path | None) -> None:
     from policyqa import build_index, open_index
     from policyqa.answer import LIMITS, Limits, decide
 
     rows = bundled_rows()
     with tempfile.TemporaryDirectory() as tmp:
         questions = write_policies(dev, Path(tmp) / "policies")
-        questions = questions[:limit] if limit else questions
+        questions = questions[::limit] if limit else questions
         build_index(REPO / "corpus", Path(tmp) / "bundled", log=lambda _m: None)
         build_index(Path(tmp) / "policies", Path(tmp) / "policyqa", log=lambda _m: None)
         idx, pidx = open_index(Path(tmp) / "bundled"), open_index(Path(tmp) / "policyqa")
@@ -204,10 +211,36 @@ def calibrate(dev: Path, limit: int | None) -> None:
         s_fit, s_held = evaluate(best, halves[fit]), evaluate(best, halves[held])
         print(f"\nchosen on half {fit}: {best}")
         print(table_small({"fit half": s_fit, "held-out half": s_held}))
-    print(f"\ndefault in policyqa.answer: {LIMITS}")
-    for h in (0, 1):
-        print(f"default on half {h}:")
-        print(table_small({f"half {h}": evaluate(LIMITS, halves[h])}))
+    both = (halves[0][0] + halves[1][0], halves[0][1] + halves[1][1])
+    overall = max(grid, key=lambda lim: objective(evaluate(lim, both)))
+    print("\nthe trade-off on the whole set: most near-misses refused for a cap on PolicyQA false refusals")
+    print("| PolicyQA false refusals at most | near-miss refused | answerable correct | PolicyQA covered | limits |")
+    print("|---|---|---|---|---|")
+    scored = [(lim, evaluate(lim, both)) for lim in grid]
+    for cap in (0.05, 0.10, 0.20, 0.30, 1.0):
+        fits = [(lim, s) for lim, s in scored if s["policyqa"]["refused"] <= cap * s["policyqa"]["n"]]
+        if fits:
+            lim, s = max(
+                fits,
+                key=lambda f: (f[1]["near-miss"]["right"] + f[1]["answerable"]["right"], f[1]["policyqa"]["covered"]),
+            )
+            print(
+                f"| {cap:.0%} ({pct(s['policyqa']['refused'], s['policyqa']['n'])}) | "
+                f"{pct(s['near-miss']['right'], s['near-miss']['n'])} | "
+                f"{pct(s['answerable']['right'], s['answerable']['n'])} | "
+                f"{pct(s['policyqa']['covered'], s['policyqa']['n'])} | {lim} |"
+            )
+    print(f"\nchosen on the whole set (the shipped default): {overall}")
+    print(f"default in policyqa.answer now: {LIMITS}")
+    print(
+        table_small(
+            {"whole set, chosen": evaluate(overall, both), "whole set, current default": evaluate(LIMITS, both)}
+        )
+    )
+    if out:
+        limits = {"threshold": float(overall.threshold), "max_unseen": overall.max_unseen}
+        limits |= {"names_in_quote": overall.names_in_quote, "types": sorted(overall.checked_types)}
+        out.write_text(json.dumps(limits))
 
 
 def table_small(results: dict[str, dict[str, Any]]) -> str:
@@ -227,13 +260,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dev", type=Path, help="PolicyQA dev.json")
     parser.add_argument("--baseline-src", type=Path, help="the src/ folder of the code to compare with")
-    parser.add_argument("--limit", type=int, help="only the first N PolicyQA questions")
+    parser.add_argument("--limit", type=int, help="only every Nth PolicyQA question (all policies stay in)")
     parser.add_argument("--timed", type=int, default=300, help="PolicyQA questions timed for ask vs search")
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--limits-out", type=Path, help="with --calibrate: write the limits chosen on the whole set")
+    parser.add_argument("--limits", type=Path, help="measure with these limits (a --limits-out file), not the default")
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # the baseline subprocess
     args = parser.parse_args()
     if args.calibrate:
-        calibrate(args.dev, args.limit)
+        calibrate(args.dev, args.limit, args.limits_out)
         return
     if args.json:
         print(json.dumps(measure(args.dev, args.limit, args.timed)))
@@ -245,7 +280,7 @@ def main() -> None:
         command += ["--limit", str(args.limit)] if args.limit else []
         out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
         results["today (baseline)"] = json.loads(out.strip().splitlines()[-1])
-    results["this branch"] = measure(args.dev, args.limit, args.timed)
+    results["this branch"] = measure(args.dev, args.limit, args.timed, args.limits)
     print(table(results))
 
 
