@@ -61,24 +61,22 @@ def test_doha_answer_leads_with_the_answering_sentence(answers: dict) -> None:
     assert answer.citations[0].doc_id == BUNDLED_DOC and answer.citations[0].title
 
 
-def test_answerable_questions_are_answered_with_the_right_first_citation(answers: dict) -> None:
+def test_answerable_questions_are_answered_with_the_expected_text(answers: dict) -> None:
     correct = [
         q["question"]
         for q in ANSWERABLE
-        if not answers[q["question"]].abstained
-        and fold(q["answer"]) in fold(answers[q["question"]].text)
-        and fold(q["answer"]) in fold(answers[q["question"]].citations[0].passage)
+        if answers[q["question"]].state != "refused" and fold(q["answer"]) in fold(answers[q["question"]].text)
     ]
-    # Measured 34/37 with the calibrated threshold (BENCHMARKS.md); a drop below 32 is a regression.
-    assert len(correct) >= 32, sorted(set(q["question"] for q in ANSWERABLE) - set(correct))
+    # Measured 60/62 with the calibrated limits (BENCHMARKS.md, "Answers users can trust"); below 58 is a regression.
+    assert len(correct) >= 58, sorted(set(q["question"] for q in ANSWERABLE) - set(correct))
 
 
 def test_unanswerable_questions_are_refused(answers: dict) -> None:
-    refused = [q["question"] for q in UNANSWERABLE if answers[q["question"]].abstained]
-    # Measured 6/12: near-miss questions about facts next to the text's own are the hard part.
-    assert len(refused) >= 5, refused
-    for off_topic in ("How long should you boil an egg to get a soft yolk?", "Which team won the 2018 FIFA World Cup?"):
-        answer = answers[off_topic]
+    refused = [q["question"] for q in NEAR_MISS if answers[q["question"]].state == "refused"]
+    # Measured 22/54 near misses refused with limits that keep PolicyQA false refusals at most 5% (BENCHMARKS.md).
+    assert len(refused) >= 20, refused
+    for off_topic in OFF_TOPIC:
+        answer = answers[off_topic["question"]]
         assert answer.abstained and answer.text == REFUSAL_TEXT and not answer.citations
         assert answer.passages, "a refusal still shows the nearest material"
 
