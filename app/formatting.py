@@ -13,6 +13,11 @@ from policyqa.readers import FRONT_MATTER
 from policyqa.retrieval import Hit
 
 REFUSAL = "The corpus does not answer this question"
+PARTIAL = "Partly answered"
+SCORE_LEGEND = (
+    "Evidence score: how well the quoted sentence matches the question (meaning, and the share of its key words "
+    "the quote contains); below {threshold:.2f} the corpus is taken not to answer."
+)
 _MARKER = re.compile(r"\[(\d+)\]")
 SourceContext = Callable[[Citation], tuple[str, list[str], int | None]]  # citation -> (title, section path, page)
 
@@ -57,17 +62,27 @@ def _where(doc_id: str, page: int | None, heading: str | None, span: tuple[int, 
 
 
 def answer_state(answer: Answer) -> str:
-    """ "answered" or "refused" today; an Answer that carries its own `state` (e.g. "partial") is shown as such."""
-    return str(getattr(answer, "state", None) or ("refused" if answer.abstained else "answered"))
+    """"answered", "partial" or "refused"."""
+    return "refused" if answer.abstained else str(getattr(answer, "state", None) or "answered")
+
+
+def _reason_html(answer: Answer) -> str:
+    reason = getattr(answer, "reason", "")
+    return f"<p class='pqa-reason' data-state='{esc(answer_state(answer))}'>{esc(reason)}</p>" if reason else ""
 
 
 def answer_html(answer: Answer, turn: int = 0) -> str:
-    """The answer text, escaped, with each citation marker turned into a link to its source in this turn."""
+    """The answer text, escaped, with each citation marker turned into a link to its source in this turn; the
+    state's reason."""
     state = answer_state(answer)
     if state == "refused":
-        reason = getattr(answer, "reason", None) or answer.message.removeprefix(REFUSAL).lstrip(". ")
-        note = f"<p class='pqa-note'>{esc(reason)}</p>" if reason else ""
-        return f'<div class="pqa-answer pqa-refusal" data-state="refused"><p><b>{REFUSAL}.</b></p>{note}</div>'
+        reason = answer.reason or answer.message.removeprefix(REFUSAL).lstrip(". ")  # the heading already says it
+        note = f"<p class='pqa-reason' data-state='refused'>{esc(reason)}</p>" if reason else ""
+        extra = answer.message.removeprefix(REFUSAL).lstrip(". ").removesuffix(reason).strip()
+        extra_note = f"<p class='pqa-note'>{esc(extra)}</p>" if extra and extra != reason else ""
+        return (
+            f'<div class="pqa-answer pqa-refusal" data-state="refused"><p><b>{REFUSAL}.</b></p>{note}{extra_note}</div>'
+        )
     markdown = {c.marker: is_markdown(c.doc_id) for c in answer.citations}  # a quote reads as its document does
     parts, last = [], 0
     text = answer.text
@@ -80,7 +95,14 @@ def answer_html(answer: Answer, turn: int = 0) -> str:
         last = match.end()
     parts.append(display_text(text[last:]))
     note = f"<p class='pqa-note'>{esc(answer.message)}</p>" if answer.message else ""
-    return f'<div class="pqa-answer" data-state="{esc(state)}"><p>{"".join(parts)}</p>{note}</div>'
+    body = f"<p>{''.join(parts)}</p>{_reason_html(answer)}{note}"
+    if state == "partial":
+        return f'<div class="pqa-answer pqa-partial" data-state="partial"><p><b>{PARTIAL}.</b></p>{body}</div>'
+    return f'<div class="pqa-answer" data-state="{esc(state)}">{body}</div>'
+
+
+def legend_html(threshold: float) -> str:
+    return f"<p class='pqa-note pqa-legend'>{esc(SCORE_LEGEND.format(threshold=threshold))}</p>"
 
 
 _SPACES = re.compile(r"[ \t\xa0]+")
@@ -158,31 +180,35 @@ def source_html(c: Citation, turn: int, title: str, path: list[str], page: int |
         f'<div class="pqa-source" id="cite-{turn}-{c.marker}">'
         f'<div class="pqa-meta"><span class="pqa-marker">[{c.marker}]</span> <b class="pqa-title">{esc(title)}</b>'
         f"{crumb_html(path)}"
-        f'<div class="pqa-where">{_where(c.doc_id, page, None, (c.start, c.end))} · score {c.score:.3f}</div></div>'
+        f'<div class="pqa-where">{_where(c.doc_id, page, None, (c.start, c.end))} · evidence {c.score:.2f}</div></div>'
         f'<div class="pqa-passage">{highlighted_passage(c, is_markdown(c.doc_id))}</div>{view}</div>'
     )
 
 
-def sources_html(answer: Answer, turn: int = 0, context: SourceContext | None = None) -> str:
-    """The cited passages; `context(c)` gives the document's title, the section path and page at the quote."""
+def sources_html(
+    answer: Answer, turn: int = 0, context: SourceContext | None = None, threshold: float | None = None
+) -> str:
+    """The cited passages (or, on a refusal, the nearest material), each with its evidence score, and the score
+    legend; `context(c)` gives the document's title, the section path and page at the quote."""
+    legend = legend_html(threshold) if threshold is not None else ""
     if answer_state(answer) == "refused":
         if not answer.passages:
             return message_box("Nothing in the index is close to this question.", "info")
-        return hits_html(answer.passages, "Nearest material (does not answer the question)")
+        return hits_html(answer.passages, "Nearest material (does not answer the question)", "evidence") + legend
     items = []
     for c in answer.citations:
         title, path, page = context(c) if context else (c.title, [c.heading] if c.heading else [], c.page)
         items.append(source_html(c, turn, title, path, page))
-    return "".join(items)
+    return "".join(items) + legend
 
 
-def hits_html(hits: list[Hit], title: str = "") -> str:
+def hits_html(hits: list[Hit], title: str = "", score_name: str = "score") -> str:
     if not hits:
         return message_box("No passages found.", "info")
     items = [
         f'<div class="pqa-hit"><div class="pqa-meta"><span class="pqa-marker">#{h.rank or i}</span> '
-        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, h.page, h.heading, (h.start, h.end))} · score {h.score:.3f}</div>"
-        f'<div class="pqa-passage">{display_text(h.text, is_markdown(h.doc_id))}</div></div>'
+        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, h.page, h.heading, (h.start, h.end))} · {score_name} {h.score:.3f}"
+        f'</div><div class="pqa-passage">{display_text(h.text, is_markdown(h.doc_id))}</div></div>'
         for i, h in enumerate(hits, 1)
     ]
     head = f"<h4>{esc(title)}</h4>" if title else ""
@@ -293,6 +319,8 @@ CSS = """
 .pqa-info { border-left-color: var(--color-blue-500, #3b82f6); }
 .pqa-answer { font-size: 1.05em; line-height: 1.55; }
 .pqa-refusal { border-left: 4px solid var(--color-accent); padding-left: 10px; }
+.pqa-partial { border-left: 4px solid var(--link-text-color); padding-left: 10px; }
+.pqa-reason { font-size: 0.92em; margin: 4px 0; }
 .pqa-cite { font-weight: 600; text-decoration: none; padding: 0 2px; color: var(--link-text-color); }
 .pqa-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .pqa-source, .pqa-hit { border: 1px solid var(--border-color-primary); border-radius: 6px; padding: 8px 10px;

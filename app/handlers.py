@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from policyqa import PolicyQAError
+from policyqa.answer import LIMITS
 from policyqa.answer_types import Citation
 from policyqa.documents import heading_path
 from policyqa.followup import Expansion, best_answer, expand_followup
@@ -110,7 +111,7 @@ class Handlers:
             yield fmt.chat_html(turns) + fail(exc), turns, question, None
             return
         n = turns[-1].get("n", len(turns) - 1) + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
-        sources = fmt.sources_html(answer, n, self._context(index))
+        sources = fmt.sources_html(answer, n, self._context(index), LIMITS.threshold)
         final, answer_html = answer, fmt.answer_html(answer, n)
         if generate and self.state.llm is not None and not answer.abstained:
             waiting = self._turn(n, expansion, answered_from, streaming_html(""), sources)
@@ -126,7 +127,8 @@ class Handlers:
                 final = answer
                 log.warning("generation failed: %s", describe(exc))
             answer_html = generated_answer_html(final, n)
-        outcome = "not answered by the corpus" if final.abstained else f"answered, {len(final.citations)} source(s)"
+        cited = len(final.citations)
+        outcome = "not answered by the corpus" if final.abstained else f"{final.state}, {cited} source(s)"
         turns.append({**self._turn(n, expansion, answered_from, answer_html, sources), "outcome": outcome})
         turns = turns[-MAX_TURNS:]
         yield fmt.chat_html(turns), turns, "", {"question": expansion.question, "outcome": outcome}

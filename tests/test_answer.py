@@ -6,13 +6,16 @@ from pathlib import Path
 import pytest
 
 from policyqa import build_index, open_index
-from policyqa.answer import REFUSAL_TEXT
+from policyqa.answer import LIMITS, REFUSAL_TEXT
 from policyqa.errors import QueryError
+from policyqa.sentences import sentence_spans
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION, REPO
 
 QUESTIONS = [json.loads(line) for line in (REPO / "eval" / "bundled_questions.jsonl").read_text().splitlines() if line]
 ANSWERABLE = [q for q in QUESTIONS if q["answerable"]]
 UNANSWERABLE = [q for q in QUESTIONS if not q["answerable"]]
+NEAR_MISS = [q for q in UNANSWERABLE if q["kind"] == "near-miss"]
+OFF_TOPIC = [q for q in UNANSWERABLE if q["kind"] == "off-topic"]
 
 
 def fold(text: str) -> str:
@@ -27,6 +30,8 @@ def answers(bundled_index: Path) -> dict[str, object]:
 
 def test_question_set_is_large_enough() -> None:
     assert len(ANSWERABLE) >= 20 and len(UNANSWERABLE) >= 5
+    assert len(NEAR_MISS) >= 40 and sum(q["kind"] == "paraphrase" for q in ANSWERABLE) >= 20
+    assert all(q["kind"] in ("original", "paraphrase") for q in ANSWERABLE)
     text = (REPO / "corpus" / BUNDLED_DOC).read_text(encoding="utf-8")
     assert all(q["answer"] in text for q in ANSWERABLE)
 
@@ -35,9 +40,13 @@ def test_every_citation_is_a_verbatim_span(bundled_index: Path, answers: dict) -
     idx = open_index(bundled_index)
     cited = 0
     for answer in answers.values():
+        assert answer.abstained == (answer.state == "refused") and answer.reason
+        assert answer.state == "refused" or answer.citations
         for citation in answer.citations:
             text = idx.document_text(citation.doc_id)
             assert text[citation.start : citation.end] == citation.quote
+            spans = sentence_spans(text)  # a quote is whole sentences: never cut mid-sentence
+            assert citation.start in {a for a, _ in spans} and citation.end in {b for _, b in spans}
             assert text[citation.passage_start : citation.passage_end] == citation.passage
             assert citation.start < citation.passage_end and citation.end > citation.passage_start
             assert f"[{citation.marker}]" in answer.text and fold(citation.quote) in fold(answer.text)
@@ -52,24 +61,22 @@ def test_doha_answer_leads_with_the_answering_sentence(answers: dict) -> None:
     assert answer.citations[0].doc_id == BUNDLED_DOC and answer.citations[0].title
 
 
-def test_answerable_questions_are_answered_with_the_right_first_citation(answers: dict) -> None:
+def test_answerable_questions_are_answered_with_the_expected_text(answers: dict) -> None:
     correct = [
         q["question"]
         for q in ANSWERABLE
-        if not answers[q["question"]].abstained
-        and fold(q["answer"]) in fold(answers[q["question"]].text)
-        and fold(q["answer"]) in fold(answers[q["question"]].citations[0].passage)
+        if answers[q["question"]].state != "refused" and fold(q["answer"]) in fold(answers[q["question"]].text)
     ]
-    # Measured 34/37 with the calibrated threshold (BENCHMARKS.md); a drop below 32 is a regression.
-    assert len(correct) >= 32, sorted(set(q["question"] for q in ANSWERABLE) - set(correct))
+    # Measured 60/62 with the calibrated limits (BENCHMARKS.md, "Answers users can trust"); below 58 is a regression.
+    assert len(correct) >= 58, sorted(set(q["question"] for q in ANSWERABLE) - set(correct))
 
 
 def test_unanswerable_questions_are_refused(answers: dict) -> None:
-    refused = [q["question"] for q in UNANSWERABLE if answers[q["question"]].abstained]
-    # Measured 6/12: near-miss questions about facts next to the text's own are the hard part.
-    assert len(refused) >= 5, refused
-    for off_topic in ("How long should you boil an egg to get a soft yolk?", "Which team won the 2018 FIFA World Cup?"):
-        answer = answers[off_topic]
+    refused = [q["question"] for q in NEAR_MISS if answers[q["question"]].state == "refused"]
+    # Measured 22/54 near misses refused with limits that keep PolicyQA false refusals at most 5% (BENCHMARKS.md).
+    assert len(refused) >= 20, refused
+    for off_topic in OFF_TOPIC:
+        answer = answers[off_topic["question"]]
         assert answer.abstained and answer.text == REFUSAL_TEXT and not answer.citations
         assert answer.passages, "a refusal still shows the nearest material"
 
@@ -103,3 +110,28 @@ def test_document_filter_and_no_text_index(tmp_path: Path, corpus: Path) -> None
 def test_filters_matching_nothing_give_a_clear_message(bundled_index: Path) -> None:
     answer = open_index(bundled_index).ask(DOHA_QUESTION, path="no-such-folder/*")
     assert answer.abstained and not answer.passages and "filters match no document" in answer.message
+
+
+def test_refusal_names_what_is_missing_and_scores_the_nearest_material_by_evidence(answers: dict) -> None:
+    putin = answers["What did Vladimir Putin say about Afghanistan?"]
+    assert putin.state == "refused" and "No passage mentions" in putin.reason and "'Putin'" in putin.reason
+    assert putin.passages and putin.reason in putin.message
+    for answer in answers.values():  # one meaning of score: the evidence score of the best sentence, not a rank
+        scores = [h.score for h in answer.passages]
+        assert scores == sorted(scores, reverse=True) and all(-1 <= s < 1 for s in scores)
+        assert all(c.score >= LIMITS.threshold for c in answer.citations)
+
+
+def test_the_quote_takes_the_neighbour_that_holds_the_answer(answers: dict) -> None:
+    who = answers["Who considers the Uzbek side an indispensable condition for solving the Afghan equation?"]
+    assert who.state == "answered" and "Andrei Bystritsky" in who.citations[0].quote
+    assert "In his opinion" in who.citations[0].quote  # the sentence that matched, with the one naming its subject
+    role = answers["How did Bystritsky characterise the Uzbek side's role in the Afghan settlement?"]
+    assert "Commenting on the role" in role.citations[0].quote and "indispensable" in role.citations[0].quote
+
+
+def test_partly_covered_question_says_which_part_is_answered(bundled_index: Path) -> None:
+    question = "When was the International Conference on Afghanistan held in Tashkent, and how much did it cost?"
+    answer = open_index(bundled_index).ask(question)
+    assert answer.state == "partial" and not answer.abstained and "March 2018" in answer.text
+    assert "Not answered" in answer.reason and "how much did it cost" in answer.reason

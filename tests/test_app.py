@@ -57,9 +57,11 @@ def test_ask_renders_linked_markers_and_highlighted_sources(handlers: Handlers) 
     chat, turns, box, entry = handlers.ask(DOHA_QUESTION)
     assert "Doha" in turns[0]["answer"] and box == ""
     assert '<a class="pqa-cite" href="#cite-0-1" data-cite="0-1">[1]</a>' in chat
+    assert "pqa-reason" in turns[0]["answer"] and "Evidence 0." in turns[0]["answer"]
     sources = turns[0]["sources"]
     assert 'id="cite-0-1"' in sources and '<mark class="pqa-quote"' in sources and "Doha" in sources
-    assert BUNDLED_DOC in sources and "score" in sources and "chars " in sources and "View in document" in sources
+    assert BUNDLED_DOC in sources and "evidence 0." in sources and "Evidence score" in sources  # and its legend
+    assert "chars " in sources and "View in document" in sources
     assert "Issues of strengthening cooperation between Russia and Central Asian countries" in sources  # title
     assert entry == {"question": DOHA_QUESTION, "outcome": "answered, 1 source(s)"}
 
@@ -411,3 +413,22 @@ def test_pypdf_font_notices_stay_out_of_the_log(tmp_path: Path, caplog: pytest.L
         logger_warning("fontTools is required to fully parse the encoding of a CFF Type1 font", source="pypdf._cmap")
         logger_warning("Another pypdf warning", source="pypdf._cmap")
     assert "fontTools" not in caplog.text and "Another pypdf warning" in caplog.text
+
+
+def test_partial_and_refused_states_show_their_reason() -> None:
+    quote = "The office opens at 9."
+    c = Citation(1, "o.md", "O", None, None, 0, len(quote), quote, quote, 0, len(quote), 0.61)
+    reason = "Answers 'when does it open'. Not answered: 'how much does it cost' (No passage mentions 'cost')."
+    partial = Answer("q", f"{quote} [1]", False, [c], [], 0.61, state="partial", reason=reason)
+    html = answer_html(partial)
+    assert "Partly answered" in html and "Not answered: &#x27;how much does it cost&#x27;" in html
+    sources = sources_html(partial, threshold=0.42)
+    assert "evidence 0.61" in sources and "below 0.42" in sources
+    hit = Hit("Nearby text", 0.37, "a.txt", "A", 0, 11, None, None, 7)
+    why = "No passage mentions 'Putin'."
+    refused = Answer(
+        "q", "", True, [], [hit], 0.37, f"The corpus does not answer this question. {why}", state="refused", reason=why
+    )
+    html = answer_html(refused)
+    assert html.count("No passage mentions &#x27;Putin&#x27;.") == 1 and "pqa-refusal" in html
+    assert "evidence 0.370" in sources_html(refused, threshold=0.42)

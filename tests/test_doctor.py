@@ -84,6 +84,15 @@ def corrupt_sqlite_page(index: Path) -> None:
     path.write_bytes(bytes(data))
 
 
+def drop_sentence_vectors(index: Path) -> None:
+    sql(index, "DELETE FROM sentences WHERE chunk_id = (SELECT MIN(id) FROM chunks)")
+
+
+def damage_sentence_vector(index: Path) -> None:
+    nan = np.full(384, np.nan, dtype="<f4").tobytes()
+    sql(index, "UPDATE sentences SET vector = ? WHERE rowid = (SELECT MIN(rowid) FROM sentences)", nan)
+
+
 def delete_current(index: Path) -> None:
     (index / CURRENT).unlink()
 
@@ -98,6 +107,8 @@ TAMPERS: dict[str, tuple[Tamper, str]] = {  # name -> (damage, words the doctor'
     "chunk of no document": (orphan_chunk, "belong to no document"),
     "SQLite page corrupt": (corrupt_sqlite_page, "corrupt"),
     "CURRENT missing": (delete_current, "no index"),
+    "sentence vectors missing": (drop_sentence_vectors, "have no sentence vectors"),
+    "sentence vector not finite": (damage_sentence_vector, "sentence vector(s) damaged"),
 }
 
 

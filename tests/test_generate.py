@@ -128,5 +128,6 @@ def test_cli_ask_says_where_the_answer_came_from(bundled_index: Path, capsys: py
     url = f"http://127.0.0.1:{free_port()}/v1"
     assert main(["ask", DOHA_QUESTION, "--index", str(bundled_index), "--llm-url", url, "--llm-timeout", "5"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith(f"(quoted; the language model at {url} cannot be reached") and "Doha" in out
+    assert out.startswith("answered: ") and "Doha" in out
+    assert out.splitlines()[1].startswith(f"(quoted; the language model at {url} cannot be reached")
     assert main(["ask", DOHA_QUESTION, "--index", str(bundled_index), "--llm-url", "ftp://x"]) == 2

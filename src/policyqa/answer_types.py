@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from policyqa.retrieval import Hit
 
+AnswerState = Literal["answered", "partial", "refused"]
+
 
 @dataclass(frozen=True)
 class Citation:
@@ -21,7 +23,7 @@ class Citation:
     passage: str  # the retrieved chunk the quote was taken from
     passage_start: int
     passage_end: int
-    score: float
+    score: float  # the evidence score of this quote (the one compared with the refusal threshold)
 
 
 @dataclass(frozen=True)
@@ -51,13 +53,15 @@ class GeneratedAnswer:
 class Answer:
     question: str
     text: str  # quotes (whitespace folded for reading) each followed by its marker, e.g. "… signed in Doha [1]"
-    abstained: bool
+    abstained: bool  # state == "refused" (kept for callers written before `state`)
     citations: list[Citation]
-    passages: list[Hit]  # what was considered; on abstention this is the "nearest material"
+    passages: list[Hit]  # what was read, each scored by its best sentence's evidence; on refusal the "nearest material"
     confidence: float  # the evidence score compared with the refusal threshold
-    message: str = ""  # why it abstained, or a note for the reader
+    message: str = ""  # why it refused, or a note for the reader
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
+    state: AnswerState = "answered"  # "partial": some parts of the question are answered, others not (see reason)
+    reason: str = ""  # one line the reader can check, e.g. "No passage mentions 'Putin'."
     generated: GeneratedAnswer | None = None  # set when a language model was asked (policyqa.generate)
 
     def as_dict(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 import numpy as np
 
 from policyqa import rerank as rerank_model
-from policyqa.answer import REFUSAL_THRESHOLD, compose_answer
+from policyqa.answer import LIMITS, Analysis, Limits, analyse, decide
 from policyqa.answer_types import Answer
 from policyqa.embedding import Backend, Embedder, backend_of, precision_of, same_model
 from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
@@ -156,25 +156,43 @@ class PolicyIndex:
         where: dict[str, Any] | None = None,
         rerank: bool | None = None,
         threshold: float | None = None,
+        limits: Limits | None = None,
         llm: LLMSettings | None = None,
     ) -> Answer:
-        """An extractive answer with verbatim citations, or a refusal with the nearest material.
+        """An extractive answer with verbatim citations (state "answered" or "partial"), or a refusal (state
+        "refused") with the nearest material; `reason` says why in one line.
 
-        `threshold` overrides the calibrated minimum evidence score (REFUSAL_THRESHOLD) below which it refuses.
+        `threshold` overrides the calibrated least evidence score of a quote; `limits` all calibrated limits.
         `llm`: also generate an answer from the quotes with this OpenAI-compatible endpoint, checked sentence by
         sentence (`answer.generated`); a refusal is never sent to it.
         """
         started = time.perf_counter()
+        analysis = self.analyse(question, k, doc_ids, mode=mode, path=path, where=where, rerank=rerank)
+        chosen = limits or LIMITS
+        if threshold is not None:
+            chosen = replace(chosen, threshold=threshold)
+        answer = replace(decide(analysis, chosen), seconds=time.perf_counter() - started)
+        return answer if llm is None else generate_answer(answer, llm, self.encode_texts)
+
+    def analyse(
+        self,
+        question: str,
+        k: int = 5,
+        doc_ids: list[str] | None = None,
+        *,
+        mode: Mode = "hybrid",
+        path: str | None = None,
+        where: dict[str, Any] | None = None,
+        rerank: bool | None = None,
+    ) -> Analysis:
+        """What `ask` decides on: the scored sentences and what each part of the question finds (for calibration)."""
         text = clean_query(question)
         k = check_k(k)
         filters = DocumentFilter(None, path, where or {})
         generation, vector, hits = self._retrieve(text, k, doc_ids, mode, filters, False, rerank)
         if vector is None:
             vector = self.encode_query(text)
-        limit = REFUSAL_THRESHOLD if threshold is None else threshold
-        answer = compose_answer(text, vector, hits, generation, self.encode_texts, limit)
-        answer = replace(answer, seconds=time.perf_counter() - started)
-        return answer if llm is None else generate_answer(answer, llm, self.encode_texts)
+        return analyse(text, vector, hits, generation, self.encode_texts)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_texts([text])[0]

@@ -13,8 +13,8 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from policyqa.answer import _STOPWORDS, content_words
 from policyqa.answer_types import SentenceCheck
+from policyqa.grounding import STOPWORDS
 from policyqa.sentences import sentence_spans
 
 OVERLAP_FLOOR = 0.25
@@ -25,8 +25,15 @@ _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*,\s*\d+)*\])+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[^\W\d_][\w'’-]*", re.UNICODE)
 _POSSESSIVE = re.compile(r"['’]s?$")
+_CONTENT_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
 # Capitalised words that are not names: sentence openers and connectives a model starts clauses with.
-_NOT_NAMES = _STOPWORDS | {"however", "therefore", "thus", "also", "both", "in", "on", "the", "according", "i"}
+_NOT_NAMES = STOPWORDS | {"however", "therefore", "thus", "also", "both", "in", "on", "the", "according", "i"}
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-cased words minus stopwords, cut to 6 letters as a cheap stemmer (the definition the floors in
+    BENCHMARKS.md were calibrated with)."""
+    return {w.lower()[:6] for w in _CONTENT_WORD.findall(text) if w.lower() not in STOPWORDS and len(w) > 1}
 
 
 def split_sentences(text: str) -> list[tuple[str, list[int]]]:

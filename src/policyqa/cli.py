@@ -194,6 +194,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    from policyqa.answer import REFUSAL_TEXT
     from policyqa.api import open_index
     from policyqa.generate import settings_from_env
 
@@ -204,18 +205,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
         return 0
-    if answer.message:
-        print(answer.message)
+    print(f"{answer.state}: {answer.reason}")
+    note = answer.message.removeprefix(REFUSAL_TEXT).strip() if answer.abstained else answer.message
+    if note and note != answer.reason and not note.endswith(answer.reason):
+        print(note)
     if answer.abstained:
-        print("Nearest material:")
+        print(f"{REFUSAL_TEXT} Nearest material (evidence score of its best sentence):")
         for hit in answer.passages[:3]:
-            print(f"  - {_location(hit.doc_id, hit.page, hit.start, hit.end)} (score {hit.score:.2f})")
+            print(f"  - {_location(hit.doc_id, hit.page, hit.start, hit.end)} (evidence {hit.score:.2f})")
             print("    " + " ".join(hit.text.split())[:300])
         return 0
     generated = answer.generated
     if generated is not None:
         origin = f"generated from the quotes by {generated.model}" if generated.source == "generated" else "quoted"
         print(f"({origin}{'; ' + generated.fallback if generated.fallback else ''})")
+    print()
     print(answer.text)
     print()
     for check in generated.sentences if generated else []:
@@ -223,7 +227,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"  check: {check.text[:80]!r} — {verdict}")
     for c in answer.citations:
         heading = f" — {c.heading}" if c.heading else ""
-        print(f"[{c.marker}] {c.title} · {_location(c.doc_id, c.page, c.start, c.end)}{heading} (score {c.score:.2f})")
+        print(
+            f"[{c.marker}] {c.title} · {_location(c.doc_id, c.page, c.start, c.end)}{heading} (evidence {c.score:.2f})"
+        )
     return 0
 
 

@@ -2,7 +2,8 @@
 
 Checks, in order: CURRENT names a generation; the generation's files are there and open; SQLite passes its own
 quick check; FAISS holds exactly the SQLite chunk ids; the BM25 row ids are the SQLite ids in id order; every
-chunk's offsets reproduce its text from the stored document text; the manifest's model is the configured one.
+chunk's offsets reproduce its text from the stored document text; every chunk has its sentence vectors (finite,
+unit length, spans inside the chunk's paragraphs); the manifest's model is the configured one.
 Leftovers of interrupted builds and staleness against the corpus are reported as harmless notes ("info").
 """
 
@@ -130,6 +131,42 @@ def _generation_problems(generation: Generation) -> list[Problem]:
             Problem(
                 f"{len(bad)} chunk(s) whose offsets do not reproduce their text from the document "
                 f"({'; '.join(bad[:MAX_EXAMPLES])})",
+                REBUILD,
+            )
+        )
+    return problems + _sentence_problems(db, generation.manifest.get("model", {}).get("dimension"))
+
+
+def _sentence_problems(db: sqlite3.Connection, dimension: int | None) -> list[Problem]:
+    """The sentence vectors `ask` reads: one set per chunk, none orphaned, each a finite unit vector."""
+    problems: list[Problem] = []
+    bare = [r[0] for r in db.execute("SELECT id FROM chunks WHERE id NOT IN (SELECT chunk_id FROM sentences)")]
+    if bare:
+        problems.append(Problem(f"{len(bare)} chunk(s) have no sentence vectors (ids {_examples(bare)})", REBUILD))
+    orphans = [
+        r[0]
+        for r in db.execute("SELECT DISTINCT chunk_id FROM sentences WHERE chunk_id NOT IN (SELECT id FROM chunks)")
+    ]
+    if orphans:
+        problems.append(
+            Problem(f"sentence vectors of {len(orphans)} missing chunk(s) (ids {_examples(orphans)})", REBUILD)
+        )
+    bad: list[int] = []
+    rows = db.execute(
+        'SELECT s.chunk_id, s.start, s."end", s.vector, c.start, c."end", length(d.text) FROM sentences s '
+        "JOIN chunks c ON c.id = s.chunk_id JOIN documents d ON d.doc_id = c.doc_id"
+    )
+    for chunk_id, start, end, blob, chunk_start, chunk_end, length in rows:
+        vector = np.frombuffer(blob, dtype="<f4") if len(blob) % 4 == 0 else np.zeros(0, np.float32)
+        shape_ok = len(vector) == dimension if dimension else len(vector) > 0
+        unit = shape_ok and bool(np.isfinite(vector).all()) and abs(float(vector @ vector) - 1.0) < 1e-3
+        if not (unit and 0 <= start < end <= length and end > chunk_start and start < chunk_end):
+            bad.append(chunk_id)
+    if bad:
+        problems.append(
+            Problem(
+                f"{len(bad)} sentence vector(s) damaged (wrong size, not finite or not unit length, or a span "
+                f"outside its chunk; chunk ids {_examples(sorted(set(bad)))})",
                 REBUILD,
             )
         )

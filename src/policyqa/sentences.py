@@ -101,3 +101,12 @@ def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return _trimmed(text, start, cut + 1)[:1] + [
         piece for span in _trimmed(text, cut + 1, end) for piece in _split_long(text, *span)
     ]
+
+
+def passage_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Whole sentences overlapping text[start:end] (a chunk), read within the paragraphs around it, so a quote
+    never starts or ends mid-sentence. The build stores a vector for each; `ask` reads them back by chunk."""
+    low = text.rfind("\n\n", 0, start) + 1 if start else 0
+    high = text.find("\n\n", end)
+    high = len(text) if high < 0 else high
+    return [(a, b) for a, b in sentence_spans(text, low, high) if b > start and a < end]

@@ -27,6 +27,13 @@ def _stemmer() -> Any:
         return None
 
 
+def stems(words: list[str]) -> list[str]:
+    """Lower-cased Snowball stems ("signed", "signing" → "sign"); the words themselves without PyStemmer."""
+    stemmer = _stemmer()
+    lowered = [w.lower() for w in words]
+    return stemmer.stemWords(lowered) if stemmer is not None else lowered
+
+
 def tokenize(texts: list[str]) -> list[list[str]]:
     import bm25s
 
@@ -87,3 +94,18 @@ class SparseIndex:
         rows = np.argpartition(-scores, k - 1)[:k]
         rows = rows[np.argsort(-scores[rows], kind="stable")]
         return [(int(self.chunk_ids[r]), float(scores[r])) for r in rows if scores[r] > 0]
+
+    def idf(self, words: list[str]) -> list[tuple[float, bool]]:
+        """Each word's BM25 (Lucene) IDF in this index, stemmed as indexed, and whether any chunk contains it. A
+        word no chunk contains gets the highest IDF there is; a stopword gets 0."""
+        n = len(self.chunk_ids)
+        highest = float(np.log1p((n + 0.5) / 0.5))
+        if self.retriever is None:
+            return [(highest, False) for _ in words]
+        vocab, indptr = self.retriever.vocab_dict, self.retriever.scores["indptr"]
+        out: list[tuple[float, bool]] = []
+        for tokens in tokenize(words) if words else []:
+            ids = [vocab.get(t) for t in tokens]
+            df = min((int(indptr[i + 1] - indptr[i]) if i is not None else 0 for i in ids), default=-1)
+            out.append((0.0, True) if df < 0 else (float(np.log1p((n - df + 0.5) / (df + 0.5))), df > 0))
+        return out

@@ -1,7 +1,7 @@
 """One index generation on disk (FAISS vectors + SQLite rows and manifest) and its atomic publication.
 
     index/CURRENT          name of the live generation, replaced atomically
-    index/gen-000042/      vectors.faiss (IndexIDMap2; ids = chunk ids) + index.sqlite
+    index/gen-000042/      vectors.faiss (IndexIDMap2; ids = chunk ids) + index.sqlite (+ sentence vectors) + bm25/
     index/lock             held while a build runs
 
 A build writes `gen-N.tmp/`, fsyncs it, renames it to `gen-N/`, then replaces CURRENT. A reader opens
@@ -29,7 +29,7 @@ from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
 from policyqa.sparse import BM25_DIR, SparseIndex, write_bm25
 from policyqa.vector_index import fit_vector_index, make_vector_index
 
-FORMAT_VERSION = 2  # 2: a BM25 index (bm25/) beside the vectors
+FORMAT_VERSION = 3  # 2: a BM25 index (bm25/) beside the vectors; 3: sentence vectors for `ask`
 CURRENT = "CURRENT"
 VECTORS = "vectors.faiss"
 DATABASE = "index.sqlite"
@@ -47,6 +47,11 @@ CREATE TABLE chunks (
     text TEXT NOT NULL
 );
 CREATE INDEX chunks_by_doc ON chunks(doc_id);
+CREATE TABLE sentences (
+    chunk_id INTEGER NOT NULL REFERENCES chunks(id), start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX sentences_by_chunk ON sentences(chunk_id);
 """
 
 
@@ -61,6 +66,18 @@ class ChunkRecord:
     page_end: int | None
     heading: str | None
     text: str
+
+
+@dataclass(frozen=True)
+class SentenceRecord:
+    chunk_id: int
+    start: int  # offsets into the document's text, whole sentences (policyqa.sentences.passage_sentences)
+    end: int
+    vector: np.ndarray  # float32 unit vector, stored as a little-endian float32 blob (no pickle)
+
+
+def vector_blob(vector: np.ndarray) -> bytes:
+    return np.asarray(vector, dtype="<f4").tobytes()
 
 
 @dataclass(frozen=True)
@@ -168,6 +185,19 @@ class Generation:
         with self._reading():
             for row in self.db.execute(query, args):
                 yield ChunkRecord(*row)
+
+    def sentences(self, chunk_ids: Iterable[int]) -> list[SentenceRecord]:
+        """The stored sentences (with their vectors) of these chunks, in chunk and text order."""
+        ids = [int(i) for i in chunk_ids]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        query = (
+            f'SELECT chunk_id, start, "end", vector FROM sentences WHERE chunk_id IN ({marks}) ORDER BY chunk_id, start'
+        )
+        with self._reading():
+            rows = self.db.execute(query, ids).fetchall()
+        return [SentenceRecord(c, a, b, np.frombuffer(v, dtype="<f4")) for c, a, b, v in rows]
 
     def chunk_ids_for(self, doc_ids: Iterable[str]) -> np.ndarray:
         doc_ids = list(doc_ids)
@@ -285,10 +315,19 @@ class GenerationWriter:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc_id])]
         if ids:
             self.vectors.remove_ids(np.array(ids, dtype=np.int64))
+        self.db.execute("DELETE FROM sentences WHERE chunk_id IN (SELECT id FROM chunks WHERE doc_id = ?)", [doc_id])
         self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
 
-    def add_document(self, doc: Document, chunks: list[Chunk], vectors: np.ndarray, indexed_at: float) -> None:
+    def add_document(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        indexed_at: float,
+        sentences: list[list[tuple[int, int, np.ndarray]]] | None = None,
+    ) -> None:
+        """`sentences`: per chunk, (start, end, vector) of its sentences."""
         self.db.execute(
             "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -314,6 +353,14 @@ class GenerationWriter:
         )
         if len(chunks):
             self.vectors.add_with_ids(vectors, ids)
+        self.db.executemany(
+            "INSERT INTO sentences VALUES (?, ?, ?, ?)",
+            [
+                (int(i), a, b, vector_blob(v))
+                for i, spans in zip(ids, sentences or [[] for _ in chunks], strict=True)
+                for a, b, v in spans
+            ],
+        )
 
     def set_manifest(self, manifest: dict[str, Any]) -> None:
         self.db.execute("DELETE FROM manifest")

@@ -19,6 +19,7 @@ from policyqa.embedding import Backend, Embedder, backend_of, precision_of
 from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError
 from policyqa.locking import build_lock
 from policyqa.openvino_encoder import Precision
+from policyqa.sentences import passage_sentences
 from policyqa.store import (
     FORMAT_VERSION,
     Generation,
@@ -235,8 +236,13 @@ def _write_generation(
         )
     chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
     chunks_by_doc = {doc.id: chunker.split(doc) for doc in docs}
+    spans_by_doc = {d.id: [passage_sentences(d.text, c.start, c.end) for c in chunks_by_doc[d.id]] for d in docs}
+    sentence_texts = [d.text[a:b] for d in docs for spans in spans_by_doc[d.id] for a, b in spans]
     reusable = _reusable_vectors(base, modified_ids) if base else {}
-    to_embed = list(dict.fromkeys(c.text for cs in chunks_by_doc.values() for c in cs if c.text not in reusable))
+    chunk_texts = [c.text for cs in chunks_by_doc.values() for c in cs]
+    # one encode for chunks and sentences (batched by length); a text seen before is not embedded again
+    to_embed = list(dict.fromkeys(t for t in chunk_texts + sentence_texts if t not in reusable))
+    new_chunks = len({t for t in chunk_texts if t not in reusable})
     show = progress if progress is not None else (sys.stderr.isatty() and len(to_embed) >= PROGRESS_MIN_CHUNKS)
     fresh = dict(zip(to_embed, embedder.encode(to_embed, progress=show), strict=True)) if to_embed else {}
     try:
@@ -252,7 +258,11 @@ def _write_generation(
         for doc in docs:
             chunks = chunks_by_doc[doc.id]
             vectors = np.array([reusable.get(c.text, fresh.get(c.text)) for c in chunks], dtype=np.float32)
-            writer.add_document(doc, chunks, vectors.reshape(len(chunks), -1), now)
+            sentences = [
+                [(a, b, reusable.get(doc.text[a:b], fresh.get(doc.text[a:b]))) for a, b in spans]
+                for spans in spans_by_doc[doc.id]
+            ]
+            writer.add_document(doc, chunks, vectors.reshape(len(chunks), -1), now, sentences)
         writer.set_manifest(
             {
                 **settings,
@@ -273,8 +283,8 @@ def _write_generation(
         return _report(
             plan,
             docs,
-            len(fresh),
-            sum(len(c) for c in chunks_by_doc.values()) - len(fresh),
+            new_chunks,
+            len(chunk_texts) - new_chunks,
             new,
             started,
             published.name,
@@ -284,11 +294,16 @@ def _write_generation(
 
 
 def _reusable_vectors(base: Generation, doc_ids: set[str]) -> dict[str, np.ndarray]:
-    """Vectors of the old chunks of modified documents, by text: an edit re-embeds only changed chunks."""
+    """Vectors of the old chunks and sentences of modified documents, by text: an edit re-embeds only changed
+    chunks and sentences."""
     reuse: dict[str, np.ndarray] = {}
     for doc_id in doc_ids:
-        for record in base.iter_chunks(doc_id):
+        text = base.document_text(doc_id) or ""
+        records = list(base.iter_chunks(doc_id))
+        for record in records:
             reuse[record.text] = base.vectors.reconstruct(record.id)
+        for sentence in base.sentences(r.id for r in records):
+            reuse.setdefault(text[sentence.start : sentence.end], sentence.vector)
     return reuse
 
 

@@ -160,3 +160,25 @@ def test_each_tab_renders(page: Any) -> None:
         page.wait_for_selector(ready)
         page.wait_for_timeout(600)
         page.screenshot(path=str(ARTIFACTS / f"tab-{tab.lower()}.png"), full_page=True)
+
+
+def test_answer_states_at_two_widths_in_light_and_dark(page: Any, server: Server) -> None:
+    """A refusal with its reason and a partial answer, as a phone and a laptop show them, in both colour schemes."""
+    partial = "When was the International Conference on Afghanistan held in Tashkent, and how much did it cost?"
+    browser = page.context.browser  # the module's browser: Playwright's sync API runs once per thread
+    for scheme in ("light", "dark"):
+        for width in (1280, 390):
+            view = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=scheme)
+            try:
+                view.set_default_timeout(WAIT_MS)
+                view.goto(server.url)
+                view.wait_for_selector("#pqa-header .pqa-header")
+                answer, sources = ask(view, "What did Vladimir Putin say about Afghanistan?")
+                assert "does not answer" in answer and "No passage mentions 'Vladimir' or 'Putin'." in answer
+                assert "Nearest material" in sources and "evidence" in sources and "Evidence score" in sources
+                shot(view, f"states-refused-{scheme}-{width}")
+                answer, sources = ask(view, partial)
+                assert "Partly answered" in answer and "Not answered" in answer and "March 2018" in answer
+                shot(view, f"states-partial-{scheme}-{width}")
+            finally:
+                view.close()

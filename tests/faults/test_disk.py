@@ -146,8 +146,10 @@ def test_disk_full_at_every_stage_of_writing(scenario: Scenario, small_disk: Pat
     else:
         pytest.fail("the build never fitted on the disk")
     # SQLite's journal needs more room than the BM25 arrays, so a real disk never fills up exactly there (the
-    # injected test above covers BM25); the pointer file is the last write before CURRENT is replaced.
-    assert stages == ["SQLite", "FAISS", "CURRENT pointer"], stages
+    # injected test above covers BM25); the pointer file is the last write before CURRENT is replaced. Since the
+    # index holds sentence vectors (format 3), SQLite's transient journal can be the largest write of all: a disk
+    # with room for it has room for the rest, so the later stages may not be reachable this way (injected above).
+    assert stages[0] == "SQLite" and stages == [s for s in ["SQLite", "FAISS", "CURRENT pointer"] if s in stages]
     assert_new_state_searchable(index, scenario)
 
 
