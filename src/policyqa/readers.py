@@ -113,17 +113,17 @@ def check_zip_sizes(data: bytes, member_limit: int, total_limit: int) -> None:
                 with archive.open(member) as stream:
                     while chunk := stream.read(_INFLATE_STEP):
                         size, total = size + len(chunk), total + len(chunk)
-                        _check_size(member.filename, size, member_limit, "inflates")
-                        _check_size("(all parts)", total, total_limit, "inflate")
+                        _check_size(member.filename, size, member_limit, "inflates to")
+                        _check_size("(all parts)", total, total_limit, "inflate to")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError) as exc:
         raise DocumentError(f"not a valid .docx file ({type(exc).__name__}: {exc})") from exc
 
 
 def _check_size(name: str, size: int, limit: int, verb: str) -> None:
     if size > limit:
+        amount = f"{size:,} bytes" if verb.startswith("declare") else f"more than {limit:,} bytes"
         raise DocumentError(
-            f"zip bomb guard: {name} {verb} to {'more than ' if verb.startswith('inflate') else ''}{size:,} bytes "
-            f"uncompressed, over the {limit:,}-byte limit; not read"
+            f"zip bomb guard: {name} {verb} {amount} uncompressed, over the {limit:,}-byte limit; not read"
         )
 
 
