@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,7 +10,6 @@ from policyqa.answer_types import Answer, Citation
 from policyqa.retrieval import Hit
 
 REFUSAL = "The corpus does not answer this question"
-_MARKER = re.compile(r"\[(\d+)\]")
 
 
 def esc(value: object) -> str:
@@ -52,24 +50,19 @@ def _where(doc_id: str, page: int | None, heading: str | None) -> str:
 
 
 def answer_html(answer: Answer) -> str:
-    """The answer text, escaped, with each citation marker turned into a link to its source."""
+    """The answer as its quotes, each escaped and followed by a link to its source. The links come only from the
+    composer's citations, never from the text: a document's own "[2]" stays plain text."""
     if answer.abstained:
         reason = answer.message.removeprefix(REFUSAL).lstrip(". ")  # the heading already says it
         note = f"<p class='pqa-note'>{esc(reason)}</p>" if reason else ""
         return f'<div class="pqa-answer pqa-refusal"><p><b>{REFUSAL}.</b></p>{note}</div>'
-    known = {c.marker for c in answer.citations}
-    parts, last = [], 0
-    text = answer.text
-    for match in _MARKER.finditer(text):
-        n = int(match.group(1))
-        if n not in known:
-            continue
-        parts.append(esc(text[last : match.start()]))
-        parts.append(f'<a class="pqa-cite" href="#cite-{n}" data-cite="{n}">[{n}]</a>')
-        last = match.end()
-    parts.append(esc(text[last:]))
+    parts = [
+        f'{esc(" ".join(c.quote.split()))} <a class="pqa-cite" href="#cite-{c.marker}" data-cite="{c.marker}">'
+        f"[{c.marker}]</a>"
+        for c in answer.citations
+    ]
     note = f"<p class='pqa-note'>{esc(answer.message)}</p>" if answer.message else ""
-    return f'<div class="pqa-answer"><p>{"".join(parts)}</p>{note}</div>'
+    return f'<div class="pqa-answer"><p>{" ".join(parts)}</p>{note}</div>'
 
 
 def highlighted_passage(c: Citation) -> str:

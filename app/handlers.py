@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -12,11 +11,12 @@ from policyqa import PolicyQAError
 from policyqa.status import index_status
 
 from . import formatting as fmt
-from .corpus_files import add_upload, corpus_file_ids, delete_document
+from .corpus_files import CorpusFileError, add_uploads, corpus_file_ids, delete_document, remove_uploaded
 from .state import AppState
 
 log = logging.getLogger("policyqa_app")
 HISTORY_LENGTH = 10
+HISTORY_QUESTION_CHARS = 300  # the history shows the start of a long question, not megabytes of it
 
 
 def describe(exc: BaseException) -> str:
@@ -63,7 +63,9 @@ class Handlers:
         except Exception as exc:  # noqa: BLE001
             return fail(exc), "", history, fmt.history_html(history)
         outcome = "not answered by the corpus" if answer.abstained else f"answered, {len(answer.citations)} source(s)"
-        history = (history + [{"question": " ".join(str(question).split()), "outcome": outcome}])[-HISTORY_LENGTH:]
+        shown = " ".join(str(question)[: HISTORY_QUESTION_CHARS * 2].split())
+        shown = shown if len(shown) <= HISTORY_QUESTION_CHARS else shown[:HISTORY_QUESTION_CHARS] + "…"
+        history = (history + [{"question": shown, "outcome": outcome}])[-HISTORY_LENGTH:]
         return fmt.answer_html(answer), fmt.sources_html(answer), history, fmt.history_html(history)
 
     # --- search ---------------------------------------------------------------------------------
@@ -84,25 +86,27 @@ class Handlers:
     # --- corpus ---------------------------------------------------------------------------------
     def corpus_view(self) -> tuple[str, str, Any]:
         """(documents table, staleness box, delete-dropdown update)."""
-        files = corpus_file_ids(self.state.corpus_dir)
-        delete_choices = gr.Dropdown(choices=files, value=None)
         try:
+            delete_choices = gr.Dropdown(choices=corpus_file_ids(self.state.corpus_dir), value=None)
             status = index_status(self.state.corpus_dir, self.state.index_dir)
         except Exception as exc:  # noqa: BLE001
-            return fmt.message_box(describe(exc)), "", delete_choices
+            return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
         return documents_table(status), fmt.stale_html(status), delete_choices
 
     def upload(self, paths: list[str] | str | None) -> tuple[str, None, str, str, Any]:
         if isinstance(paths, str):
             paths = [paths]
         notes = []
-        for path in paths or []:
-            original = Path(path).name
-            try:
-                saved, note = add_upload(path, original, self.state.corpus_dir)
-                notes.append(fmt.message_box(f"Added {saved}{note}. Click “Rebuild index” to index it.", "ok"))
-            except Exception as exc:  # noqa: BLE001
-                notes.append(fail(exc))
+        try:
+            for saved, message in add_uploads(list(paths or []), self.state.corpus_dir):
+                if saved:
+                    notes.append(fmt.message_box(f"{message} Click “Rebuild index” to index it.", "ok"))
+                else:
+                    notes.append(fail(CorpusFileError(message)))
+        except Exception as exc:  # noqa: BLE001
+            notes.append(fail(exc))
+        finally:
+            remove_uploaded(paths or [])
         if not notes:
             notes.append(fmt.message_box("Choose one or more files to add.", "info"))
         return ("".join(notes), None, *self.corpus_view())

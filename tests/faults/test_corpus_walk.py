@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -91,9 +92,33 @@ def deep_tree(corpus: Path, levels: int) -> str:
     return "/".join(["d"] * levels) + "/bottom.txt"
 
 
-def test_a_thousand_folders_deep_is_skipped_with_a_reason(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
-    corpus, index = small_corpus(tmp_path), tmp_path / "index"
+def remove_deep_tree(top: Path) -> None:
+    """Remove a tree of nested "d" folders one level at a time (shutil.rmtree, and pytest's clean-up of old temp
+    folders, recurse once per level and fail at 1,000)."""
+    base, level = top.name, 0
+    while top.exists():
+        child = top / "d"
+        if not child.is_dir():
+            shutil.rmtree(top)
+            break
+        flat = top.parent / f"{base}.{level % 2}"  # two names in turn: each level moves up beside its parent
+        os.rename(child, flat)
+        shutil.rmtree(top)
+        top, level = flat, level + 1
+
+
+@pytest.fixture
+def deep_corpus(tmp_path: Path) -> Iterator[Path]:
+    corpus = small_corpus(tmp_path)
     deep_tree(corpus, 1_000)
+    yield corpus
+    remove_deep_tree(corpus / "d")
+
+
+def test_a_thousand_folders_deep_is_skipped_with_a_reason(
+    deep_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    corpus, index = deep_corpus, tmp_path / "index"
     shallow = deep_tree(corpus / "sub", 10)  # within the limit: indexed
     report = build_index(corpus, index, log=quiet)
     skipped = {s.path: s.reason for s in report.skipped_files}
@@ -106,15 +131,14 @@ def test_a_thousand_folders_deep_is_skipped_with_a_reason(tmp_path: Path, capsys
     assert cli_main(["status", "--check", "--corpus", str(corpus), "--index", str(index)]) == 0
 
 
-def test_the_ui_corpus_view_survives_a_thousand_folders_deep(tmp_path: Path) -> None:
+def test_the_ui_corpus_view_survives_a_thousand_folders_deep(deep_corpus: Path, tmp_path: Path) -> None:
     pytest.importorskip("gradio")
     from policyqa_app.corpus_files import corpus_file_ids
     from policyqa_app.handlers import Handlers
     from policyqa_app.state import AppState
 
-    corpus, index = small_corpus(tmp_path), tmp_path / "index"
+    corpus, index = deep_corpus, tmp_path / "index"
     build_index(corpus, index, log=quiet)
-    deep_tree(corpus, 1_000)
     assert corpus_file_ids(corpus) == ["sub/a.txt", "top.md"]
     table, stale, _ = Handlers(AppState(index, corpus)).corpus_view()
     assert "top.md" in table and "deeper than" in stale and "Unexpected" not in table + stale
