@@ -117,8 +117,6 @@ def _generation_problems(generation: Generation) -> list[Problem]:
     if verdict != ["ok"]:
         return [Problem(f"{name}/{DATABASE} is corrupt (SQLite: {'; '.join(verdict)[:300]})", REBUILD)]
     problems = checksum_problems(generation)
-    if any(p.is_error for p in problems):  # the other checks would only describe the same damage less clearly
-        return problems
     sqlite_ids = np.array([row[0] for row in db.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
     problems += _faiss_problems(generation, sqlite_ids)
     if not any(p.is_error for p in problems):

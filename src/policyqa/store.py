@@ -327,6 +327,7 @@ class GenerationWriter:
         rows = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         if rows != self.vectors.ntotal:
             raise RuntimeError(f"internal error: {rows} chunk rows but {self.vectors.ntotal} vectors")
+        self.db.commit()
         rows = self.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
         write_bm25([text for _, text in rows], np.array([i for i, _ in rows], dtype=np.int64), self.tmp_path)
         faiss.write_index(self.vectors, str(self.tmp_path / VECTORS))
