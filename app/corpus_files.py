@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from policyqa.documents import SUPPORTED_SUFFIXES
+from policyqa.documents import SUPPORTED_SUFFIXES, walk_corpus
 from policyqa.errors import PolicyQAError
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+MAX_FILES_PER_UPLOAD = 20
+MAX_BYTES_PER_UPLOAD = 100 * 1024 * 1024
 MAX_NAME_CHARS = 120
 _ODD = re.compile(r"[^\w. -]+")  # letters (any script), digits, "_", ".", " ", "-" stay
 
@@ -99,13 +102,91 @@ def delete_document(doc_id: str, corpus_dir: Path) -> Path:
 
 
 def corpus_file_ids(corpus_dir: Path) -> list[str]:
-    """Document ids of the files currently in the corpus folder (the scanner's rules: no dot-files)."""
+    """Document ids of the files currently in the corpus folder (the scanner's walk: no dot-files, any depth)."""
     root = corpus_dir.resolve()
     if not root.is_dir():
         return []
-    ids = []
-    for path in root.rglob("*"):
-        rel = path.relative_to(root)
-        if path.is_file() and not any(p.startswith(".") for p in rel.parts):
-            ids.append(rel.as_posix())
-    return sorted(ids)
+    paths, _ = walk_corpus(root)
+    return sorted(p.relative_to(root).as_posix() for p in paths if p.is_file())
+
+
+def add_uploads(sources: list[str], corpus_dir: Path) -> list[tuple[bool, str]]:
+    """Add one request's uploads: at most MAX_FILES_PER_UPLOAD files and MAX_BYTES_PER_UPLOAD bytes, each content
+    once (a file whose bytes are already in the corpus folder is not copied again). Returns (saved, message) per
+    file; the rest are refused with the reason."""
+    results: list[tuple[bool, str]] = []
+    seen: dict[str, str] = {}  # sha256 -> where those bytes already are
+    total = 0
+    for number, source in enumerate(sources):
+        original = Path(source).name
+        if number >= MAX_FILES_PER_UPLOAD:
+            results.append(
+                (False, f"refused {len(sources) - number} more file(s): at most {MAX_FILES_PER_UPLOAD} per upload")
+            )
+            break
+        try:
+            safe_name(original)  # an unsupported or unsafe name is refused as such, whatever its content
+            size = Path(source).stat().st_size
+            if total + size > MAX_BYTES_PER_UPLOAD:
+                raise CorpusFileError(
+                    f"refused '{original}': this upload would exceed {MAX_BYTES_PER_UPLOAD // 2**20} MB in total"
+                )
+            digest = _sha256(Path(source))
+            where = seen.get(digest) or _same_content_in(corpus_dir, Path(source), size, digest)
+            if where:
+                results.append((False, f"'{original}' not added: the same content is already in the corpus as {where}"))
+                continue
+            saved, note = add_upload(source, original, corpus_dir)
+            if saved != original and not note:
+                note = f" (renamed from '{original}': only letters, digits, spaces, '.', '_' and '-' are kept)"
+            total += size
+            seen[digest] = saved
+            results.append((True, f"Added {saved}{note}."))
+        except OSError as exc:
+            results.append((False, f"cannot read the uploaded file '{original}': {exc.strerror or exc}"))
+        except CorpusFileError as exc:
+            results.append((False, str(exc)))
+    return results
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _same_content_in(corpus_dir: Path, source: Path, size: int, digest: str) -> str | None:
+    """A file in the corpus root with these bytes (only same-size files are hashed)."""
+    root = corpus_dir.resolve()
+    if not root.is_dir():
+        return None
+    for entry in os.scandir(root):
+        try:
+            if (
+                entry.is_file(follow_symlinks=False)
+                and entry.stat().st_size == size
+                and _sha256(Path(entry.path)) == digest
+            ):
+                return entry.name
+        except OSError:
+            continue
+    return None
+
+
+def remove_uploaded(paths: list[str]) -> None:
+    """Delete Gradio's temporary copies of uploaded files once handled (saved, refused or failed), so that they
+    cannot be downloaded from the server's file route afterwards. Only files inside Gradio's upload folder."""
+    from gradio.utils import get_upload_folder
+
+    cache = Path(get_upload_folder()).resolve()
+    for path in paths:
+        try:
+            resolved = Path(path).resolve()
+            if resolved.is_relative_to(cache) and resolved != cache:
+                resolved.unlink(missing_ok=True)
+                if resolved.parent != cache:
+                    resolved.parent.rmdir()  # Gradio's per-upload folder; fails harmlessly when not empty
+        except OSError:
+            continue

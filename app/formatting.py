@@ -83,22 +83,46 @@ def answer_html(answer: Answer, turn: int = 0) -> str:
         return (
             f'<div class="pqa-answer pqa-refusal" data-state="refused"><p><b>{REFUSAL}.</b></p>{note}{extra_note}</div>'
         )
-    markdown = {c.marker: is_markdown(c.doc_id) for c in answer.citations}  # a quote reads as its document does
+    parts = _generated_parts(answer, turn) if _is_generated(answer) else _quoted_parts(answer, turn)
+    note = f"<p class='pqa-note'>{esc(answer.message)}</p>" if answer.message else ""
+    body = f"<p>{' '.join(parts)}</p>{_reason_html(answer)}{note}"
+    if state == "partial":
+        return f'<div class="pqa-answer pqa-partial" data-state="partial"><p><b>{PARTIAL}.</b></p>{body}</div>'
+    return f'<div class="pqa-answer" data-state="{esc(state)}">{body}</div>'
+
+
+def _cite_link(turn: int, n: int) -> str:
+    return f'<a class="pqa-cite" href="#cite-{turn}-{n}" data-cite="{turn}-{n}">[{n}]</a>'
+
+
+def _quoted_parts(answer: Answer, turn: int) -> list[str]:
+    """Each quote, then its link. The links come only from the composer's citations, never from the text: a
+    document's own "[2]" stays plain text."""
+    return [
+        f"{display_text(' '.join(c.quote.split()), is_markdown(c.doc_id))} {_cite_link(turn, c.marker)}"
+        for c in answer.citations
+    ]
+
+
+def _is_generated(answer: Answer) -> bool:
+    generated = getattr(answer, "generated", None)
+    return generated is not None and generated.source == "generated"
+
+
+def _generated_parts(answer: Answer, turn: int) -> list[str]:
+    """A language model's text cites with [n]; only the citations' own numbers become links (checked sentence by
+    sentence against their quotes before this)."""
+    known = {c.marker for c in answer.citations}
     parts, last = [], 0
     text = answer.text
     for match in _MARKER.finditer(text):
         n = int(match.group(1))
-        if n not in markdown:
+        if n not in known:
             continue
-        parts.append(display_text(text[last : match.start()], markdown[n]))
-        parts.append(f'<a class="pqa-cite" href="#cite-{turn}-{n}" data-cite="{turn}-{n}">[{n}]</a>')
+        parts.append(display_text(text[last : match.start()]) + _cite_link(turn, n))
         last = match.end()
     parts.append(display_text(text[last:]))
-    note = f"<p class='pqa-note'>{esc(answer.message)}</p>" if answer.message else ""
-    body = f"<p>{''.join(parts)}</p>{_reason_html(answer)}{note}"
-    if state == "partial":
-        return f'<div class="pqa-answer pqa-partial" data-state="partial"><p><b>{PARTIAL}.</b></p>{body}</div>'
-    return f'<div class="pqa-answer" data-state="{esc(state)}">{body}</div>'
+    return ["".join(parts)]
 
 
 def legend_html(threshold: float) -> str:

@@ -16,17 +16,18 @@ from policyqa.answer_types import Citation
 from policyqa.documents import heading_path
 from policyqa.followup import Expansion, best_answer, expand_followup
 from policyqa.generate import generate_stream
-from policyqa.retrieval import MODES, Mode
+from policyqa.retrieval import MAX_QUERY_CHARS, MODES, Mode
 from policyqa.status import index_status
 
 from . import formatting as fmt
-from .corpus_files import add_upload, corpus_file_ids, delete_document
+from .corpus_files import CorpusFileError, add_uploads, corpus_file_ids, delete_document, remove_uploaded
 from .generated_html import generated_answer_html, streaming_html
 from .pdf_page import render_page
 from .state import AppState
 
 log = logging.getLogger("policyqa_app")
 HISTORY_LENGTH = 20  # questions remembered per browser
+HISTORY_QUESTION_CHARS = 300  # the history shows the start of a long question, not megabytes of it
 MAX_TURNS = 20  # turns kept in one conversation
 REBUILD_HINT = " Click “Rebuild index” to index it."
 
@@ -35,6 +36,11 @@ def _mode(value: str) -> Mode:
     if value not in MODES:
         raise PolicyQAError(f"unknown retrieval mode '{value}' (choose one of: {', '.join(MODES)})")
     return value  # type: ignore[return-value]
+
+
+def shown_question(question: str) -> str:
+    shown = " ".join(str(question)[: HISTORY_QUESTION_CHARS * 2].split())
+    return shown if len(shown) <= HISTORY_QUESTION_CHARS else shown[:HISTORY_QUESTION_CHARS] + "…"
 
 
 def describe(exc: BaseException) -> str:
@@ -131,14 +137,14 @@ class Handlers:
         outcome = "not answered by the corpus" if final.abstained else f"{final.state}, {cited} source(s)"
         turns.append({**self._turn(n, expansion, answered_from, answer_html, sources), "outcome": outcome})
         turns = turns[-MAX_TURNS:]
-        yield fmt.chat_html(turns), turns, "", {"question": expansion.question, "outcome": outcome}
+        yield fmt.chat_html(turns), turns, "", {"question": shown_question(expansion.question), "outcome": outcome}
 
     @staticmethod
     def _turn(n: int, expansion: Expansion, answered_from: str, answer_html: str, sources: str) -> dict[str, Any]:
         return {
             "n": n,
-            "question": expansion.question,
-            "query": expansion.query,
+            "question": shown_question(expansion.question),
+            "query": expansion.query[:MAX_QUERY_CHARS],  # what retrieval reads of it; carried to a follow-up
             "answered_from": answered_from,
             "answer": answer_html,
             "sources": sources,
@@ -232,27 +238,27 @@ class Handlers:
     # --- corpus ---------------------------------------------------------------------------------
     def corpus_view(self) -> tuple[str, str, Any]:
         """(documents table, staleness box, delete-dropdown update)."""
-        files = corpus_file_ids(self.state.corpus_dir)
-        delete_choices = gr.Dropdown(choices=files, value=None)
         try:
+            delete_choices = gr.Dropdown(choices=corpus_file_ids(self.state.corpus_dir), value=None)
             status = index_status(self.state.corpus_dir, self.state.index_dir)
         except Exception as exc:  # noqa: BLE001
-            return fmt.message_box(describe(exc)), "", delete_choices
+            return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
         return documents_table(status), fmt.stale_html(status), delete_choices
 
     def upload(self, paths: list[str] | str | None) -> tuple[str, None, str, str, Any]:
         if isinstance(paths, str):
             paths = [paths]
         notes = []
-        for path in paths or []:
-            original = Path(path).name
-            try:
-                saved, note = add_upload(path, original, self.state.corpus_dir)
-                if saved != original and not note:
-                    note = f" (renamed from '{original}': only letters, digits, spaces, '.', '_' and '-' are kept)"
-                notes.append(fmt.message_box(f"Added {saved}{note}.{REBUILD_HINT}", "ok"))
-            except Exception as exc:  # noqa: BLE001
-                notes.append(fail(exc))
+        try:
+            for saved, message in add_uploads(list(paths or []), self.state.corpus_dir):
+                if saved:
+                    notes.append(fmt.message_box(f"{message}{REBUILD_HINT}", "ok"))
+                else:
+                    notes.append(fail(CorpusFileError(message)))
+        except Exception as exc:  # noqa: BLE001
+            notes.append(fail(exc))
+        finally:
+            remove_uploaded(paths or [])
         if not notes:
             notes.append(fmt.message_box("Choose one or more files to add.", "info"))
         return ("".join(notes), None, *self.corpus_view())

@@ -9,6 +9,7 @@ from pathlib import Path
 from policyqa import PolicyIndex, PolicyQAError, build_index, open_index
 from policyqa.errors import BuildLockedError, IndexNotFoundError
 from policyqa.generate import LLMSettings
+from policyqa.store import current_generation_name
 from policyqa.sync import BuildReport
 
 NO_INDEX = "No index yet — click “Rebuild index” on the Corpus tab."
@@ -62,11 +63,23 @@ class AppState:
 
     @property
     def index(self) -> PolicyIndex:
-        """The loaded index, or NoIndexError with what to do."""
+        """The loaded index, switched first to a generation published meanwhile (e.g. by the CLI: API clients never
+        load the page), or NoIndexError with what to do."""
+        self._follow_current()
         index = self._index
         if index is None:
             raise NoIndexError(self.load_error or NO_INDEX)
         return index
+
+    def _follow_current(self) -> None:
+        """Reload when CURRENT names another generation than the loaded one: one small file read per request."""
+        try:
+            name = current_generation_name(self.index_dir)
+        except PolicyQAError:
+            return  # a damaged pointer: keep answering from the loaded generation
+        loaded = self._index.generation.path.name if self._index is not None else None
+        if name is not None and name != loaded:
+            self.reload()
 
     @property
     def has_index(self) -> bool:

@@ -25,18 +25,33 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["POLICYQA_PRECISION"] = args.precision
     warnings.showwarning = lambda message, *_args, **_kw: print(f"warning: {message}", file=sys.stderr)
     try:
-        return args.run(args)
+        code = args.run(args)
+        sys.stdout.flush()  # here, where a closed pipe is handled below, not at interpreter exit
+        return code
     except PolicyQAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `policyqa status | head -1`: the reader has all it wanted
+        _silence_stdout()
+        return 0
     except Exception as exc:  # the CLI never shows a traceback unless asked to
         if os.environ.get("POLICYQA_DEBUG"):
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (set POLICYQA_DEBUG=1 for details)", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so that the interpreter's final flush does not hit the closed pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # stdout is not a real file (captured); nothing will be flushed to a pipe
+        pass
 
 
 def _parser() -> argparse.ArgumentParser:

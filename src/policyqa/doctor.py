@@ -1,7 +1,8 @@
 """`policyqa status --check`: verify that an index on disk is whole and consistent, without loading the model.
 
-Checks, in order: CURRENT names a generation; the generation's files are there and open; SQLite passes its own
-quick check; FAISS holds exactly the SQLite chunk ids; the BM25 row ids are the SQLite ids in id order; every
+Checks, in order: CURRENT names a generation; the generation's files are there and open; their sha256 match the
+checksums the manifest recorded at publish; SQLite passes its own quick check; every vector is finite with unit
+norm; FAISS holds exactly the SQLite chunk ids; the BM25 row ids are the SQLite ids in id order; every
 chunk's offsets reproduce its text from the stored document text; every chunk has its sentence vectors (finite,
 unit length, spans inside the chunk's paragraphs); the manifest's model is the configured one.
 Leftovers of interrupted builds and staleness against the corpus are reported as harmless notes ("info").
@@ -20,7 +21,16 @@ import numpy as np
 
 from policyqa.errors import PolicyQAError
 from policyqa.sparse import BM25_DIR, ROW_IDS
-from policyqa.store import CURRENT, DATABASE, VECTORS, Generation, current_generation_name
+from policyqa.store import (
+    CHECKSUMS,
+    CURRENT,
+    DATABASE,
+    VECTORS,
+    Generation,
+    current_generation_name,
+    file_sha256,
+    generation_files,
+)
 
 if TYPE_CHECKING:
     from policyqa.chunking import ChunkSettings
@@ -28,6 +38,7 @@ if TYPE_CHECKING:
 REBUILD = "run `policyqa build --full` to rebuild the index from the corpus"
 UPDATE = "run `policyqa build` (it reuses what is intact and embeds only what changed)"
 MAX_EXAMPLES = 3
+NORM_TOLERANCE = 1e-3  # stored vectors are L2-normalised float32 (bf16 inference is normalised after, in f32)
 
 Severity = Literal["error", "info"]
 
@@ -106,9 +117,11 @@ def _generation_problems(generation: Generation) -> list[Problem]:
         verdict = [str(exc)]
     if verdict != ["ok"]:
         return [Problem(f"{name}/{DATABASE} is corrupt (SQLite: {'; '.join(verdict)[:300]})", REBUILD)]
-    problems: list[Problem] = []
+    problems = checksum_problems(generation)
     sqlite_ids = np.array([row[0] for row in db.execute("SELECT id FROM chunks ORDER BY id")], dtype=np.int64)
     problems += _faiss_problems(generation, sqlite_ids)
+    if not any(p.is_error for p in problems):
+        problems += vector_problems(generation)
     bm25_ids = generation.sparse.chunk_ids  # loaded from bm25/chunk_ids.npy when the generation was opened
     scores = getattr(generation.sparse.retriever, "scores", None)
     bm25_rows = scores.get("num_docs") if isinstance(scores, dict) else None
@@ -171,6 +184,46 @@ def _sentence_problems(db: sqlite3.Connection, dimension: int | None) -> list[Pr
             )
         )
     return problems
+
+
+def checksum_problems(generation: Generation) -> list[Problem]:
+    """Files whose sha256 is not the one recorded at publish (flipped bytes anywhere: vectors, BM25 arrays)."""
+    name = generation.path.name
+    recorded = generation.manifest.get(CHECKSUMS)
+    if not isinstance(recorded, dict):
+        what = f"generation {name} was built before file checksums were recorded; damage inside its files goes unseen"
+        return [Problem(what, REBUILD, "info")]
+    damaged, missing = [], []
+    for file, expected in sorted(recorded.items()):
+        try:
+            if file_sha256(generation.path / file) != expected:
+                damaged.append(file)
+        except OSError:
+            missing.append(file)
+    extra = sorted(set(generation_files(generation.path)) - set(recorded))
+    problems = []
+    if damaged:
+        problems.append(Problem(f"{name}: {', '.join(damaged)} changed since publish (sha256 differs)", REBUILD))
+    if missing:
+        problems.append(Problem(f"{name}: {', '.join(missing)} missing or unreadable", REBUILD))
+    if extra:
+        problems.append(Problem(f"{name}: unexpected file(s) {', '.join(extra)} not written by the build", REBUILD))
+    return problems
+
+
+def vector_problems(generation: Generation) -> list[Problem]:
+    """Vectors that are not finite or not of unit norm (the model's are normalised): cheap, block by block."""
+    from policyqa.vector_index import vector_blocks
+
+    bad_ids: list[int] = []
+    for ids, block in vector_blocks(generation.vectors):
+        norms = np.linalg.norm(block.astype(np.float64), axis=1)
+        wrong = ~np.isfinite(block).all(axis=1) | ~(np.abs(norms - 1.0) <= NORM_TOLERANCE)
+        bad_ids += ids[wrong].tolist()
+    if not bad_ids:
+        return []
+    what = f"{len(bad_ids)} vector(s) in {generation.path.name}/{VECTORS} are not finite unit vectors"
+    return [Problem(f"{what} (chunk ids {_examples(sorted(bad_ids))})", REBUILD)]
 
 
 def faiss_ids(vectors: Any) -> np.ndarray | None:
@@ -260,7 +313,7 @@ def staleness_notes(
 
     if not corpus_dir.is_dir():
         return [Problem(f"corpus folder '{corpus_dir}' does not exist; staleness not checked", UPDATE, "info")]
-    files, _ = scan_corpus(corpus_dir)
+    files, scan_skips = scan_corpus(corpus_dir)
     plan = plan_sync(
         files,
         generation,
@@ -273,6 +326,7 @@ def staleness_notes(
             ),
             chunking or ChunkSettings(),
         ),
+        scan_skips,
     )
     if not plan.is_stale:
         return []

@@ -11,14 +11,15 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from policyqa.errors import DocumentError
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_DEPTH = 64  # folder levels below the corpus root that are read; deeper ones are reported, not walked
 
 
 @dataclass(frozen=True)
@@ -45,9 +46,12 @@ class Document:
         return bisect.bisect_right(self.page_starts, offset)
 
     def heading_at(self, offset: int) -> str | None:
-        starts = [h.start for h in self.headings]
-        i = bisect.bisect_right(starts, offset) - 1
+        i = bisect.bisect_right(self._heading_starts, offset) - 1
         return self.headings[i].title if i >= 0 else None
+
+    @cached_property
+    def _heading_starts(self) -> list[int]:  # once per document, not once per chunk (200k headings)
+        return [h.start for h in self.headings]
 
     def heading_path(self, offset: int) -> list[str]:
         """The section headings enclosing `offset`, outermost first (a breadcrumb)."""
@@ -69,6 +73,10 @@ def heading_path(headings: tuple[Heading, ...] | list[Heading], offset: int) -> 
 class Skipped:
     path: str
     reason: str
+    unreachable: bool = False  # a folder or file that exists but could not be read: its indexed documents stay
+
+    def covers(self, doc_id: str) -> bool:
+        return self.path == "." or doc_id == self.path or doc_id.startswith(self.path + "/")
 
 
 @dataclass(frozen=True)
@@ -83,8 +91,8 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
     """Every supported file below `root` with its bytes and hash; symlinks leaving the root are skipped."""
     root = root.resolve()
     files: list[CorpusFile] = []
-    skipped: list[Skipped] = []
-    for path in sorted(_walk(root)):
+    paths, skipped = walk_corpus(root)
+    for path in sorted(paths):
         doc_id = path.relative_to(root).as_posix()
         try:
             doc_id.encode("utf-8")
@@ -117,21 +125,50 @@ def scan_corpus(root: Path) -> tuple[list[CorpusFile], list[Skipped]]:
                     skipped.append(Skipped(doc_id, f"file too large ({info.st_size} bytes; limit {MAX_FILE_BYTES})"))
                     continue
                 data = handle.read()
-        except OSError as exc:
+        except FileNotFoundError as exc:  # removed since the folder was listed
             skipped.append(Skipped(doc_id, f"cannot read file: {exc.strerror or exc}"))
+            continue
+        except OSError as exc:
+            reason = f"cannot read file: {exc.strerror or exc}; its indexed version, if any, is kept"
+            skipped.append(Skipped(doc_id, reason, unreachable=True))
             continue
         files.append(CorpusFile(doc_id, path, data, hashlib.sha256(data).hexdigest()))
     return files, skipped
 
 
-def _walk(root: Path) -> Iterator[Path]:
-    for path in root.rglob("*"):
-        rel_parts = path.relative_to(root).parts
-        if any(part.startswith(".") for part in rel_parts):
+def walk_corpus(root: Path) -> tuple[list[Path], list[Skipped]]:
+    """Every file and symlink below `root` except hidden ones, and the folders that were not read: those that
+    cannot be listed, and those nested deeper than MAX_DEPTH. A loop, not recursion: any depth is safe."""
+    root = root.resolve()
+    paths: list[Path] = []
+    skipped: list[Skipped] = []
+    folders: list[tuple[Path, int]] = [(root, 0)]
+    while folders:
+        folder, depth = folders.pop()
+        rel = folder.relative_to(root).as_posix()
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as exc:
+            reason = f"folder cannot be read ({exc.strerror or exc}); its indexed documents are kept as they are"
+            skipped.append(Skipped(rel, reason, unreachable=True))
             continue
-        if path.is_dir() and not path.is_symlink():  # symlinked folders are yielded: scan_corpus reports them
-            continue
-        yield path
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            try:
+                is_folder = entry.is_dir(follow_symlinks=False)  # symlinked folders are listed: scan_corpus decides
+            except OSError:
+                is_folder = False
+            if not is_folder:
+                paths.append(path)
+            elif depth + 1 > MAX_DEPTH:
+                reason = f"folder nested deeper than {MAX_DEPTH} levels; not read (move its files higher up)"
+                skipped.append(Skipped(path.relative_to(root).as_posix(), reason, unreachable=True))
+            else:
+                folders.append((path, depth + 1))
+    return paths, skipped
 
 
 def read_document(file: CorpusFile) -> Document:

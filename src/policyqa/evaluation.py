@@ -43,7 +43,15 @@ def load_questions(path: Path) -> tuple[list[EvalQuestion], int]:
                 f"{path}:{number}: each line must be a JSON object with a 'question' and an 'answer' "
                 f"or 'doc_ids' ({exc})"
             ) from exc
-        answer, doc_ids = row.get("answer"), tuple(row.get("doc_ids") or ())
+        answer, doc_ids = row.get("answer"), row.get("doc_ids") or ()
+        if not isinstance(question, str) or not (answer is None or isinstance(answer, str)):
+            raise PolicyQAError(f"{path}:{number}: 'question' and 'answer' must be text")
+        if not isinstance(doc_ids, list | tuple) or not all(isinstance(d, str) for d in doc_ids):
+            raise PolicyQAError(
+                f"{path}:{number}: 'doc_ids' must be a list of document ids, e.g. [\"policies/a.pdf\"], "
+                f"got {json.dumps(doc_ids)[:80]}"
+            )
+        doc_ids = tuple(doc_ids)
         if not answer and not doc_ids:
             skipped += 1
             continue

@@ -56,6 +56,8 @@ _ABBREVIATIONS = {
     "e.u",
 }
 MAX_SENTENCE_CHARS = 600
+ABBREVIATION_LOOKBACK = 40  # chars before a dot that can hold the abbreviation (not the whole sentence: quadratic)
+_LAST_WORD = re.compile(r"([\w.]+)$")
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -73,7 +75,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
 
 
 def _is_abbreviation(text: str, sentence_start: int, dot: int) -> bool:
-    word = re.search(r"([\w.]+)$", text[sentence_start:dot])
+    word = _LAST_WORD.search(text[max(sentence_start, dot - ABBREVIATION_LOOKBACK) : dot])
     if not word:
         return False
     token = word.group(1).lower()
@@ -90,17 +92,24 @@ def _trimmed(text: str, start: int, end: int) -> list[tuple[int, int]]:
 
 
 def _split_long(text: str, start: int, end: int) -> list[tuple[int, int]]:
-    """Very long 'sentences' (lists, tables) are cut at line breaks or semicolons to keep quotes readable."""
-    if end - start <= MAX_SENTENCE_CHARS:
-        return [(start, end)]
-    cut = max(text.rfind("\n", start, start + MAX_SENTENCE_CHARS), text.rfind("; ", start, start + MAX_SENTENCE_CHARS))
-    if cut <= start:
-        cut = text.rfind(" ", start, start + MAX_SENTENCE_CHARS)
-    if cut <= start:
-        cut = start + MAX_SENTENCE_CHARS
-    return _trimmed(text, start, cut + 1)[:1] + [
-        piece for span in _trimmed(text, cut + 1, end) for piece in _split_long(text, *span)
-    ]
+    """Very long 'sentences' (lists, tables) are cut at line breaks or semicolons to keep quotes readable.
+
+    A loop, not recursion: one paragraph of megabytes without a sentence end is many thousand pieces."""
+    pieces: list[tuple[int, int]] = []
+    while end - start > MAX_SENTENCE_CHARS:
+        limit = start + MAX_SENTENCE_CHARS
+        cut = max(text.rfind("\n", start, limit), text.rfind("; ", start, limit))
+        if cut <= start:
+            cut = text.rfind(" ", start, limit)
+        if cut <= start:
+            cut = limit
+        pieces += _trimmed(text, start, cut + 1)[:1]
+        start = cut + 1
+        while start < end and text[start].isspace():  # `end` is trimmed already; never copy the rest
+            start += 1
+        if start >= end:
+            return pieces
+    return pieces + [(start, end)]
 
 
 def passage_sentences(text: str, start: int, end: int) -> list[tuple[int, int]]:

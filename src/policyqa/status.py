@@ -49,7 +49,7 @@ def index_status(
             chunking or ChunkSettings(),
         )
         files, scan_skips = scan_corpus(Path(corpus_dir)) if Path(corpus_dir).is_dir() else ([], [])
-        plan = plan_sync(files, generation, settings)
+        plan = plan_sync(files, generation, settings, scan_skips)
         documents = generation.documents()
         return {
             "indexed": True,
@@ -67,7 +67,7 @@ def index_status(
                 "modified": [f.id for f in plan.modified],
                 "deleted": plan.deleted,
                 "full_rebuild_reason": plan.full_rebuild_reason,
-                "skipped": [{"path": s.path, "reason": s.reason} for s in scan_skips + plan.skipped],
+                "skipped": [{"path": s.path, "reason": s.reason} for s in plan.skipped],
             },
         }
     finally:

@@ -10,8 +10,10 @@ whatever CURRENT names, so it never sees a half-written generation.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -31,6 +33,9 @@ from policyqa.vector_index import fit_vector_index, make_vector_index
 
 FORMAT_VERSION = 3  # 2: a BM25 index (bm25/) beside the vectors; 3: sentence vectors for `ask`
 CURRENT = "CURRENT"
+GENERATION_NAME = re.compile(r"gen-\d{6,12}")  # what a writer names a generation; CURRENT must hold exactly that
+MAX_POINTER_BYTES = 64
+CHECKSUMS = "checksums"  # manifest key: sha256 of every generation file except index.sqlite (which holds it)
 VECTORS = "vectors.faiss"
 DATABASE = "index.sqlite"
 
@@ -119,7 +124,7 @@ class Generation:
                 key: json.loads(value) for key, value in self.db.execute("SELECT key, value FROM manifest")
             }
             self.vectors = faiss.read_index(str(path / VECTORS))
-        except (sqlite3.DatabaseError, RuntimeError, ValueError) as exc:
+        except (sqlite3.DatabaseError, RuntimeError, ValueError, MemoryError, OSError) as exc:
             raise IndexFormatError(
                 f"index generation {path} is damaged ({exc}); rebuild it with `policyqa build --full`"
             ) from exc
@@ -163,9 +168,10 @@ class Generation:
     def sparse(self) -> SparseIndex:
         try:
             return SparseIndex(self.path)
-        except (OSError, ValueError, KeyError) as exc:
+        except Exception as exc:  # noqa: BLE001 - numpy and bm25s raise EOFError, TokenError, … on damaged files
             raise IndexFormatError(
-                f"the BM25 index of {self.path} is damaged ({exc}); rebuild with `policyqa build --full`"
+                f"the BM25 index of {self.path} is damaged ({type(exc).__name__}: {exc}); "
+                "rebuild with `policyqa build --full`"
             ) from exc
 
     def chunk_records(self, ids: Iterable[int]) -> dict[int, ChunkRecord]:
@@ -249,20 +255,32 @@ def current_manifest(index_dir: Path) -> dict[str, Any] | None:
 
 
 def current_generation_name(index_dir: Path) -> str | None:
+    pointer = index_dir / CURRENT
     try:
-        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+        with open(pointer, "rb") as handle:
+            raw = handle.read(MAX_POINTER_BYTES + 1)
+        name = raw.decode("utf-8").strip()
     except (FileNotFoundError, NotADirectoryError):
         return None
-    except (OSError, UnicodeDecodeError) as exc:  # binary garbage, a directory, an I/O error
+    except IsADirectoryError as exc:
         raise IndexFormatError(
-            f"{index_dir / CURRENT} cannot be read ({exc}); run `policyqa build --full` to rebuild the index"
+            f"{pointer} is a folder, not the pointer file naming the live generation; remove it "
+            f"(rm -r '{pointer}') and run `policyqa build --full`"
         ) from exc
-    if not name.startswith("gen-") or "/" in name or not (index_dir / name).is_dir():
+    except (OSError, UnicodeDecodeError) as exc:  # binary garbage, an I/O error
         raise IndexFormatError(
-            f"{index_dir / CURRENT} names '{name}', which is not a generation in {index_dir}; "
+            f"{pointer} cannot be read ({exc}); run `policyqa build --full` to rebuild the index"
+        ) from exc
+    shown = name if len(name) <= 40 else f"{name[:40]}… ({len(raw)} bytes)"
+    if len(raw) > MAX_POINTER_BYTES or not GENERATION_NAME.fullmatch(name) or not (index_dir / name).is_dir():
+        raise IndexFormatError(
+            f"{pointer} names '{shown}', which is not a generation in {index_dir}; "
             "run `policyqa build --full` to rebuild the index"
         )
     return name
+
+
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
 
 
 class IndexWriteError(PolicyQAError):
@@ -271,7 +289,9 @@ class IndexWriteError(PolicyQAError):
 
 def as_write_error(index_dir: Path, exc: BaseException) -> IndexWriteError | None:
     """`exc` as an IndexWriteError when it is a failing disk write (OSError, SQLite, FAISS); None otherwise."""
-    if isinstance(exc, OSError):
+    if isinstance(exc, OSError) and _SHORT_WRITE.search(str(exc)):  # numpy's tofile on a full disk: no errno
+        reason = f"the disk is full (no space left on device: a write stopped short, {exc})"
+    elif isinstance(exc, OSError):
         reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else exc.strerror or str(exc)
     elif isinstance(exc, sqlite3.OperationalError):
         reason = f"SQLite: {exc}"
@@ -378,18 +398,25 @@ class GenerationWriter:
             raise RuntimeError(f"internal error: {rows} chunk rows but {self.vectors.ntotal} vectors")
         self.db.commit()
         rows = self.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
-        self.db.close()
         write_bm25([text for _, text in rows], np.array([i for i, _ in rows], dtype=np.int64), self.tmp_path)
         faiss.write_index(self.vectors, str(self.tmp_path / VECTORS))
+        checksums = {name: file_sha256(self.tmp_path / name) for name in generation_files(self.tmp_path)}
+        self.db.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", [CHECKSUMS, json.dumps(checksums)])
+        self.db.commit()
+        self.db.close()
         for path in [self.tmp_path / VECTORS, self.tmp_path / DATABASE, *(self.tmp_path / BM25_DIR).iterdir()]:
             _fsync_file(path)
         _fsync_dir(self.tmp_path / BM25_DIR)
         _fsync_dir(self.tmp_path)
         os.rename(self.tmp_path, self.final_path)
-        pointer = self.index_dir / f"{CURRENT}.tmp"
-        pointer.write_text(self.final_path.name + "\n", encoding="utf-8")
-        _fsync_file(pointer)
-        os.replace(pointer, self.index_dir / CURRENT)
+        try:
+            pointer = self.index_dir / f"{CURRENT}.tmp"
+            pointer.write_text(self.final_path.name + "\n", encoding="utf-8")
+            _fsync_file(pointer)
+            os.replace(pointer, self.index_dir / CURRENT)
+        except BaseException:  # not live: remove it, so that retries do not pile up unused generations
+            shutil.rmtree(self.final_path, ignore_errors=True)
+            raise
         _fsync_dir(self.index_dir)
         return self.final_path
 
@@ -407,11 +434,42 @@ def remove_old_generations(index_dir: Path, keep: int = 2) -> None:
     """
     live = current_generation_name(index_dir)
     published = sorted(p for p in index_dir.glob("gen-*") if p.is_dir() and not p.name.endswith(".tmp"))
-    for path in index_dir.glob("gen-*.tmp"):
-        shutil.rmtree(path, ignore_errors=True)
+    remove_leftovers(index_dir)
     for path in published[:-keep]:
         if path.name != live:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """What interrupted builds leave: `gen-*.tmp` folders and `CURRENT.tmp`. Only call it holding the build lock."""
+    for path in index_dir.glob("gen-*.tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+    (index_dir / f"{CURRENT}.tmp").unlink(missing_ok=True)
+
+
+def check_pointer_replaceable(index_dir: Path) -> None:
+    """A build ends by replacing CURRENT; refuse up front, before writing a generation, when it cannot."""
+    pointer = index_dir / CURRENT
+    if pointer.is_dir() and not pointer.is_symlink():
+        raise IndexFormatError(
+            f"{pointer} is a folder, not the pointer file naming the live generation, so no build can publish; "
+            f"remove it (rm -r '{pointer}') and run `policyqa build --full`"
+        )
+
+
+def generation_files(path: Path) -> list[str]:
+    """The files of a generation that its manifest's checksums cover: all but index.sqlite, which holds them."""
+    return sorted(
+        p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() and not p.name.startswith(DATABASE)
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def _next_generation_number(index_dir: Path) -> int:

@@ -16,7 +16,7 @@ import numpy as np
 from policyqa.chunking import Chunker, ChunkSettings
 from policyqa.documents import CorpusFile, Document, Skipped, read_document, scan_corpus
 from policyqa.embedding import Backend, Embedder, backend_of, precision_of
-from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError
+from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, PolicyQAError
 from policyqa.locking import build_lock
 from policyqa.openvino_encoder import Precision
 from policyqa.sentences import passage_sentences
@@ -25,7 +25,9 @@ from policyqa.store import (
     Generation,
     GenerationWriter,
     as_write_error,
+    check_pointer_replaceable,
     current_manifest,
+    remove_leftovers,
     remove_old_generations,
 )
 
@@ -97,8 +99,13 @@ def build_settings(embedder: Embedder, chunking: ChunkSettings) -> dict[str, Any
     }
 
 
-def plan_sync(files: list[CorpusFile], base: Generation | None, settings: dict[str, Any]) -> SyncPlan:
-    plan = SyncPlan()
+def plan_sync(
+    files: list[CorpusFile], base: Generation | None, settings: dict[str, Any], scan_skips: list[Skipped] = ()
+) -> SyncPlan:
+    """What a build must do. `scan_skips` are the scanner's skips: an indexed document that the scanner could not
+    reach (its folder cannot be listed or is nested too deep, or the file cannot be read) is kept as it is, never
+    deleted, unless the whole index is rebuilt anyway."""
+    plan = SyncPlan(skipped=list(scan_skips))
     if base is None:
         plan.added = list(files)
         return plan
@@ -121,7 +128,12 @@ def plan_sync(files: list[CorpusFile], base: Generation | None, settings: dict[s
             plan.skipped.append(Skipped(file.id, known_skips[file.id]["reason"]))
         else:
             plan.added.append(file)
-    plan.deleted = sorted(set(indexed) - seen)
+    unreachable = [s for s in scan_skips if s.unreachable]
+    for doc_id in sorted(set(indexed) - seen):
+        if not plan.full_rebuild_reason and any(s.covers(doc_id) for s in unreachable):
+            plan.unchanged.append(doc_id)  # kept as indexed: we cannot tell whether it changed
+        else:
+            plan.deleted.append(doc_id)
     return plan
 
 
@@ -155,6 +167,17 @@ def open_base(index_dir: Path) -> tuple[Generation | None, str | None]:
     return base, None
 
 
+def check_separate_folders(corpus_dir: Path, index_dir: Path) -> None:
+    """The index must not live inside the corpus (its files would be scanned, listed and deletable as documents),
+    nor the corpus inside the index (a build deletes old generations there)."""
+    corpus, index = corpus_dir.resolve(), index_dir.resolve()
+    if index.is_relative_to(corpus) or corpus.is_relative_to(index):
+        raise PolicyQAError(
+            f"the index folder '{index_dir}' and the corpus folder '{corpus_dir}' overlap; "
+            "keep them side by side, e.g. --corpus corpus --index index"
+        )
+
+
 def build_index(
     corpus_dir: str | Path = "corpus",
     index_dir: str | Path = "index",
@@ -178,6 +201,7 @@ def build_index(
     say = log or (lambda message: print(message, file=sys.stderr))
     if not corpus_dir.is_dir():
         raise EmptyCorpusError(f"corpus folder '{corpus_dir}' does not exist; create it and add documents")
+    check_separate_folders(corpus_dir, index_dir)
     manifest = current_manifest(index_dir)
     embedder = Embedder(
         model,
@@ -195,15 +219,16 @@ def build_index(
             lock.enter_context(build_lock(index_dir, lock_timeout, on_wait=say))
         except OSError as exc:  # a read-only or unreachable index folder
             raise as_write_error(index_dir, exc) from exc
+        check_pointer_replaceable(index_dir)
         files, scan_skips = scan_corpus(corpus_dir)
         base, unusable = (None, None) if full else open_base(index_dir)
-        plan = plan_sync(files, base, settings)
-        plan.skipped = scan_skips + plan.skipped
+        plan = plan_sync(files, base, settings, scan_skips)
         reason = "requested (--full)" if full else unusable or plan.full_rebuild_reason
         if reason:
             say(f"full rebuild: {reason}")
             base, plan.full_rebuild_reason = None, reason
         if base is not None and not plan.is_stale:
+            remove_leftovers(index_dir)  # what the doctor's note promises, even when there is nothing to write
             return _report(plan, [], 0, 0, base, started, None)
         return _write_generation(plan, base, embedder, chunking, settings, index_dir, progress, started, say)
 
@@ -242,7 +267,7 @@ def _write_generation(
     chunk_texts = [c.text for cs in chunks_by_doc.values() for c in cs]
     # one encode for chunks and sentences (batched by length); a text seen before is not embedded again
     to_embed = list(dict.fromkeys(t for t in chunk_texts + sentence_texts if t not in reusable))
-    new_chunks = len({t for t in chunk_texts if t not in reusable})
+    new_chunks = sum(t not in reusable for t in chunk_texts)
     show = progress if progress is not None else (sys.stderr.isatty() and len(to_embed) >= PROGRESS_MIN_CHUNKS)
     fresh = dict(zip(to_embed, embedder.encode(to_embed, progress=show), strict=True)) if to_embed else {}
     try:
@@ -283,7 +308,7 @@ def _write_generation(
         return _report(
             plan,
             docs,
-            new_chunks,
+            new_chunks,  # every chunk whose text was not indexed before, repeats inside a new file included
             len(chunk_texts) - new_chunks,
             new,
             started,

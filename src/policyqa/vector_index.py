@@ -25,6 +25,7 @@ A search restricted to some chunk ids (a document filter) must use `search(...)`
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,6 +121,26 @@ def all_vectors(index: Any) -> tuple[np.ndarray, np.ndarray]:
     if not id_parts:
         return np.zeros(0, np.int64), np.zeros((0, d), np.float32)
     return np.concatenate(id_parts).astype(np.int64), np.concatenate(vector_parts)
+
+
+def vector_blocks(index: Any, block: int = 65_536) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(ids, vectors) of every entry in blocks, so that a check over all vectors keeps memory small (flat index);
+    an IVF yields one block per inverted list."""
+    faiss = _faiss()
+    if isinstance(index, faiss.IndexIDMap2):
+        ids = faiss.vector_to_array(index.id_map).astype(np.int64)
+        for start in range(0, int(index.ntotal), block):
+            count = min(block, int(index.ntotal) - start)
+            yield ids[start : start + count], index.index.reconstruct_n(start, count)
+        return
+    ivf = faiss.extract_index_ivf(index)
+    lists = ivf.invlists
+    for list_no in range(ivf.nlist):
+        size = lists.list_size(list_no)
+        if size:
+            ids = faiss.rev_swig_ptr(lists.get_ids(list_no), size).copy().astype(np.int64)
+            codes = faiss.rev_swig_ptr(lists.get_codes(list_no), size * lists.code_size).copy()
+            yield ids, codes.view(np.float32).reshape(size, index.d)
 
 
 @dataclass(frozen=True)

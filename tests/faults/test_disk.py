@@ -118,8 +118,8 @@ def fill(disk: Path, leave_free: int) -> None:
 
 
 def test_disk_full_at_every_stage_of_writing(scenario: Scenario, small_disk: Path) -> None:
-    """Leave 4 KiB more free space each time, until the build fits: the disk fills up in the SQLite, FAISS and
-    CURRENT pointer writes in turn, each a clear error that leaves the previous index answering."""
+    """Leave 4 KiB more free space each time, until the build fits: the disk fills up in the SQLite, FAISS (and
+    CURRENT pointer) writes in turn, each a clear error that leaves the previous index answering."""
     corpus, index = fresh_pair(scenario, small_disk.parent / "work")
     shutil.rmtree(index)
     shutil.copytree(scenario.old_index, small_disk / "index")
@@ -147,8 +147,9 @@ def test_disk_full_at_every_stage_of_writing(scenario: Scenario, small_disk: Pat
         pytest.fail("the build never fitted on the disk")
     # SQLite's journal needs more room than the BM25 arrays, so a real disk never fills up exactly there (the
     # injected test above covers BM25); the pointer file is the last write before CURRENT is replaced. Since the
-    # index holds sentence vectors (format 3), SQLite's transient journal can be the largest write of all: a disk
-    # with room for it has room for the rest, so the later stages may not be reachable this way (injected above).
+    # index holds sentence vectors (format 3), SQLite's transient journal can be the largest write of all, and after
+    # FAISS the checksums go into SQLite too: a disk with room for those has room for the rest, so the later stages
+    # may not be reachable this way (they are injected above).
     assert stages[0] == "SQLite" and stages == [s for s in ["SQLite", "FAISS", "CURRENT pointer"] if s in stages]
     assert_new_state_searchable(index, scenario)
 
