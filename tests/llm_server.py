@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.e2e.conftest import stopped_at_exit, wait_until_up
 
 API_KEY = "test-llm-key"
 START_TIMEOUT = 240.0
@@ -58,26 +59,7 @@ def llm_server(folder: Path, port: int) -> Iterator[LLMServer]:
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the LLM server exited ({proc.returncode}):\n{log.read_text(errors='replace')[-3000:]}")
-            request = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {API_KEY}"})
-            try:
-                with urllib.request.urlopen(request, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the LLM server did not start:\n{log.read_text(errors='replace')[-3000:]}")
-            time.sleep(0.5)
+    with stopped_at_exit(proc):
+        request = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {API_KEY}"})
+        wait_until_up(request, proc, log, START_TIMEOUT)
         yield LLMServer(url, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)

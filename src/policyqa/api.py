@@ -15,7 +15,7 @@ import numpy as np
 from policyqa import rerank as rerank_model
 from policyqa.answer import LIMITS, Analysis, Limits, analyse, decide
 from policyqa.answer_types import Answer
-from policyqa.embedding import Backend, Embedder, backend_of, precision_of, same_model
+from policyqa.embedding import Backend, Embedder, same_model
 from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
 from policyqa.filters import DocumentFilter
 from policyqa.generate import LLMSettings, generate_answer
@@ -241,12 +241,5 @@ def open_index(
     finds the same passages (BENCHMARKS.md, "Precision")."""
     setting = rerank or os.environ.get(RERANK_ENV) or DEFAULT_RERANK
     manifest = current_manifest(Path(index_dir))
-    embedder = Embedder(
-        model,
-        backend=backend,
-        index_backend=backend_of(manifest),
-        precision=precision,
-        index_precision=precision_of(manifest),
-        queries_only=True,
-    )
+    embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision, queries_only=True)
     return PolicyIndex(Path(index_dir), embedder, setting)  # type: ignore[arg-type]

@@ -281,13 +281,11 @@ def _chunks_not_matching_their_document(db: sqlite3.Connection) -> Iterator[str]
 
 def model_problems(generation: Generation, model: str | Path | None = None) -> list[Problem]:
     """The manifest's model identity against the configured model (read from its files, never loaded)."""
-    from policyqa.embedding import Embedder, backend_of, precision_of, same_model
+    from policyqa.embedding import Embedder, same_model
 
     manifest = generation.manifest
     try:
-        configured = Embedder(
-            model, index_backend=backend_of(manifest), index_precision=precision_of(manifest), queries_only=True
-        ).identity
+        configured = Embedder.for_index(manifest, model, queries_only=True).identity
     except PolicyQAError as exc:
         return [Problem(f"the configured model cannot be used: {exc}", "point --model or $POLICYQA_MODEL to a model")]
     built_with = generation.manifest.get("model")
@@ -308,7 +306,7 @@ def staleness_notes(
 ) -> list[Problem]:
     from policyqa.chunking import ChunkSettings
     from policyqa.documents import scan_corpus
-    from policyqa.embedding import Embedder, backend_of, precision_of
+    from policyqa.embedding import Embedder
     from policyqa.sync import build_settings, plan_sync
 
     if not corpus_dir.is_dir():
@@ -318,12 +316,7 @@ def staleness_notes(
         files,
         generation,
         build_settings(
-            Embedder(
-                model,
-                index_backend=backend_of(generation.manifest),
-                index_precision=precision_of(generation.manifest),
-                queries_only=True,
-            ),
+            Embedder.for_index(generation.manifest, model, queries_only=True),
             chunking or ChunkSettings(),
         ),
         scan_skips,

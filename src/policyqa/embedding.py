@@ -171,6 +171,27 @@ class Embedder:
             return "f32"
         return openvino_encoder.resolve_precision(requested or "auto")
 
+    @classmethod
+    def for_index(
+        cls,
+        manifest: dict[str, Any] | None,
+        model: str | Path | None = None,
+        *,
+        backend: str | None = None,
+        precision: str | None = None,
+        queries_only: bool = False,
+    ) -> Embedder:
+        """The embedder for an index whose manifest is `manifest` (None: no index yet): its backend and precision
+        unless told otherwise."""
+        return cls(
+            model,
+            backend=backend,
+            index_backend=backend_of(manifest),
+            precision=precision,
+            index_precision=precision_of(manifest),
+            queries_only=queries_only,
+        )
+
     def require_backend(self) -> None:
         """Fail early, with the install hint, when the chosen backend's package is missing or the precision cannot
         be had."""

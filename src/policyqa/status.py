@@ -40,12 +40,7 @@ def index_status(
         return {"indexed": False, "stale": {"is_stale": True}}
     try:
         settings = build_settings(
-            Embedder(
-                model,
-                index_backend=backend_of(generation.manifest),
-                index_precision=precision_of(generation.manifest),
-                queries_only=True,
-            ),
+            Embedder.for_index(generation.manifest, model, queries_only=True),
             chunking or ChunkSettings(),
         )
         files, scan_skips = scan_corpus(Path(corpus_dir)) if Path(corpus_dir).is_dir() else ([], [])

@@ -15,7 +15,7 @@ import numpy as np
 
 from policyqa.chunking import Chunker, ChunkSettings
 from policyqa.documents import CorpusFile, Document, Skipped, read_document, scan_corpus
-from policyqa.embedding import Backend, Embedder, backend_of, precision_of
+from policyqa.embedding import Backend, Embedder
 from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, PolicyQAError
 from policyqa.locking import build_lock
 from policyqa.openvino_encoder import Precision
@@ -203,13 +203,7 @@ def build_index(
         raise EmptyCorpusError(f"corpus folder '{corpus_dir}' does not exist; create it and add documents")
     check_separate_folders(corpus_dir, index_dir)
     manifest = current_manifest(index_dir)
-    embedder = Embedder(
-        model,
-        backend=backend,
-        index_backend=backend_of(manifest),
-        precision=precision,
-        index_precision=precision_of(manifest),
-    )
+    embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision)
     embedder.require_backend()
     chunking = chunking or ChunkSettings()
     settings = build_settings(embedder, chunking)

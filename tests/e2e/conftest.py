@@ -9,7 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
+def wait_until_up(
+    url: str | urllib.request.Request, proc: subprocess.Popen, log: Path, timeout: float = START_TIMEOUT
+) -> None:
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             pytest.fail(f"the server exited with code {proc.returncode}:\n{log.read_text(errors='replace')[-4000:]}")
@@ -48,7 +51,40 @@ def wait_until_up(url: str, proc: subprocess.Popen, log: Path) -> None:
         except OSError:
             pass
         time.sleep(0.5)
-    pytest.fail(f"the server did not answer within {START_TIMEOUT:.0f} s:\n{log.read_text(errors='replace')[-4000:]}")
+    pytest.fail(f"the server did not answer within {timeout:.0f} s:\n{log.read_text(errors='replace')[-4000:]}")
+
+
+@contextmanager
+def running_app(
+    corpus: Path, index: Path, log: Path, env: dict[str, str] | None = None, args: Sequence[str] = (), ready: str = ""
+) -> Iterator[Server]:
+    """`python -m policyqa_app` on a free port of 127.0.0.1 (env: the test's own, less POLICYQA_AUTH, plus `env`),
+    up once `ready` (a path below the root URL) answers 200; stopped on exit."""
+    port = free_port()
+    full_env = {k: v for k, v in os.environ.items() if k != "POLICYQA_AUTH"}
+    full_env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(env or {}))
+    command = [sys.executable, "-m", "policyqa_app", "--index", str(index), "--corpus", str(corpus)]
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [*command, "--port", str(port), *args], stdout=out, stderr=subprocess.STDOUT, env=full_env
+        )
+    url = f"http://127.0.0.1:{port}/"
+    with stopped_at_exit(proc):
+        wait_until_up(url + ready, proc, log)
+        yield Server(url, corpus, index, log)
+
+
+@contextmanager
+def stopped_at_exit(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
+    try:
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=15)
 
 
 @pytest.fixture(scope="module")
@@ -57,21 +93,5 @@ def server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Ite
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(BUNDLED_CORPUS, corpus)
     shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
-    port = free_port()
-    log = root / "server.log"
-    env = {k: v for k, v in os.environ.items() if k != "POLICYQA_AUTH"}
-    env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "policyqa_app", "--index", str(index), "--corpus", str(corpus)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*command, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, proc, log)
-        yield Server(url, corpus, index, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    with running_app(corpus, index, root / "server.log") as running:
+        yield running

@@ -3,10 +3,7 @@ streamed through the UI's own HTTP API (what the browser uses)."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import BUNDLED_CORPUS, DOHA_QUESTION
-from tests.e2e.conftest import Server, free_port, wait_until_up
+from tests.e2e.conftest import Server, free_port, running_app
 from tests.llm_server import API_KEY, LLMServer, llm_server
 
 
@@ -30,25 +27,11 @@ def app_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path, ll
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(BUNDLED_CORPUS, corpus)
     shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
-    port, log = free_port(), root / "server.log"
-    env = {k: v for k, v in os.environ.items() if k != "POLICYQA_AUTH"}
-    env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    env.update(POLICYQA_LLM_API_KEY=API_KEY, POLICYQA_LLM_TIMEOUT="120")
-    command = [sys.executable, "-m", "policyqa_app", "--index", str(index), "--corpus", str(corpus)]
-    command += ["--port", str(port), "--llm-url", llm.url, "--llm-model", "gemma-270m"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, proc, log)
-        yield Server(url, corpus, index, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    log = root / "server.log"
+    env = {"POLICYQA_LLM_API_KEY": API_KEY, "POLICYQA_LLM_TIMEOUT": "120"}
+    args = ["--llm-url", llm.url, "--llm-model", "gemma-270m"]
+    with running_app(corpus, index, log, env, args) as running:
+        yield running
     text = log.read_text(errors="replace")
     assert "Traceback" not in text and API_KEY not in text  # the key is never logged
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import os
 import shutil
 import subprocess
 import sys
@@ -15,7 +14,7 @@ import httpx
 import pytest
 
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION
-from tests.e2e.conftest import Server, free_port, wait_until_up
+from tests.e2e.conftest import Server, running_app
 
 AUTH = ("api-user", "s3cret-pw")
 NEW_DOC = "rest_api_note.txt"
@@ -28,23 +27,9 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) ->
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(BUNDLED_CORPUS, corpus)
     shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
-    port, log = free_port(), root / "server.log"
-    env = {**os.environ, "POLICYQA_AUTH": ":".join(AUTH), "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
-    env["GRADIO_ANALYTICS_ENABLED"] = "False"
-    command = [sys.executable, "-m", "policyqa_app", "--index", str(index), "--corpus", str(corpus)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*command, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{url}/api/v1/docs", proc, log)
-        yield Server(url, corpus, index, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    log = root / "server.log"
+    with running_app(corpus, index, log, {"POLICYQA_AUTH": ":".join(AUTH)}, ready="api/v1/docs") as running:
+        yield Server(running.url.rstrip("/"), corpus, index, log)
     assert "Traceback" not in log.read_text(errors="replace")
 
 

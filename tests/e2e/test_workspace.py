@@ -3,10 +3,7 @@ in its document (and a PDF page image), dark and light colour schemes, and a 390
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +12,7 @@ import pytest
 
 from policyqa import build_index
 from tests.conftest import BUNDLED_CORPUS
-from tests.e2e.conftest import ARTIFACTS, Server, free_port, wait_until_up
+from tests.e2e.conftest import ARTIFACTS, Server, running_app
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _require_browser
 from tests.filemakers import make_pdf
 
@@ -66,23 +63,8 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     make_pdf(corpus / "vendor_policy.pdf", PDF_PAGES)
     (corpus / "border_trade_bulletin_with_a_rather_long_file_name_2027.md").write_text(BULLETIN, "utf-8")
     build_index(corpus, index, progress=False, log=lambda _m: None)
-    port, log = free_port(), root / "server.log"
-    env = {k: v for k, v in os.environ.items() if k != "POLICYQA_AUTH"}
-    env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-    command = [sys.executable, "-m", "policyqa_app", "--index", str(index), "--corpus", str(corpus)]
-    with log.open("wb") as out:
-        proc = subprocess.Popen([*command, "--port", str(port)], stdout=out, stderr=subprocess.STDOUT, env=env)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_until_up(url, proc, log)
-        yield Server(url, corpus, index, log)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
+    with running_app(corpus, index, root / "server.log") as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
