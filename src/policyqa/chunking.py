@@ -21,9 +21,11 @@ class TokenCounter(Protocol):
 class ChunkSettings:
     chunk_tokens: int = 200
     overlap_tokens: int = 40
+    passage_chars: int = 0  # small-to-big: a matched chunk is shown grown with its neighbours up to this size
 
     def as_dict(self) -> dict[str, int | str]:
-        return {**asdict(self), "splitter": "RecursiveCharacterTextSplitter", "separators": repr(SEPARATORS)}
+        settings = {k: v for k, v in asdict(self).items() if k != "passage_chars" or v}  # 0: as indexes before it
+        return {**settings, "splitter": "RecursiveCharacterTextSplitter", "separators": repr(SEPARATORS)}
 
 
 @dataclass(frozen=True)

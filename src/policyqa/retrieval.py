@@ -12,6 +12,7 @@ from policyqa.errors import QueryError
 from policyqa.filters import DocumentFilter, matching_documents
 from policyqa.fusion import weighted_fusion
 from policyqa.mmr import mmr_order
+from policyqa.passages import grow, overlaps
 from policyqa.store import ChunkRecord, Generation
 from policyqa.vector_index import search as vector_search
 
@@ -23,6 +24,7 @@ FUSION_DEPTH = 50  # candidates taken from each list before fusing
 # Weighted fusion of min-max normalised scores beat reciprocal rank fusion on PolicyQA dev (MRR@10 0.448 vs 0.438,
 # hit within 1,500 chars 0.426 vs 0.412; benchmarks/policyqa_dev.py), and its score in [0, 1] reads better.
 HYBRID_DENSE_WEIGHT = 0.7
+GROWN_POOL_FACTOR = 3  # passages overlap their neighbours' matches: take more matches to fill k passages
 MMR_POOL_FACTOR, MMR_MIN_POOL = 4, 20  # MMR re-orders this many candidates
 MMR_DIVERSITY = 0.5  # the usual lambda = 0.5 (LangChain default); 0.3 kept exact duplicates together
 
@@ -116,6 +118,8 @@ def retrieve(
     if allowed is not None and len(allowed) == 0:
         return []
     depth = max(k * MMR_POOL_FACTOR, MMR_MIN_POOL) if mmr else k
+    span_chars = passage_chars(generation)
+    wanted, depth = depth, max(depth * GROWN_POOL_FACTOR, FUSION_DEPTH) if span_chars else depth
     if mode == "dense":
         ranked = dense_ranked(generation, query_vector, depth, allowed)
     elif mode == "bm25":
@@ -126,8 +130,30 @@ def retrieve(
         sparse = generation.sparse.top(query, fusion_depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
     records = generation.chunk_records(i for i, _ in ranked)
-    hits = [to_hit(records[i], score, rank) for rank, (i, score) in enumerate(ranked, 1) if i in records]
+    found = [(records[i], score) for i, score in ranked if i in records]
+    if span_chars:
+        found = passages(generation, found, span_chars, wanted)
+    hits = [to_hit(record, score, rank) for rank, (record, score) in enumerate(found, 1)]
     return diversify(generation, query_vector, hits, k) if mmr else hits
+
+
+def passage_chars(generation: Generation) -> int:
+    """The passage size the index was built for (0: chunks are shown as matched, as before small-to-big)."""
+    return int(generation.manifest.get("chunking", {}).get("passage_chars", 0))
+
+
+def passages(
+    generation: Generation, found: list[tuple[ChunkRecord, float]], span_chars: int, k: int
+) -> list[tuple[ChunkRecord, float]]:
+    """The best k matches grown into passages; a passage overlapping a better one is not shown again."""
+    shown: list[tuple[ChunkRecord, float]] = []
+    for record, score in found:
+        passage = grow(generation, record, span_chars)
+        if not overlaps(passage, [p for p, _ in shown]):
+            shown.append((passage, score))
+            if len(shown) == k:
+                break
+    return shown
 
 
 def diversify(generation: Generation, query_vector: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:

@@ -169,6 +169,25 @@ class Generation:
             for row in self.db.execute(query, args):
                 yield ChunkRecord(*row)
 
+    def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
+        """Chunks of `record`'s document within `reach` ids of it, in document order (ids of a document are
+        consecutive: a document's chunks are written together)."""
+        query = (
+            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) "
+            "WHERE c.id BETWEEN ? AND ? AND c.doc_id = ? ORDER BY c.id"
+        )
+        with self._reading():
+            rows = self.db.execute(query, [record.id - reach, record.id + reach, record.doc_id])
+            return [ChunkRecord(*row) for row in rows]
+
+    def document_slice(self, doc_id: str, start: int, end: int) -> str:
+        """text[start:end] of a document without loading all of it (SQLite substr counts characters, from 1)."""
+        with self._reading():
+            row = self.db.execute(
+                "SELECT substr(text, ?, ?) FROM documents WHERE doc_id = ?", [start + 1, end - start, doc_id]
+            ).fetchone()
+        return row[0] if row else ""
+
     def chunk_ids_for(self, doc_ids: Iterable[str]) -> np.ndarray:
         doc_ids = list(doc_ids)
         marks = ",".join("?" * len(doc_ids))
