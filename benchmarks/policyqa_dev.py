@@ -40,6 +40,7 @@ from chunk_size import BUDGET, first_hit_rank  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
+from policyqa.chunking import ChunkSettings  # noqa: E402
 from policyqa.embedding import Embedder, bundled_model_dir  # noqa: E402
 from policyqa.fusion import Ranked, reciprocal_rank_fusion, weighted_fusion  # noqa: E402
 from policyqa.retrieval import (  # noqa: E402
@@ -56,6 +57,7 @@ from policyqa.store import Generation  # noqa: E402
 
 K = 10
 DENSE_WEIGHTS = (0.3, 0.5)
+PREVIOUS_DEFAULT = ChunkSettings(200, 40)  # chunks shown as matched, before small-to-big; same run for latency
 LANGCHAIN_SETTINGS = ((1000, 200), (500, 100))  # the docs' example and a smaller one
 INSTALL_HINT = "pip install -e '.[bench]'"
 
@@ -236,6 +238,14 @@ def main() -> None:
         for name, search in searches:
             results.append(evaluate(name, len(generation), search, questions, vectors, fold_a))
             print(f"  {name}: done", file=sys.stderr, flush=True)
+        previous_dir = Path(tmp) / "index-previous"
+        build_index(corpus_dir, previous_dir, chunking=PREVIOUS_DEFAULT, progress=False, log=lambda _m: None)
+        previous = Generation.open_current(previous_dir)
+        for mode in ("dense", "hybrid"):
+            size = f"{PREVIOUS_DEFAULT.chunk_tokens}/{PREVIOUS_DEFAULT.overlap_tokens}"
+            name = f"{mode}, previous default ({size} chunks, shown as matched)"
+            results.append(evaluate(name, len(previous), library_search(previous, mode), questions, vectors, fold_a))
+        previous.close()
         for chunk_chars, overlap_chars in LANGCHAIN_SETTINGS:
             baseline = langchain_baseline(corpus_dir, chunk_chars, overlap_chars)
             if baseline is not None:

@@ -57,6 +57,7 @@ class Family:
     headers: bool = False
     title_field: bool = False
     prf: bool = False
+    forward: bool = False  # grow with what follows the match first (the match opens the passage), then before it
     spans: tuple[int, ...] = SPANS
     weights: tuple[float, ...] = WEIGHTS
     depths: tuple[int, ...] = DEPTHS
@@ -173,17 +174,29 @@ def candidate_lists(units: Units, family: Family, questions, q_vectors, doc_inde
     return out
 
 
-def grow(units: Units, row: int, span: int) -> tuple[int, int]:
-    """The unit plus neighbouring units of its document (after, then before, alternately) up to `span` chars."""
+def grow(units: Units, row: int, span: int, forward: bool = False, shown: Sequence[Span] = ()) -> tuple[int, int]:
+    """The unit plus neighbouring units of its document (after, then before, alternately; or with `forward`, all
+    that fits after it first) up to `span` chars."""
     start, end = int(units.starts[row]), int(units.ends[row])
     if span <= 0:
         return start, end
     doc_rows = units.rows_of_doc[int(units.doc[row])]
     pos = int(np.searchsorted(doc_rows, row))
+    if shown:  # as policyqa.passages: grow only within the run of units around the match that no shown span holds
+
+        def free(r: int) -> bool:
+            return not any(units.starts[r] < s.end and s.start < units.ends[r] for s in shown)
+
+        first, last = pos, pos
+        while first > 0 and free(doc_rows[first - 1]):
+            first -= 1
+        while last + 1 < len(doc_rows) and free(doc_rows[last + 1]):
+            last += 1
+        doc_rows, pos = doc_rows[first : last + 1], pos - first
     lo = hi = pos
     while True:
         grown = False
-        for side in (1, -1):
+        for side in (1,) if forward and grown_after(units, doc_rows, hi, start, span) else (1, -1):
             j = hi + 1 if side == 1 else lo - 1
             if 0 <= j < len(doc_rows):
                 s, e = min(start, int(units.starts[doc_rows[j]])), max(end, int(units.ends[doc_rows[j]]))
@@ -194,14 +207,19 @@ def grow(units: Units, row: int, span: int) -> tuple[int, int]:
             return start, end
 
 
-def ranked_spans(units: Units, dense, sparse, weight: float, depth: int, span: int) -> list[Span]:
+def grown_after(units: Units, doc_rows: np.ndarray, hi: int, start: int, span: int) -> bool:
+    """Whether the next unit after position `hi` still fits."""
+    return hi + 1 < len(doc_rows) and int(units.ends[doc_rows[hi + 1]]) - start <= span
+
+
+def ranked_spans(units: Units, dense, sparse, weight: float, depth: int, span: int, forward: bool) -> list[Span]:
     fused = weighted_fusion(dense[:depth], sparse[:depth], weight)
     out: list[Span] = []
     for row, _ in fused:
-        start, end = grow(units, row, span)
+        start, end = int(units.starts[row]), int(units.ends[row])
         if span and any(start < s.end and s.start < end for s in out):
-            continue
-        out.append(Span(start, end))
+            continue  # the match is in a passage already shown
+        out.append(Span(*grow(units, row, span, forward, out)))
         if len(out) == K:
             break
     return out
@@ -230,7 +248,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dev_json", type=Path)
     parser.add_argument("--cache", type=Path, default=None, help="embedding cache (.npz) outside the repository")
-    parser.add_argument("--families", default="", help="comma-separated family names to run (default: all)")
+    parser.add_argument("--families", default="", help="family names or units to run, separated by ; (default: all)")
+    parser.add_argument("--show-grid", action="store_true", help="also print every setting's figures per fold")
     args = parser.parse_args()
     embedder = Embedder()
     cache = Cache(embedder, args.cache)
@@ -244,6 +263,9 @@ def main() -> None:
         Family("small-to-big from 64/0 chunks", "t64/0"),
         Family("small-to-big from 96/0 chunks", "t96/0"),
         Family("small-to-big from sentences", "sentences"),
+        Family("small-to-big from 64/0, match first", "t64/0", forward=True, spans=(0, 700, 900, 1100, 1300)),
+        Family("small-to-big from 96/0, match first", "t96/0", forward=True, spans=(0, 700, 900, 1100, 1300)),
+        Family("small-to-big from sentences, match first", "sentences", forward=True, spans=(700, 900, 1100, 1300)),
         Family("200/40 + contextual headers", "t200/40", headers=True),
         Family("96/0 + contextual headers", "t96/0", headers=True),
         Family("200/40 + BM25 title/heading field", "t200/40", title_field=True),
@@ -251,7 +273,7 @@ def main() -> None:
         Family("96/0 + BM25 PRF", "t96/0", prf=True),
     ]
     if args.families:
-        wanted = set(args.families.split(","))
+        wanted = set(args.families.split(";"))
         families = [f for f in families if f.name in wanted or f.unit in wanted]
     chunkers: dict[str, Chunker] = {}
 
@@ -282,10 +304,12 @@ def main() -> None:
         lists = candidate_lists(units, family, questions, q_vectors, doc_index, unit_tokens)
         per_fold: dict[tuple, tuple[dict, dict]] = {}
         for weight, depth, span in itertools.product(family.weights, family.depths, family.spans):
-            results = [ranked_spans(units, d, s, weight, depth, span) for d, s in lists]
+            results = [ranked_spans(units, d, s, weight, depth, span, family.forward) for d, s in lists]
             ra = [r for r, a in zip(results, in_a, strict=True) if a]
             rb = [r for r, a in zip(results, in_a, strict=True) if not a]
             per_fold[(weight, depth, span)] = (metrics(ra, qa), metrics(rb, qb))
+            if args.show_grid:
+                print(f"|   w {weight}, depth {depth}, span {span} | {fmt(metrics(ra, qa))} | {fmt(metrics(rb, qb))} |")
         best_on_a = max(per_fold, key=lambda p: objective(per_fold[p][0]))
         best_on_b = max(per_fold, key=lambda p: objective(per_fold[p][1]))
         held_a, held_b = per_fold[best_on_b][0], per_fold[best_on_a][1]

@@ -47,10 +47,15 @@ def test_passages_are_exact_distinct_slices_around_the_match(small_index: Path, 
         generation.close()
 
 
-def test_passage_size_change_rebuilds_with_the_reason(corpus: Path, tmp_path: Path) -> None:
+def test_an_index_of_chunks_shown_as_matched_is_rebuilt_with_the_reason(corpus: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
-    build_index(corpus, index_dir, chunking=ChunkSettings(48, 0))
-    report = build_index(corpus, index_dir, chunking=SMALL)
-    assert "passage_chars: None → 600" in (report.full_rebuild_reason or "")
-    hits = open_index(index_dir).search(DOHA_QUESTION, k=3)
-    assert max(h.end - h.start for h in hits) > 300
+    build_index(corpus, index_dir, chunking=ChunkSettings(200, 40, passage_chars=0))  # the default before
+    generation = Generation.open_current(index_dir)
+    assert passage_chars(generation) == 0 and "passage_chars" not in generation.manifest["chunking"]
+    generation.close()
+    old = open_index(index_dir).search(DOHA_QUESTION, k=3)
+    report = build_index(corpus, index_dir)
+    reason = report.full_rebuild_reason or ""
+    assert "chunk_tokens: 200 → 64" in reason and "passage_chars: None → 1100" in reason
+    new = open_index(index_dir).search(DOHA_QUESTION, k=3)
+    assert max(h.end - h.start for h in new) > 600 and old[0].chunk_id != new[0].chunk_id
