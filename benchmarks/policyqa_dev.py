@@ -141,10 +141,11 @@ def fused_search(generation: Generation, fuse: Callable[[Ranked, Ranked], list[t
         dense = dense_ranked(generation, vector, depth, allowed)
         sparse = generation.sparse.top(question.text, depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
-        records = generation.chunk_records(i for i, _ in ranked)
-        found = [(records[i], score) for i, score in ranked if i in records]
         span_chars = passage_chars(generation)
-        return [r for r, _ in (passages(generation, found, span_chars, K) if span_chars else found[:K])]
+        if span_chars:
+            return [record for record, _ in passages(generation, ranked, span_chars, K)]
+        records = generation.chunk_records(i for i, _ in ranked[:K])
+        return [records[i] for i, _ in ranked[:K] if i in records]
 
     return search
 

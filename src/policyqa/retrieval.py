@@ -130,10 +130,11 @@ def retrieve(
         dense = dense_ranked(generation, query_vector, fusion_depth, allowed)
         sparse = generation.sparse.top(query, fusion_depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
-    records = generation.chunk_records(i for i, _ in ranked)
-    found = [(records[i], score) for i, score in ranked if i in records]
     if span_chars:
-        found = passages(generation, found, span_chars, wanted)
+        found = passages(generation, ranked, span_chars, wanted)
+    else:
+        records = generation.chunk_records(i for i, _ in ranked)
+        found = [(records[i], score) for i, score in ranked if i in records]
     hits = [to_hit(record, score, rank) for rank, (record, score) in enumerate(found, 1)]
     return diversify(generation, query_vector, hits, k) if mmr else hits
 
@@ -144,16 +145,21 @@ def passage_chars(generation: Generation) -> int:
 
 
 def passages(
-    generation: Generation, found: list[tuple[ChunkRecord, float]], span_chars: int, k: int
+    generation: Generation, ranked: list[tuple[int, float]], span_chars: int, k: int
 ) -> list[tuple[ChunkRecord, float]]:
-    """The best k matches grown into distinct passages (a match inside a passage already shown is skipped)."""
+    """The best k matches grown into distinct passages (a match inside a passage already shown is skipped).
+    Records are read a few at a time: most candidates are only there in case matches fall into shown passages."""
     shown: list[tuple[ChunkRecord, float]] = []
-    for record, score in found:
-        passages = [p for p, _ in shown]
-        if not overlaps(record, passages):
-            shown.append((grow(generation, record, span_chars, passages), score))
-            if len(shown) == k:
-                break
+    for batch in range(0, len(ranked), 2 * k):
+        part = ranked[batch : batch + 2 * k]
+        records = generation.chunk_records(i for i, _ in part)
+        for i, score in part:
+            record = records.get(i)
+            passages = [p for p, _ in shown]
+            if record is not None and not overlaps(record, passages):
+                shown.append((grow(generation, record, span_chars, passages), score))
+                if len(shown) == k:
+                    return shown
     return shown
 
 

@@ -170,15 +170,15 @@ class Generation:
                 yield ChunkRecord(*row)
 
     def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
-        """Chunks of `record`'s document within `reach` ids of it, in document order (ids of a document are
-        consecutive: a document's chunks are written together)."""
+        """Chunks of `record`'s document within `reach` ids of it, in document order, without their text (ids of a
+        document are consecutive: a document's chunks are written together)."""
         query = (
-            f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) "
-            "WHERE c.id BETWEEN ? AND ? AND c.doc_id = ? ORDER BY c.id"
+            'SELECT id, start, "end", page, page_end, heading FROM chunks '
+            "WHERE id BETWEEN ? AND ? AND doc_id = ? ORDER BY id"
         )
         with self._reading():
-            rows = self.db.execute(query, [record.id - reach, record.id + reach, record.doc_id])
-            return [ChunkRecord(*row) for row in rows]
+            rows = self.db.execute(query, [record.id - reach, record.id + reach, record.doc_id]).fetchall()
+        return [ChunkRecord(i, record.doc_id, record.title, s, e, p, pe, h, "") for i, s, e, p, pe, h in rows]
 
     def document_slice(self, doc_id: str, start: int, end: int) -> str:
         """text[start:end] of a document without loading all of it (SQLite substr counts characters, from 1)."""
