@@ -21,8 +21,8 @@ class TokenCounter(Protocol):
 class ChunkSettings:
     """Small-to-big by default: 64-token chunks without overlap are matched, and each match is shown grown with its
     neighbours to a passage of up to 1,100 characters (policyqa.passages). Chosen by 2-fold cross-validation over
-    the PolicyQA dev policies (benchmarks/retrieval_ablation.py): hit@1 0.286 → 0.325, hit@5 0.663 → 0.685,
-    MRR@10 0.446 → 0.478 against 200/40 chunks shown as matched; hit within 1,500 characters 0.424 → 0.415."""
+    the PolicyQA dev policies (benchmarks/retrieval_ablation.py): hit@1 0.286 → 0.320, hit@5 0.663 → 0.700,
+    MRR@10 0.446 → 0.483 against 200/40 chunks shown as matched; hit within 1,500 characters 0.424 → 0.411."""
 
     chunk_tokens: int = 64
     overlap_tokens: int = 0
