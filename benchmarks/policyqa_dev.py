@@ -8,6 +8,10 @@ candidate lists), so that the default fusion is chosen by measurement. Baseline:
 RecursiveCharacterTextSplitter(1000, 200) + HuggingFaceEmbeddings (same bundled model) + FAISS, filtered by
 metadata to the question's policy (`pip install -e '.[bench]'`).
 
+Figures are given per fold (the 20 policies sorted by id, alternating; printed) and as the mean of the two folds:
+the library's settings were chosen by 2-fold cross-validation in retrieval_ablation.py, so each fold's row is
+what a setting tuned on the other fold scores.
+
 Each (policy, question) is searched within its own policy. Hit rules, including the 1,500-character budget,
 come from chunk_size.py. Latency: median wall time of one search with the question vector already computed,
 except the LangChain baseline, whose `similarity_search_with_score` embeds the question itself.
@@ -36,14 +40,25 @@ from chunk_size import BUDGET, first_hit_rank  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
+from policyqa.chunking import ChunkSettings  # noqa: E402
 from policyqa.embedding import Embedder, bundled_model_dir  # noqa: E402
 from policyqa.fusion import Ranked, reciprocal_rank_fusion, weighted_fusion  # noqa: E402
-from policyqa.retrieval import FUSION_DEPTH, Mode, allowed_chunk_ids, dense_ranked, retrieve  # noqa: E402
+from policyqa.retrieval import (  # noqa: E402
+    FUSION_DEPTH,
+    HYBRID_DENSE_WEIGHT,
+    Mode,
+    allowed_chunk_ids,
+    dense_ranked,
+    passage_chars,
+    passages,
+    retrieve,
+)
 from policyqa.store import Generation  # noqa: E402
 
 K = 10
 DENSE_WEIGHTS = (0.3, 0.5)
-LANGCHAIN_CHUNK_CHARS, LANGCHAIN_OVERLAP_CHARS = 1000, 200
+PREVIOUS_DEFAULT = ChunkSettings(200, 40)  # chunks shown as matched, before small-to-big; same run for latency
+LANGCHAIN_SETTINGS = ((1000, 200), (500, 100))  # the docs' example and a smaller one
 INSTALL_HINT = "pip install -e '.[bench]'"
 
 
@@ -67,11 +82,32 @@ Search = Callable[[Question, np.ndarray], Sequence[Located]]  # ranked chunks (c
 class Result:
     name: str
     chunks: int
-    metrics: dict[str, float]
+    folds: tuple[dict[str, float], dict[str, float]]
     median_ms: float
 
+    @property
+    def mean(self) -> dict[str, float]:
+        return {key: (self.folds[0][key] + self.folds[1][key]) / 2 for key in self.folds[0]}
 
-def evaluate(name: str, chunks: int, search: Search, questions: list[Question], vectors: np.ndarray) -> Result:
+
+def folds(doc_ids: Sequence[str]) -> tuple[set[str], set[str]]:
+    """Fold A: the 1st, 3rd, ... policy by sorted id; fold B: the others."""
+    ordered = sorted(set(doc_ids))
+    return set(ordered[0::2]), set(ordered[1::2])
+
+
+def metrics(ranks: list[int | None], budget_ranks: list[int | None]) -> dict[str, float]:
+    n = max(len(ranks), 1)
+    return {
+        **{f"hit@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 10)},
+        "mrr@10": sum(1 / r for r in ranks if r) / n,
+        "budget": sum(r is not None for r in budget_ranks) / n,
+    }
+
+
+def evaluate(
+    name: str, chunks: int, search: Search, questions: list[Question], vectors: np.ndarray, fold_a: set[str]
+) -> Result:
     ranks, budget_ranks, seconds = [], [], []
     for question, vector in zip(questions, vectors, strict=True):
         started = time.perf_counter()
@@ -79,13 +115,14 @@ def evaluate(name: str, chunks: int, search: Search, questions: list[Question], 
         seconds.append(time.perf_counter() - started)
         ranks.append(first_hit_rank(hits[:K], question))
         budget_ranks.append(first_hit_rank(hits[:K], question, BUDGET))
-    n = len(questions)
-    metrics = {
-        **{f"hit@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 10)},
-        "mrr@10": sum(1 / r for r in ranks if r) / n,
-        "budget": sum(r is not None for r in budget_ranks) / n,
-    }
-    return Result(name, chunks, metrics, 1000 * statistics.median(seconds))
+    by_fold = tuple(
+        metrics(
+            [r for r, q in zip(ranks, questions, strict=True) if (q.doc_id in fold_a) == in_a],
+            [r for r, q in zip(budget_ranks, questions, strict=True) if (q.doc_id in fold_a) == in_a],
+        )
+        for in_a in (True, False)
+    )
+    return Result(name, chunks, by_fold, 1000 * statistics.median(seconds))
 
 
 def library_search(generation: Generation, mode: Mode) -> Search:
@@ -103,14 +140,17 @@ def fused_search(generation: Generation, fuse: Callable[[Ranked, Ranked], list[t
         depth = max(K, FUSION_DEPTH)
         dense = dense_ranked(generation, vector, depth, allowed)
         sparse = generation.sparse.top(question.text, depth, allowed)
-        ranked = fuse(dense, sparse)[:K]
-        records = generation.chunk_records(i for i, _ in ranked)
-        return [records[i] for i, _ in ranked if i in records]
+        ranked = fuse(dense, sparse)[:depth]
+        span_chars = passage_chars(generation)
+        if span_chars:
+            return [record for record, _ in passages(generation, ranked, span_chars, K)]
+        records = generation.chunk_records(i for i, _ in ranked[:K])
+        return [records[i] for i, _ in ranked[:K] if i in records]
 
     return search
 
 
-def langchain_baseline(corpus_dir: Path) -> tuple[int, Search] | None:
+def langchain_baseline(corpus_dir: Path, chunk_chars: int, overlap_chars: int) -> tuple[int, Search] | None:
     """The LangChain docs' recipe over the same files; None (with a message) when its packages are missing."""
     try:
         from langchain_community.vectorstores import FAISS
@@ -129,7 +169,7 @@ def langchain_baseline(corpus_dir: Path) -> tuple[int, Search] | None:
         for path in sorted(corpus_dir.glob("*.txt"))
     ]
     splitter = RecursiveCharacterTextSplitter(
-        chunk_size=LANGCHAIN_CHUNK_CHARS, chunk_overlap=LANGCHAIN_OVERLAP_CHARS, add_start_index=True
+        chunk_size=chunk_chars, chunk_overlap=overlap_chars, add_start_index=True
     )
     chunks = splitter.split_documents(documents)
     with warnings.catch_warnings():
@@ -160,14 +200,14 @@ def single_query_encode_ms(embedder: Embedder, questions: list[Question], sample
 
 
 def print_table(results: list[Result]) -> None:
-    print(f"| mode | chunks | hit@1 | hit@5 | hit@10 | MRR@10 | hit@{BUDGET}ch | median ms/query |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(f"| mode | fold | chunks | hit@1 | hit@5 | hit@10 | MRR@10 | hit@{BUDGET}ch | median ms/query |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        m = r.metrics
-        print(
-            f"| {r.name} | {r.chunks} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | "
-            f"{m['mrr@10']:.3f} | {m['budget']:.3f} | {r.median_ms:.1f} |"
-        )
+        for fold, m in (("A", r.folds[0]), ("B", r.folds[1]), ("**mean**", r.mean)):
+            print(
+                f"| {r.name} | {fold} | {r.chunks} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | "
+                f"{m['mrr@10']:.3f} | {m['budget']:.3f} | {r.median_ms:.1f} |"
+            )
 
 
 def main() -> None:
@@ -180,6 +220,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         corpus_dir, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         questions = write_policies(args.dev_json, corpus_dir)
+        fold_a, fold_b = folds([q.doc_id for q in questions])
+        print(f"fold A: {', '.join(sorted(fold_a))}\nfold B: {', '.join(sorted(fold_b))}\n")
         build_index(corpus_dir, index_dir, progress=False, log=lambda _m: None)
         generation = Generation.open_current(index_dir)
         vectors = embedder.encode([q.text for q in questions])
@@ -187,7 +229,7 @@ def main() -> None:
         searches: list[tuple[str, Search]] = [
             ("dense", library_search(generation, "dense")),
             ("bm25", library_search(generation, "bm25")),
-            ("hybrid (default: weighted, dense_weight 0.7)", library_search(generation, "hybrid")),
+            (f"hybrid (default: weighted, dense_weight {HYBRID_DENSE_WEIGHT})", library_search(generation, "hybrid")),
             ("reciprocal rank fusion", fused_search(generation, lambda d, s: reciprocal_rank_fusion([d, s]))),
             *(
                 (f"weighted, dense_weight {w}", fused_search(generation, partial(weighted_fusion, dense_weight=w)))
@@ -195,13 +237,22 @@ def main() -> None:
             ),
         ]
         for name, search in searches:
-            results.append(evaluate(name, len(generation), search, questions, vectors))
+            results.append(evaluate(name, len(generation), search, questions, vectors, fold_a))
             print(f"  {name}: done", file=sys.stderr, flush=True)
-        baseline = langchain_baseline(corpus_dir)
-        if baseline is not None:
-            chunks, search = baseline
-            name = f"LangChain baseline ({LANGCHAIN_CHUNK_CHARS}/{LANGCHAIN_OVERLAP_CHARS} chars, FAISS)"
-            results.append(evaluate(name, chunks, search, questions, vectors))
+        previous_dir = Path(tmp) / "index-previous"
+        build_index(corpus_dir, previous_dir, chunking=PREVIOUS_DEFAULT, progress=False, log=lambda _m: None)
+        previous = Generation.open_current(previous_dir)
+        for mode in ("dense", "hybrid"):
+            size = f"{PREVIOUS_DEFAULT.chunk_tokens}/{PREVIOUS_DEFAULT.overlap_tokens}"
+            name = f"{mode}, previous default ({size} chunks, shown as matched)"
+            results.append(evaluate(name, len(previous), library_search(previous, mode), questions, vectors, fold_a))
+        previous.close()
+        for chunk_chars, overlap_chars in LANGCHAIN_SETTINGS:
+            baseline = langchain_baseline(corpus_dir, chunk_chars, overlap_chars)
+            if baseline is not None:
+                chunks, search = baseline
+                name = f"LangChain baseline ({chunk_chars}/{overlap_chars} chars, FAISS)"
+                results.append(evaluate(name, chunks, search, questions, vectors, fold_a))
         encode_ms = single_query_encode_ms(embedder, questions)
         generation.close()
     print()

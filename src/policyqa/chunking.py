@@ -19,11 +19,20 @@ class TokenCounter(Protocol):
 
 @dataclass(frozen=True)
 class ChunkSettings:
+    """200-token chunks with 40 overlap, shown as matched (the default). `passage_chars` > 0 turns on small-to-big:
+    small chunks are matched and each match is shown grown with its neighbours to a passage of up to that many
+    characters (policyqa.passages). With 64/0 and 1,100 it raised cross-validated hit@5 on the PolicyQA dev policies
+    from 0.663 to 0.700 but lowered the hit within 1,500 characters from 0.424 to 0.411 and made search 1.54x slower
+    (benchmarks/retrieval_ablation.py, BENCHMARKS.md); its effect on answers and refusals, calibrated on 200/40
+    chunks, is not measured yet, so it is an option, not the default."""
+
     chunk_tokens: int = 200
     overlap_tokens: int = 40
+    passage_chars: int = 0  # 0: chunks are shown as matched
 
     def as_dict(self) -> dict[str, int | str]:
-        return {**asdict(self), "splitter": "RecursiveCharacterTextSplitter", "separators": repr(SEPARATORS)}
+        settings = {k: v for k, v in asdict(self).items() if k != "passage_chars" or v}  # 0: as indexes before it
+        return {**settings, "splitter": "RecursiveCharacterTextSplitter", "separators": repr(SEPARATORS)}
 
 
 @dataclass(frozen=True)

@@ -204,7 +204,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         where = _location(hit.doc_id, hit.page, hit.start, hit.end)
         heading = f" — {hit.heading}" if hit.heading else ""
         print(f"[{hit.rank}] {hit.score:.3f}  {where}{heading}")
-        print("    " + " ".join(hit.text.split())[:400])
+        print("    " + " ".join(hit.text.split()))  # the whole passage: the match may be anywhere in it
     return 0
 
 

@@ -12,6 +12,7 @@ from policyqa.errors import QueryError
 from policyqa.filters import DocumentFilter, matching_documents
 from policyqa.fusion import weighted_fusion
 from policyqa.mmr import mmr_order
+from policyqa.passages import grow, overlaps
 from policyqa.store import ChunkRecord, Generation
 from policyqa.vector_index import search as vector_search
 
@@ -19,10 +20,12 @@ MAX_QUERY_CHARS = 2000  # far past the model's 256-token window; the rest would 
 MAX_K = 1000
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[str, ...] = get_args(Mode)
-FUSION_DEPTH = 50  # candidates taken from each list before fusing
+FUSION_DEPTH = 50  # candidates taken from each list before fusing (100 won with 64-token chunks: BENCHMARKS.md)
 # Weighted fusion of min-max normalised scores beat reciprocal rank fusion on PolicyQA dev (MRR@10 0.448 vs 0.438,
-# hit within 1,500 chars 0.426 vs 0.412; benchmarks/policyqa_dev.py), and its score in [0, 1] reads better.
+# hit within 1,500 chars 0.426 vs 0.412; benchmarks/policyqa_dev.py), and its score in [0, 1] reads better. With small
+# chunks grown into passages, 2-fold cross-validation picked 0.7 on one fold and 0.8 on the other.
 HYBRID_DENSE_WEIGHT = 0.7
+GROWN_POOL_FACTOR = 4  # passages overlap their neighbours' matches: take more matches to fill k passages
 MMR_POOL_FACTOR, MMR_MIN_POOL = 4, 20  # MMR re-orders this many candidates
 MMR_DIVERSITY = 0.5  # the usual lambda = 0.5 (LangChain default); 0.3 kept exact duplicates together
 
@@ -116,6 +119,8 @@ def retrieve(
     if allowed is not None and len(allowed) == 0:
         return []
     depth = max(k * MMR_POOL_FACTOR, MMR_MIN_POOL) if mmr else k
+    span_chars = passage_chars(generation)
+    wanted, depth = depth, max(depth * GROWN_POOL_FACTOR, FUSION_DEPTH) if span_chars else depth
     if mode == "dense":
         ranked = dense_ranked(generation, query_vector, depth, allowed)
     elif mode == "bm25":
@@ -125,9 +130,37 @@ def retrieve(
         dense = dense_ranked(generation, query_vector, fusion_depth, allowed)
         sparse = generation.sparse.top(query, fusion_depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
-    records = generation.chunk_records(i for i, _ in ranked)
-    hits = [to_hit(records[i], score, rank) for rank, (i, score) in enumerate(ranked, 1) if i in records]
+    if span_chars:
+        found = passages(generation, ranked, span_chars, wanted)
+    else:
+        records = generation.chunk_records(i for i, _ in ranked)
+        found = [(records[i], score) for i, score in ranked if i in records]
+    hits = [to_hit(record, score, rank) for rank, (record, score) in enumerate(found, 1)]
     return diversify(generation, query_vector, hits, k) if mmr else hits
+
+
+def passage_chars(generation: Generation) -> int:
+    """The passage size the index was built for (0: chunks are shown as matched, as before small-to-big)."""
+    return int(generation.manifest.get("chunking", {}).get("passage_chars", 0))
+
+
+def passages(
+    generation: Generation, ranked: list[tuple[int, float]], span_chars: int, k: int
+) -> list[tuple[ChunkRecord, float]]:
+    """The best k matches grown into distinct passages (a match inside a passage already shown is skipped).
+    Records are read a few at a time: most candidates are only there in case matches fall into shown passages."""
+    shown: list[tuple[ChunkRecord, float]] = []
+    for batch in range(0, len(ranked), 2 * k):
+        part = ranked[batch : batch + 2 * k]
+        records = generation.chunk_records(i for i, _ in part)
+        for i, score in part:
+            record = records.get(i)
+            passages = [p for p, _ in shown]
+            if record is not None and not overlaps(record, passages):
+                shown.append((grow(generation, record, span_chars, passages), score))
+                if len(shown) == k:
+                    return shown
+    return shown
 
 
 def diversify(generation: Generation, query_vector: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:

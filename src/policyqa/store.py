@@ -205,6 +205,25 @@ class Generation:
             rows = self.db.execute(query, ids).fetchall()
         return [SentenceRecord(c, a, b, np.frombuffer(v, dtype="<f4")) for c, a, b, v in rows]
 
+    def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
+        """Chunks of `record`'s document within `reach` ids of it, in document order, without their text (ids of a
+        document are consecutive: a document's chunks are written together)."""
+        query = (
+            'SELECT id, start, "end", page, page_end, heading FROM chunks '
+            "WHERE id BETWEEN ? AND ? AND doc_id = ? ORDER BY id"
+        )
+        with self._reading():
+            rows = self.db.execute(query, [record.id - reach, record.id + reach, record.doc_id]).fetchall()
+        return [ChunkRecord(i, record.doc_id, record.title, s, e, p, pe, h, "") for i, s, e, p, pe, h in rows]
+
+    def document_slice(self, doc_id: str, start: int, end: int) -> str:
+        """text[start:end] of a document without loading all of it (SQLite substr counts characters, from 1)."""
+        with self._reading():
+            row = self.db.execute(
+                "SELECT substr(text, ?, ?) FROM documents WHERE doc_id = ?", [start + 1, end - start, doc_id]
+            ).fetchone()
+        return row[0] if row else ""
+
     def chunk_ids_for(self, doc_ids: Iterable[str]) -> np.ndarray:
         doc_ids = list(doc_ids)
         marks = ",".join("?" * len(doc_ids))

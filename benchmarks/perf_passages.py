@@ -1,0 +1,59 @@
+"""Search latency of the small-to-big default against the previous default (200/40 chunks shown as matched), in one run.
+
+    flock /work/coord/bench.lock .venv/bin/python benchmarks/perf_passages.py ../shared/eval/policyqa/dev.json
+
+Both indexes over the 20 PolicyQA dev policies; the first `--queries` questions, embedded once beforehand; each
+question searched in both (hybrid, k=5, within its policy), alternating which goes first, so that load from other
+processes hits both alike. Prints the median and p95 of each and the ratio of medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from policyqa_data import write_policies  # noqa: E402
+
+from policyqa import build_index  # noqa: E402
+from policyqa.chunking import ChunkSettings  # noqa: E402
+from policyqa.embedding import Embedder  # noqa: E402
+from policyqa.retrieval import retrieve  # noqa: E402
+from policyqa.store import Generation  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("dev_json", type=Path)
+    parser.add_argument("--queries", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        questions = write_policies(args.dev_json, Path(tmp) / "corpus")[: args.queries]
+        generations = {}
+        for name, chunking in (("previous (200/40, as matched)", ChunkSettings(200, 40)), ("default", None)):
+            index_dir = Path(tmp) / name.split()[0]
+            build_index(Path(tmp) / "corpus", index_dir, chunking=chunking, progress=False, log=lambda _m: None)
+            generations[name] = Generation.open_current(index_dir)
+        vectors = Embedder().encode([q.text for q in questions])
+        seconds: dict[str, list[float]] = {name: [] for name in generations}
+        for n, (question, vector) in enumerate(zip(questions, vectors, strict=True)):
+            order = list(generations.items())
+            for name, generation in order if n % 2 else order[::-1]:
+                started = time.perf_counter()
+                retrieve(generation, question.text, vector, 5, [question.doc_id])
+                seconds[name].append(time.perf_counter() - started)
+        for name, values in seconds.items():
+            values.sort()
+            p95 = values[int(0.95 * len(values))]
+            print(f"{name}: median {1000 * statistics.median(values):.2f} ms, p95 {1000 * p95:.2f} ms")
+        previous, default = (statistics.median(v) for v in seconds.values())
+        print(f"ratio of medians (default / previous): {default / previous:.2f}x over {len(questions)} questions")
+
+
+if __name__ == "__main__":
+    main()
