@@ -1,8 +1,8 @@
 """Answer quality, refusals, `ask` vs `search` latency and build time: today's code and this one, in one run.
 
-    flock /work/coord/bench.lock .venv/bin/python benchmarks/answer_quality.py ../shared/eval/policyqa/dev.json \
+    .venv/bin/python benchmarks/answer_quality.py ../shared/eval/policyqa/dev.json \
         --baseline-src /tmp/policyqa-base/src      # a checkout of the commit to compare with (optional)
-    flock /work/coord/bench.lock .venv/bin/python benchmarks/answer_quality.py ../shared/eval/policyqa/dev.json \
+    .venv/bin/python benchmarks/answer_quality.py ../shared/eval/policyqa/dev.json \
         --calibrate                                 # choose the refusal limits on one half, report on the other
 
 Sets: eval/bundled_questions.jsonl (answerable: correct when the answer text holds the expected text; near-miss and

@@ -1,6 +1,7 @@
-"""Search latency of the small-to-big default against the previous default (200/40 chunks shown as matched), in one run.
+"""Search latency of small-to-big (64/0 chunks shown as 1,100-character passages) against the default (200/40 chunks
+shown as matched), in one run.
 
-    flock /work/coord/bench.lock .venv/bin/python benchmarks/perf_passages.py ../shared/eval/policyqa/dev.json
+    .venv/bin/python benchmarks/perf_passages.py ../shared/eval/policyqa/dev.json
 
 Both indexes over the 20 PolicyQA dev policies; the first `--queries` questions, embedded once beforehand; each
 question searched in both (hybrid, k=5, within its policy), alternating which goes first, so that load from other
@@ -35,7 +36,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         questions = write_policies(args.dev_json, Path(tmp) / "corpus")[: args.queries]
         generations = {}
-        for name, chunking in (("previous (200/40, as matched)", ChunkSettings(200, 40)), ("default", None)):
+        small_to_big = ChunkSettings(64, 0, passage_chars=1100)
+        for name, chunking in (("default (200/40, as matched)", ChunkSettings()), ("small-to-big", small_to_big)):
             index_dir = Path(tmp) / name.split()[0]
             build_index(Path(tmp) / "corpus", index_dir, chunking=chunking, progress=False, log=lambda _m: None)
             generations[name] = Generation.open_current(index_dir)

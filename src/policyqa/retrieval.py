@@ -20,7 +20,8 @@ MAX_QUERY_CHARS = 2000  # far past the model's 256-token window; the rest would 
 MAX_K = 1000
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[str, ...] = get_args(Mode)
-FUSION_DEPTH = 50  # candidates taken from each list before fusing (100 won with 64-token chunks: BENCHMARKS.md)
+FUSION_DEPTH = 50  # candidates taken from each list before fusing
+GROWN_FUSION_DEPTH = 100  # the same for small-to-big (64-token chunks): 100 won on one fold, 20 on the other
 # Weighted fusion of min-max normalised scores beat reciprocal rank fusion on PolicyQA dev (MRR@10 0.448 vs 0.438,
 # hit within 1,500 chars 0.426 vs 0.412; benchmarks/policyqa_dev.py), and its score in [0, 1] reads better. With small
 # chunks grown into passages, 2-fold cross-validation picked 0.7 on one fold and 0.8 on the other.
@@ -120,13 +121,14 @@ def retrieve(
         return []
     depth = max(k * MMR_POOL_FACTOR, MMR_MIN_POOL) if mmr else k
     span_chars = passage_chars(generation)
-    wanted, depth = depth, max(depth * GROWN_POOL_FACTOR, FUSION_DEPTH) if span_chars else depth
+    fusion_floor = GROWN_FUSION_DEPTH if span_chars else FUSION_DEPTH
+    wanted, depth = depth, max(depth * GROWN_POOL_FACTOR, fusion_floor) if span_chars else depth
     if mode == "dense":
         ranked = dense_ranked(generation, query_vector, depth, allowed)
     elif mode == "bm25":
         ranked = generation.sparse.top(query, depth, allowed)
     else:
-        fusion_depth = max(depth, FUSION_DEPTH)
+        fusion_depth = max(depth, fusion_floor)
         dense = dense_ranked(generation, query_vector, fusion_depth, allowed)
         sparse = generation.sparse.top(query, fusion_depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
