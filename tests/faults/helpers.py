@@ -41,6 +41,24 @@ NEW_FACTS = {  # query -> document that must answer it once the new state is ind
 QUERIES = [*NEW_FACTS, "Where was the peace agreement signed?", "How long are backups kept?"]
 
 
+def build_small_index(root: Path, docs: dict[str, str]) -> Path:
+    """`docs` (name → text) written to root/corpus and indexed into root/index, once per test module."""
+    from policyqa import build_index
+
+    (root / "corpus").mkdir()
+    for name, text in docs.items():
+        (root / "corpus" / name).write_text(text, encoding="utf-8")
+    build_index(root / "corpus", root / "index", log=lambda _m: None)
+    return root
+
+
+def private_copy(built: Path, into: Path) -> tuple[Path, Path]:
+    """A test's own (corpus, index) copied from a module's built pair, which it may then damage or change."""
+    shutil.copytree(built / "corpus", into / "corpus")
+    shutil.copytree(built / "index", into / "index", ignore=shutil.ignore_patterns("lock"))
+    return into / "corpus", into / "index"
+
+
 def write_old_corpus(path: Path) -> Path:
     shutil.copytree(BUNDLED_CORPUS, path)
     for name, text in (RETIRED, EDITED_V1):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +20,7 @@ from policyqa.errors import PolicyQAError
 from policyqa.sparse import BM25_DIR, ROW_IDS
 from policyqa.store import CHECKSUMS, CURRENT, DATABASE, VECTORS
 from tests.conftest import REPO
-from tests.faults.helpers import assert_sound, errors
+from tests.faults.helpers import assert_sound, build_small_index, errors, private_copy
 
 DOCS = {
     "leave.md": "# Leave\n\nStaff may carry over five days of annual leave into the next year.\n",
@@ -37,19 +36,12 @@ def quiet(message: str) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("integrity")
-    (root / "corpus").mkdir()
-    for name, text in DOCS.items():
-        (root / "corpus" / name).write_text(text, encoding="utf-8")
-    build_index(root / "corpus", root / "index", log=quiet)
-    return root
+    return build_small_index(tmp_path_factory.mktemp("integrity"), DOCS)
 
 
 @pytest.fixture
 def pair(built: Path, tmp_path: Path) -> tuple[Path, Path]:
-    shutil.copytree(built / "corpus", tmp_path / "corpus")
-    shutil.copytree(built / "index", tmp_path / "index", ignore=shutil.ignore_patterns("lock"))
-    return tmp_path / "corpus", tmp_path / "index"
+    return private_copy(built, tmp_path)
 
 
 def live(index: Path) -> Path:

@@ -27,6 +27,7 @@ from policyqa_app.state import AppState  # noqa: E402
 from policyqa import build_index  # noqa: E402
 from policyqa.answer_types import Answer, Citation  # noqa: E402
 from tests.e2e.conftest import free_port, wait_until_up  # noqa: E402
+from tests.faults.helpers import build_small_index, private_copy  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # gr.Warning outside a running app
 
@@ -42,19 +43,13 @@ def quiet(message: str) -> None:
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("ui-hardening")
-    (root / "corpus").mkdir()
-    for name, text in DOCS.items():
-        (root / "corpus" / name).write_text(text, encoding="utf-8")
-    build_index(root / "corpus", root / "index", log=quiet)
-    return root
+    return build_small_index(tmp_path_factory.mktemp("ui-hardening"), DOCS)
 
 
 @pytest.fixture
 def handlers(built: Path, tmp_path: Path) -> Handlers:
-    shutil.copytree(built / "corpus", tmp_path / "corpus")
-    shutil.copytree(built / "index", tmp_path / "index", ignore=shutil.ignore_patterns("lock"))
-    return Handlers(AppState(tmp_path / "index", tmp_path / "corpus"))
+    corpus, index = private_copy(built, tmp_path)
+    return Handlers(AppState(index, corpus))
 
 
 def corpus_files(handlers: Handlers) -> list[str]:
