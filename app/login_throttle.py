@@ -12,22 +12,27 @@ from typing import Any
 MAX_FAILURES = 5
 WINDOW = 300.0  # seconds
 FAILURE_DELAY = 1.0  # seconds added to every failed attempt
+API_PREFIX = "/api/v1"  # the REST API (app/rest.py), which takes the same credentials as HTTP Basic
 
 
 class LoginThrottle:
-    """ASGI middleware in front of Gradio's POST /login (Gradio itself allows any number of attempts)."""
+    """ASGI middleware in front of Gradio's POST /login and the REST API's HTTP Basic logins (Gradio itself allows
+    any number of attempts)."""
 
     def __init__(self, app: Any):
         self.app = app
         self.failures: dict[str, deque[float]] = defaultdict(deque)
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        is_login = (
-            scope["type"] == "http"
-            and scope.get("method") == "POST"
-            and scope.get("path", "").rstrip("/").endswith("/login")
+        is_http = scope["type"] == "http"
+        is_login = is_http and scope.get("method") == "POST" and scope.get("path", "").rstrip("/").endswith("/login")
+        # A REST call with HTTP Basic credentials is a login attempt too: it fails with 401, and shares the budget.
+        is_api_login = (
+            is_http
+            and scope.get("path", "").startswith(API_PREFIX)
+            and any(name.lower() == b"authorization" for name, _ in scope.get("headers", []))
         )
-        if not is_login:
+        if not (is_login or is_api_login):
             await self.app(scope, receive, send)
             return
         client = (scope.get("client") or ("unknown", 0))[0]
@@ -38,19 +43,25 @@ class LoginThrottle:
         if len(recent) >= MAX_FAILURES:
             await _refuse(send, int(WINDOW - (now - recent[0])) + 1)
             return
-        recent.append(now)  # counted as a failure until it succeeds: parallel guesses share the same budget
+        # A UI login counts as a failure until it succeeds, so parallel guesses share the budget. A REST call counts
+        # only once it failed: an integrator's parallel calls with the right password must all go through.
+        if is_login:
+            recent.append(now)
         succeeded = False
 
         async def watch(message: dict[str, Any]) -> None:
             nonlocal succeeded
             if message["type"] == "http.response.start":
-                succeeded = message["status"] < 300
+                status = message["status"]
+                succeeded = status != 401 if is_api_login else status < 300
                 if not succeeded:
+                    if is_api_login:
+                        recent.append(time.monotonic())
                     await asyncio.sleep(FAILURE_DELAY)
             await send(message)
 
         await self.app(scope, receive, watch)
-        if succeeded:
+        if succeeded and is_login:
             recent.clear()
 
 

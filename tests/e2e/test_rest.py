@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from policyqa_app.login_throttle import MAX_FAILURES
 
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION
 from tests.e2e.conftest import Server, running_app
@@ -46,16 +47,28 @@ def error_of(response: httpx.Response, status: int) -> str:
     return body["message"]
 
 
-def test_every_route_needs_the_ui_credentials(api_server: Server) -> None:
-    base = f"{api_server.url}/api/v1"
+def test_every_route_needs_the_ui_credentials(tmp_path: Path, bundled_index: Path) -> None:
+    """On a server of its own: wrong passwords count towards the login lockout (app/login_throttle.py), which
+    would refuse this module's other calls from the same address."""
+    corpus, index = tmp_path / "corpus", tmp_path / "index"
+    shutil.copytree(BUNDLED_CORPUS, corpus)
+    shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
     calls = [("GET", "/status"), ("GET", "/documents"), ("POST", "/search"), ("POST", "/ask"), ("POST", "/build")]
     calls += [("POST", "/documents"), ("DELETE", f"/documents/{BUNDLED_DOC}")]
-    for auth in (None, ("api-user", "wrong"), ("someone", AUTH[1])):
-        for method, path in calls:
-            response = httpx.request(method, base + path, auth=auth, json={"query": "x", "question": "x"})
-            assert "password required" in error_of(response, 401)
-            assert response.headers["www-authenticate"] == "Basic"
-    assert (api_server.corpus / BUNDLED_DOC).is_file()  # the unauthorised delete did nothing
+    env = {"POLICYQA_AUTH": ":".join(AUTH)}
+    with running_app(corpus, index, tmp_path / "server.log", env, ready="api/v1/docs") as server:
+        base = f"{server.url}api/v1"
+        codes = []
+        for auth in (None, ("api-user", "wrong"), ("someone", AUTH[1])):
+            for method, path in calls:
+                response = httpx.request(method, base + path, auth=auth, json={"query": "x", "question": "x"})
+                if auth is None or response.status_code != 429:
+                    assert "password required" in error_of(response, 401)
+                    assert response.headers["www-authenticate"] == "Basic"
+                codes.append(response.status_code)
+        wrong = codes[len(calls) :]  # every call with a wrong user or password: refused, then locked out
+        assert wrong == [401] * MAX_FAILURES + [429] * (len(wrong) - MAX_FAILURES), codes
+    assert (corpus / BUNDLED_DOC).is_file()  # the unauthorised delete did nothing
 
 
 def test_openapi_docs_describe_the_routes(api_server: Server) -> None:

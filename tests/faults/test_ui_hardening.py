@@ -4,6 +4,7 @@ items 3, 6, 9 and 11)."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -26,7 +27,7 @@ from policyqa_app.state import AppState  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
 from policyqa.answer_types import Answer, Citation  # noqa: E402
-from tests.e2e.conftest import free_port, wait_until_up  # noqa: E402
+from tests.e2e.conftest import free_port, running_app, wait_until_up  # noqa: E402
 from tests.faults.helpers import build_small_index, private_copy  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # gr.Warning outside a running app
@@ -177,9 +178,29 @@ def test_password_guessing_is_locked_out(built: Path, tmp_path: Path) -> None:
         assert codes[:MAX_FAILURES] == [400] * MAX_FAILURES and set(codes[MAX_FAILURES:]) == {429}, codes
         assert login(url, "s3cret") == 429, "the right password must wait out the lockout too"
         assert time.monotonic() - started >= MAX_FAILURES * 0.9  # each failure was slowed down
+        assert rest_login(url, "s3cret") == 429, "the REST API shares the lockout"
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def rest_login(url: str, password: str) -> int:
+    token = base64.b64encode(f"admin:{password}".encode()).decode()
+    request = urllib.request.Request(url + "api/v1/status", headers={"Authorization": f"Basic {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_password_guessing_over_the_rest_api_is_locked_out(built: Path, tmp_path: Path) -> None:
+    env = {"POLICYQA_AUTH": "admin:s3cret"}
+    with running_app(built / "corpus", built / "index", tmp_path / "server.log", env) as server:
+        assert rest_login(server.url, "s3cret") == 200
+        codes = [rest_login(server.url, f"guess{n}") for n in range(MAX_FAILURES + 3)]
+        assert codes[:MAX_FAILURES] == [401] * MAX_FAILURES and set(codes[MAX_FAILURES:]) == {429}, codes
+        assert rest_login(server.url, "s3cret") == 429
 
 
 # --- item 11 --------------------------------------------------------------------------------------------------
