@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from policyqa.answer.generate import settings_from_env
 from policyqa.cli import add_llm_arguments
 from policyqa.errors import PolicyQAError
-from policyqa.generate import settings_from_env
 
 from .server import serve
 

@@ -8,8 +8,8 @@ import re
 import shutil
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
-from policyqa.documents import SUPPORTED_SUFFIXES, walk_corpus
 from policyqa.errors import PolicyQAError
+from policyqa.ingest.documents import SUPPORTED_SUFFIXES, walk_corpus
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILES_PER_UPLOAD = 20

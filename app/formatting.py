@@ -8,9 +8,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from policyqa.answer_types import Answer, Citation
-from policyqa.readers import FRONT_MATTER
-from policyqa.retrieval import Hit
+from policyqa.answer.types import Answer, Citation
+from policyqa.ingest.readers import FRONT_MATTER
+from policyqa.search.retrieval import Hit
 
 REFUSAL = "The corpus does not answer this question"
 PARTIAL = "Partly answered"
@@ -62,7 +62,7 @@ def _where(doc_id: str, page: int | None, heading: str | None, span: tuple[int, 
 
 
 def answer_state(answer: Answer) -> str:
-    """"answered", "partial" or "refused"."""
+    """ "answered", "partial" or "refused"."""
     return "refused" if answer.abstained else str(getattr(answer, "state", None) or "answered")
 
 

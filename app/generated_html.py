@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from policyqa.answer_types import Answer
+from policyqa.answer.types import Answer
 
 from .formatting import answer_html, esc
 

@@ -11,13 +11,13 @@ from typing import Any
 import gradio as gr
 
 from policyqa import PolicyQAError
-from policyqa.answer import LIMITS
-from policyqa.answer_types import Citation
-from policyqa.documents import heading_path
-from policyqa.followup import Expansion, best_answer, expand_followup
-from policyqa.generate import generate_stream
-from policyqa.retrieval import MAX_QUERY_CHARS, MODES, Mode
-from policyqa.status import index_status
+from policyqa.answer.compose import LIMITS
+from policyqa.answer.generate import generate_stream
+from policyqa.answer.types import Citation
+from policyqa.index.status import index_status
+from policyqa.ingest.documents import heading_path
+from policyqa.search.followup import Expansion, best_answer, expand_followup
+from policyqa.search.retrieval import MAX_QUERY_CHARS, MODES, Mode
 
 from . import formatting as fmt
 from .corpus_files import CorpusFileError, add_uploads, corpus_file_ids, delete_document, remove_uploaded

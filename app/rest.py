@@ -192,7 +192,7 @@ def _save_uploads(files: list[UploadFile], state: AppState) -> m.UploadResponse:
 
 
 def _documents(state: AppState) -> list[m.DocumentOut]:
-    from policyqa.status import index_status
+    from policyqa.index.status import index_status
 
     status = index_status(state.corpus_dir, state.index_dir)
     stale = status.get("stale", {})
@@ -216,7 +216,7 @@ def _documents(state: AppState) -> list[m.DocumentOut]:
 
 
 def _status(state: AppState) -> m.StatusResponse:
-    from policyqa.status import index_status
+    from policyqa.index.status import index_status
 
     llm_name = f"{state.llm.model} at {state.llm.url}" if state.llm is not None else None
     status = index_status(state.corpus_dir, state.index_dir)

@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from policyqa.answer_types import Answer, Citation, GeneratedAnswer
-from policyqa.retrieval import MAX_K, Hit
+from policyqa.answer.types import Answer, Citation, GeneratedAnswer
+from policyqa.search.retrieval import MAX_K, Hit
 
 AnswerState = Literal["answered", "partial", "refused"]
 

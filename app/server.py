@@ -12,9 +12,9 @@ from typing import Any
 
 from starlette.routing import Mount
 
+from policyqa.answer.generate import LLMSettings
 from policyqa.errors import PolicyQAError
-from policyqa.generate import LLMSettings
-from policyqa.sync import check_separate_folders
+from policyqa.index.sync import check_separate_folders
 
 from .corpus_files import MAX_UPLOAD_BYTES
 from .formatting import CSS

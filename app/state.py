@@ -7,10 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from policyqa import PolicyIndex, PolicyQAError, build_index, open_index
+from policyqa.answer.generate import LLMSettings
 from policyqa.errors import BuildLockedError, IndexNotFoundError
-from policyqa.generate import LLMSettings
-from policyqa.store import current_generation_name
-from policyqa.sync import BuildReport
+from policyqa.index.faiss_sqlite.generation import current_generation_name
+from policyqa.index.sync import BuildReport
 
 NO_INDEX = "No index yet — click “Rebuild index” on the Corpus tab."
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from policyqa.documents import SUPPORTED_SUFFIXES
-from policyqa.retrieval import MODES
+from policyqa.ingest.documents import SUPPORTED_SUFFIXES
+from policyqa.search.retrieval import MODES
 
 from .formatting import CHAT_JS, DOC_JS, HISTORY_JS, chat_html, history_html
 from .handlers import Handlers

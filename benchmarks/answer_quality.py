@@ -88,7 +88,7 @@ def measure(dev: Path, limit: int | None, timed: int, limits_file: Path | None =
 
     options: dict[str, Any] = {}
     if limits_file:  # limits just calibrated, before they become the default
-        from policyqa.answer import Limits
+        from policyqa.answer.compose import Limits
 
         raw = json.loads(limits_file.read_text())
         options["limits"] = Limits(
@@ -165,7 +165,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 def calibrate(dev: Path, limit: int | None, out: Path | None) -> None:
     from policyqa import build_index, open_index
-    from policyqa.answer import LIMITS, Limits, decide
+    from policyqa.answer.compose import LIMITS, Limits, decide
 
     rows = bundled_rows()
     with tempfile.TemporaryDirectory() as tmp:
@@ -233,7 +233,7 @@ def calibrate(dev: Path, limit: int | None, out: Path | None) -> None:
                 f"{pct(s['policyqa']['covered'], s['policyqa']['n'])} | {lim} |"
             )
     print(f"\nchosen on the whole set (the shipped default): {overall}")
-    print(f"default in policyqa.answer now: {LIMITS}")
+    print(f"default in policyqa.answer.compose now: {LIMITS}")
     print(
         table_small(
             {"whole set, chosen": evaluate(overall, both), "whole set, current default": evaluate(LIMITS, both)}

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from policyqa_data import write_policies  # noqa: E402
 
 from policyqa import build_index, open_index  # noqa: E402
-from policyqa.embedding import Embedder, load_model  # noqa: E402
+from policyqa.embed.embedder import Embedder, load_model  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

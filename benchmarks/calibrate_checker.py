@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from policyqa.claims import check_sentence, split_sentences
-from policyqa.embedding import Embedder
+from policyqa.answer.claims import check_sentence, split_sentences
+from policyqa.embed.embedder import Embedder
 
 GRID = [round(x, 2) for x in np.arange(0.0, 0.91, 0.05)]
 
@@ -74,7 +74,7 @@ def main() -> None:
         f"cross-validated (held-out halves pooled): bad caught {pooled[0]}/{pooled[1]}, "
         f"good passed {pooled[2]}/{pooled[3]}"
     )
-    from policyqa.claims import OVERLAP_FLOOR, SIMILARITY_FLOOR
+    from policyqa.answer.claims import OVERLAP_FLOOR, SIMILARITY_FLOOR
 
     caught, bad, passed, good = score(verdicts(items, OVERLAP_FLOOR, SIMILARITY_FLOOR))
     print(

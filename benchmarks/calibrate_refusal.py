@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from policyqa import build_index, open_index
-from policyqa.answer import REFUSAL_THRESHOLD
+from policyqa.answer.compose import REFUSAL_THRESHOLD
 
 REPO = Path(__file__).resolve().parents[1]
 

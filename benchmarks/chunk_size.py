@@ -21,10 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from policyqa_data import Question, covers, write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
-from policyqa.chunking import ChunkSettings  # noqa: E402
-from policyqa.embedding import Embedder  # noqa: E402
-from policyqa.retrieval import MODES, Mode, retrieve  # noqa: E402
-from policyqa.store import Generation  # noqa: E402
+from policyqa.embed.embedder import Embedder  # noqa: E402
+from policyqa.index.faiss_sqlite.generation import Generation  # noqa: E402
+from policyqa.ingest.chunking import ChunkSettings  # noqa: E402
+from policyqa.search.retrieval import MODES, Mode, retrieve  # noqa: E402
 
 SETTINGS = [(96, 16), (128, 24), (160, 32), (200, 40), (254, 50)]
 BUDGET = 1500

@@ -1,10 +1,10 @@
-"""Follow-up questions asked alone vs expanded with the previous question's subject (policyqa.followup).
+"""Follow-up questions asked alone vs expanded with the previous question's subject (policyqa.search.followup).
 
     .venv/bin/python benchmarks/followups.py [--pairs eval/followups.jsonl]
 
 Builds an index of corpus/ in a temp folder. For each hand-written (previous, follow-up, answer) pair: is the
 answer (whitespace-folded) in the top-1 / top-3 retrieved chunks, and in the extractive answer's text? The last
-row is what the UI does (policyqa.followup.best_answer); its hit@k are those of the query its answer came from.
+row is what the UI does (policyqa.search.followup.best_answer); its hit@k are those of the query its answer came from.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from policyqa import build_index, open_index
-from policyqa.followup import best_answer, expand_followup
+from policyqa.search.followup import best_answer, expand_followup
 
 REPO = Path(__file__).resolve().parents[1]
 

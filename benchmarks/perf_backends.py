@@ -5,14 +5,14 @@
 Texts: exactly the chunks a default build of the 20 PolicyQA dev policies embeds. Backends:
 
 * torch — sentence-transformers (`--backend torch`);
-* numpy — policyqa.numpy_bert, what a process without torch uses for queries on a torch index;
+* numpy — policyqa.embed.numpy_bert, what a process without torch uses for queries on a torch index;
 * openvino f32 / openvino bf16 — the transformer exported to OpenVINO IR (the default backend, `--backend openvino`),
   computed with INFERENCE_PRECISION_HINT f32 and, where the CPU runs it natively, bf16 (`--precision`);
 * onnx fp32 / onnx int8 — exported here with torch.onnx, int8 by onnxruntime's dynamic quantisation; run with
   onnxruntime (extra [bench]). Not offered by the library; measured to decide whether to offer them. onnxruntime
   picks its kernels by CPU too (int8 uses VNNI where present), so its rows hold for the CPU printed at the top only.
 
-All backends share tokenisation, length-sorted batches of 32 and mean pooling (policyqa.pooled_encoder), except
+All backends share tokenisation, length-sorted batches of 32 and mean pooling (policyqa.embed.pooled), except
 torch, which is sentence-transformers itself. Throughput: median of `--repeats` passes over all chunks, backends
 interleaved. Agreement: max |difference| and minimum cosine against torch over the chunks. Retrieval: each
 question searched within its policy by exact inner product over that backend's vectors (what `--mode dense` does),
@@ -43,11 +43,11 @@ from chunk_size import first_hit_rank  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
-from policyqa.chunking import Chunker, ChunkSettings  # noqa: E402
-from policyqa.documents import read_document, scan_corpus  # noqa: E402
-from policyqa.embedding import Embedder  # noqa: E402
-from policyqa.numpy_bert import NumpyBertEncoder  # noqa: E402
-from policyqa.pooled_encoder import MeanPooledEncoder  # noqa: E402
+from policyqa.embed.embedder import Embedder  # noqa: E402
+from policyqa.embed.numpy_bert import NumpyBertEncoder  # noqa: E402
+from policyqa.embed.pooled import MeanPooledEncoder  # noqa: E402
+from policyqa.ingest.chunking import Chunker, ChunkSettings  # noqa: E402
+from policyqa.ingest.documents import read_document, scan_corpus  # noqa: E402
 
 K = 10
 Encode = Callable[[list[str]], np.ndarray]
@@ -103,7 +103,7 @@ def encoders(embedder: Embedder, folder: Path) -> dict[str, Encode]:
         "torch": lambda texts: model.encode(texts, batch_size=32, normalize_embeddings=True, convert_to_numpy=True),
         "numpy": NumpyBertEncoder(embedder.model_dir, embedder.max_seq_length).encode,
     }
-    from policyqa import openvino_encoder
+    from policyqa.embed import openvino_backend as openvino_encoder
 
     for precision in ("f32", "bf16"):
         if precision == "bf16" and not openvino_encoder.native_bf16():

@@ -43,8 +43,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from policyqa_data import write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
-from policyqa.embedding import BACKENDS, Embedder, bundled_model_dir, default_backend, load_model  # noqa: E402
-from policyqa.store import Generation  # noqa: E402
+from policyqa.embed.embedder import BACKENDS, Embedder, bundled_model_dir, default_backend, load_model  # noqa: E402
+from policyqa.index.faiss_sqlite.generation import Generation  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 QUIET: Callable[[str], None] = lambda _m: None  # noqa: E731

@@ -22,10 +22,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from policyqa_data import write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
-from policyqa.chunking import ChunkSettings  # noqa: E402
-from policyqa.embedding import Embedder  # noqa: E402
-from policyqa.retrieval import retrieve  # noqa: E402
-from policyqa.store import Generation  # noqa: E402
+from policyqa.embed.embedder import Embedder  # noqa: E402
+from policyqa.index.faiss_sqlite.generation import Generation  # noqa: E402
+from policyqa.ingest.chunking import ChunkSettings  # noqa: E402
+from policyqa.search.retrieval import retrieve  # noqa: E402
 
 
 def main() -> None:

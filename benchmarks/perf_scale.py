@@ -12,7 +12,8 @@ in 384 dimensions all their neighbours are almost equally far, no ANN index reac
 scanning most of the data, and real embeddings are nothing like them; `--uniform` runs that case anyway.)
 
 Per size: the flat index (IndexIDMap2(IndexFlatIP), what generations use below the threshold) and the IVF that
-policyqa.vector_index builds above it (nlist rule, training, nprobe calibrated on stored vectors), each timed on
+policyqa.index.faiss_sqlite.vector_index builds above it (nlist rule, training, nprobe calibrated on stored vectors),
+each timed on
 single queries (p50), interleaved per query with one encode of a PolicyQA question so that the flat / IVF /
 encode latencies see the same load from other processes; recall@10 of the IVF against exact search
 on fresh query vectors, at the calibrated nprobe and at each nprobe of a sweep; index size = serialised bytes
@@ -39,10 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from policyqa_data import write_policies  # noqa: E402
 
-from policyqa.chunking import Chunker, ChunkSettings  # noqa: E402
-from policyqa.documents import read_document, scan_corpus  # noqa: E402
-from policyqa.embedding import Embedder  # noqa: E402
-from policyqa.vector_index import (  # noqa: E402
+from policyqa.embed.embedder import Embedder  # noqa: E402
+from policyqa.index.faiss_sqlite.vector_index import (  # noqa: E402
     TARGET_RECALL,
     build_vector_index,
     describe,
@@ -50,6 +49,8 @@ from policyqa.vector_index import (  # noqa: E402
     make_vector_index,
     recall_at,
 )
+from policyqa.ingest.chunking import Chunker, ChunkSettings  # noqa: E402
+from policyqa.ingest.documents import read_document, scan_corpus  # noqa: E402
 
 DIM = 384
 K = 10

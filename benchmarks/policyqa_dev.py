@@ -40,10 +40,11 @@ from chunk_size import BUDGET, first_hit_rank  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
-from policyqa.chunking import ChunkSettings  # noqa: E402
-from policyqa.embedding import Embedder, bundled_model_dir  # noqa: E402
-from policyqa.fusion import Ranked, reciprocal_rank_fusion, weighted_fusion  # noqa: E402
-from policyqa.retrieval import (  # noqa: E402
+from policyqa.embed.embedder import Embedder, bundled_model_dir  # noqa: E402
+from policyqa.index.faiss_sqlite.generation import Generation  # noqa: E402
+from policyqa.ingest.chunking import ChunkSettings  # noqa: E402
+from policyqa.search.fusion import Ranked, reciprocal_rank_fusion, weighted_fusion  # noqa: E402
+from policyqa.search.retrieval import (  # noqa: E402
     FUSION_DEPTH,
     HYBRID_DENSE_WEIGHT,
     Mode,
@@ -53,7 +54,6 @@ from policyqa.retrieval import (  # noqa: E402
     passages,
     retrieve,
 )
-from policyqa.store import Generation  # noqa: E402
 
 K = 10
 DENSE_WEIGHTS = (0.3, 0.5)
@@ -168,9 +168,7 @@ def langchain_baseline(corpus_dir: Path, chunk_chars: int, overlap_chars: int) -
         Document(page_content=path.read_text(encoding="utf-8"), metadata={"source": path.name})
         for path in sorted(corpus_dir.glob("*.txt"))
     ]
-    splitter = RecursiveCharacterTextSplitter(
-        chunk_size=chunk_chars, chunk_overlap=overlap_chars, add_start_index=True
-    )
+    splitter = RecursiveCharacterTextSplitter(chunk_size=chunk_chars, chunk_overlap=overlap_chars, add_start_index=True)
     chunks = splitter.split_documents(documents)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # langchain_community's HuggingFaceEmbeddings is deprecated, still works

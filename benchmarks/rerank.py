@@ -22,10 +22,10 @@ from chunk_size import BUDGET, first_hit_rank  # noqa: E402
 from policyqa_data import write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
-from policyqa.embedding import Embedder  # noqa: E402
-from policyqa.rerank import CANDIDATES, Reranker  # noqa: E402
-from policyqa.retrieval import retrieve  # noqa: E402
-from policyqa.store import Generation  # noqa: E402
+from policyqa.embed.embedder import Embedder  # noqa: E402
+from policyqa.index.faiss_sqlite.generation import Generation  # noqa: E402
+from policyqa.search.rerank import CANDIDATES, Reranker  # noqa: E402
+from policyqa.search.retrieval import retrieve  # noqa: E402
 
 
 def metrics(ranks: list[int | None], budget_ranks: list[int | None]) -> str:

@@ -30,12 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chunk_size import BUDGET, first_hit_rank  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
-from policyqa.chunking import Chunker, ChunkSettings  # noqa: E402
-from policyqa.documents import Document, read_document, scan_corpus  # noqa: E402
-from policyqa.embedding import Embedder  # noqa: E402
-from policyqa.fusion import weighted_fusion  # noqa: E402
-from policyqa.sentences import sentence_spans  # noqa: E402
-from policyqa.sparse import tokenize  # noqa: E402
+from policyqa.embed.embedder import Embedder  # noqa: E402
+from policyqa.ingest.chunking import Chunker, ChunkSettings  # noqa: E402
+from policyqa.ingest.documents import Document, read_document, scan_corpus  # noqa: E402
+from policyqa.ingest.sentences import sentence_spans  # noqa: E402
+from policyqa.ingest.terms import tokenize  # noqa: E402
+from policyqa.search.fusion import weighted_fusion  # noqa: E402
 
 K = 10
 MAX_DEPTH = 100
@@ -182,7 +182,8 @@ def grow(units: Units, row: int, span: int, forward: bool = False, shown: Sequen
         return start, end
     doc_rows = units.rows_of_doc[int(units.doc[row])]
     pos = int(np.searchsorted(doc_rows, row))
-    if shown:  # as policyqa.passages: grow only within the run of units around the match that no shown span holds
+    # as policyqa.search.passages: grow only within the run of units around the match that no shown span holds
+    if shown:
 
         def free(r: int) -> bool:
             return not any(units.starts[r] < s.end and s.start < units.ends[r] for s in shown)

@@ -18,7 +18,7 @@ DOHA_QUESTION = "Where was the peace agreement between the US and the Taliban si
 
 @pytest.fixture(scope="session")
 def embedder():
-    from policyqa.embedding import Embedder
+    from policyqa.embed.embedder import Embedder
 
     return Embedder()
 

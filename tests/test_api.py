@@ -7,7 +7,7 @@ import pytest
 
 from policyqa import open_index
 from policyqa.errors import IndexFormatError, IndexNotFoundError, QueryError
-from policyqa.retrieval import QueryTruncatedWarning
+from policyqa.search.retrieval import QueryTruncatedWarning
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 
 HIT_FIELDS = {"text", "score", "doc_id", "title", "start", "end", "page", "heading"}

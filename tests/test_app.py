@@ -16,8 +16,8 @@ from policyqa_app.server import auth_from_env
 from policyqa_app.state import AppState
 
 from policyqa import PolicyQAError
-from policyqa.answer_types import Answer, Citation
-from policyqa.retrieval import Hit
+from policyqa.answer.types import Answer, Citation
+from policyqa.search.retrieval import Hit
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # gr.Warning outside a running app
@@ -404,7 +404,7 @@ def test_a_busy_port_says_which_flag_to_use() -> None:
 def test_pypdf_font_notices_stay_out_of_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     from pypdf._utils import logger_warning
 
-    from policyqa.documents import CorpusFile, read_document
+    from policyqa.ingest.documents import CorpusFile, read_document
     from tests.filemakers import make_pdf
 
     path = make_pdf(tmp_path / "a.pdf", ["Some text"])

@@ -12,17 +12,13 @@ from typing import Any, Literal
 
 import numpy as np
 
-from policyqa import rerank as rerank_model
-from policyqa.answer import LIMITS, Analysis, Limits, analyse, decide
-from policyqa.answer_types import Answer
-from policyqa.embedding import Backend, Embedder, same_model
+from policyqa.answer.compose import LIMITS, Analysis, Limits, analyse, decide
+from policyqa.answer.generate import LLMSettings, generate_answer
+from policyqa.answer.types import Answer
+from policyqa.embed.embedder import Backend, Embedder, same_model
+from policyqa.embed.openvino_backend import Precision
 from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
-from policyqa.filters import DocumentFilter
-from policyqa.generate import LLMSettings, generate_answer
-from policyqa.openvino_encoder import Precision
-from policyqa.rerank import Reranker
-from policyqa.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
-from policyqa.store import (
+from policyqa.index.faiss_sqlite.generation import (
     ChunkRecord,
     DocumentRecord,
     Generation,
@@ -30,7 +26,11 @@ from policyqa.store import (
     current_generation_name,
     current_manifest,
 )
-from policyqa.sync import build_index
+from policyqa.index.sync import build_index
+from policyqa.search import rerank as rerank_model
+from policyqa.search.filters import DocumentFilter
+from policyqa.search.rerank import Reranker
+from policyqa.search.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
 
 __all__ = ["PolicyIndex", "build_index", "open_index"]
 

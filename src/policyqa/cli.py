@@ -11,9 +11,9 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
-from policyqa.embedding import BACKENDS
+from policyqa.embed.embedder import BACKENDS
+from policyqa.embed.openvino_backend import PRECISIONS
 from policyqa.errors import PolicyQAError
-from policyqa.openvino_encoder import PRECISIONS
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -176,7 +176,7 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from policyqa.sync import build_index
+    from policyqa.index.sync import build_index
 
     report = build_index(args.corpus, args.index, model=args.model, full=args.full)
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
@@ -209,9 +209,9 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from policyqa.answer import REFUSAL_TEXT
+    from policyqa.answer.compose import REFUSAL_TEXT
+    from policyqa.answer.generate import settings_from_env
     from policyqa.api import open_index
-    from policyqa.generate import settings_from_env
 
     llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
     answer = open_index(args.index, model=args.model, rerank=args.rerank).ask(
@@ -259,7 +259,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from policyqa_app import serve
     except ImportError as exc:
         raise PolicyQAError(f"the web UI needs the 'ui' extra ({exc.name} is missing): pip install -e '.[ui]'") from exc
-    from policyqa.generate import settings_from_env
+    from policyqa.answer.generate import settings_from_env
 
     llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
     serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm)
@@ -268,7 +268,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from policyqa.api import open_index
-    from policyqa.evaluation import evaluate, format_table, load_questions
+    from policyqa.search.evaluation import evaluate, format_table, load_questions
 
     try:
         ks = sorted({int(k) for k in args.ks.split(",") if k.strip()})
@@ -287,7 +287,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from policyqa.status import index_status
+    from policyqa.index.status import index_status
 
     if args.check:
         return cmd_check(args)
@@ -324,7 +324,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """`status --check`: the doctor's verdict; exit 1 when the index has problems (notes alone are fine)."""
-    from policyqa.doctor import check_index
+    from policyqa.index.doctor import check_index
 
     corpus = args.corpus if args.corpus.is_dir() else None
     problems = check_index(args.index, corpus, model=args.model)

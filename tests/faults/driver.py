@@ -47,7 +47,7 @@ def pause_factory(point: str | None, hold_until: Path | None) -> Callable[[str],
 
 
 def install_replay(folder: Path) -> None:
-    from policyqa.embedding import Embedder
+    from policyqa.embed.embedder import Embedder
 
     texts = json.loads((folder / "texts.json").read_text(encoding="utf-8"))
     vectors = np.load(folder / "vectors.npy", allow_pickle=False)
@@ -67,9 +67,9 @@ def install_replay(folder: Path) -> None:
 def install_pauses(pause: Callable[[str], None]) -> None:
     import faiss
 
-    import policyqa.store as store
-    import policyqa.sync as sync
-    from policyqa.embedding import Embedder
+    import policyqa.index.faiss_sqlite.generation as store
+    import policyqa.index.sync as sync
+    from policyqa.embed.embedder import Embedder
 
     def wrap(owner: Any, name: str, before: str | None = None, after: str | None = None, once: bool = False) -> None:
         original = getattr(owner, name)
@@ -172,7 +172,7 @@ def main(argv: list[str]) -> int:
     if args.lock_timeout is not None:
         import functools
 
-        import policyqa.sync as sync
+        import policyqa.index.sync as sync
 
         sync.build_index = functools.partial(sync.build_index, lock_timeout=args.lock_timeout)
     from policyqa.cli import main as cli_main

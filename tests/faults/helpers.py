@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from policyqa.doctor import Problem, check_index
-from policyqa.store import Generation
+from policyqa.index.doctor import Problem, check_index
+from policyqa.index.faiss_sqlite.generation import Generation
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, REPO
-from tests.test_sync import assert_consistent
+from tests.index.test_sync import assert_consistent
 
 DRIVER = Path(__file__).with_name("driver.py")
 
@@ -212,7 +212,7 @@ def errors(problems: list[Problem]) -> list[str]:
 
 
 def assert_sound(index_dir: Path, corpus_dir: Path | None = None) -> set[int]:
-    """The doctor finds no error and FAISS and SQLite hold the same chunk ids (tests.test_sync's check)."""
+    """The doctor finds no error and FAISS and SQLite hold the same chunk ids (tests.index.test_sync's check)."""
     assert errors(check_index(index_dir, corpus_dir)) == []
     return assert_consistent(index_dir)
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-import policyqa.documents
+import policyqa.ingest.documents
 from policyqa import build_index, open_index
-from policyqa.documents import scan_corpus
-from policyqa.sync import BuildReport
+from policyqa.index.sync import BuildReport
+from policyqa.ingest.documents import scan_corpus
 from tests.conftest import BUNDLED_DOC
 from tests.faults.helpers import assert_sound
 from tests.filemakers import make_docx, make_pdf
@@ -172,7 +172,7 @@ def built(hostile: tuple) -> BuildReport:
     corpus, index, _, _ = hostile
     scan_with_deadline(corpus)  # fail rather than hang the build below
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(policyqa.documents, "MAX_FILE_BYTES", SIZE_LIMIT)
+        patch.setattr(policyqa.ingest.documents, "MAX_FILE_BYTES", SIZE_LIMIT)
         return build_index(corpus, index, log=quiet)
 
 
@@ -193,7 +193,7 @@ def test_every_bad_file_is_skipped_with_a_reason_and_the_rest_indexed(hostile: t
         assert secret not in text, f"a symlink out of the corpus was followed ({secret})"
     assert_sound(index, corpus)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(policyqa.documents, "MAX_FILE_BYTES", SIZE_LIMIT)
+        patch.setattr(policyqa.ingest.documents, "MAX_FILE_BYTES", SIZE_LIMIT)
         assert build_index(corpus, index, log=quiet).generation is None, "skipped files must not make it stale"
 
 

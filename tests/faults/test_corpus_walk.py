@@ -15,9 +15,9 @@ import pytest
 
 from policyqa import build_index
 from policyqa.cli import main as cli_main
-from policyqa.documents import MAX_DEPTH
 from policyqa.errors import PolicyQAError
-from policyqa.evaluation import load_questions
+from policyqa.ingest.documents import MAX_DEPTH
+from policyqa.search.evaluation import load_questions
 from tests.conftest import REPO
 from tests.faults.helpers import assert_sound
 

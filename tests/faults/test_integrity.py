@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pytest
 
-import policyqa.store
+import policyqa.index.faiss_sqlite.generation
 from policyqa import build_index, open_index
 from policyqa.cli import main as cli_main
-from policyqa.doctor import check_index
 from policyqa.errors import PolicyQAError
-from policyqa.sparse import BM25_DIR, ROW_IDS
-from policyqa.store import CHECKSUMS, CURRENT, DATABASE, VECTORS
+from policyqa.index.doctor import check_index
+from policyqa.index.faiss_sqlite.generation import CHECKSUMS, CURRENT, DATABASE, VECTORS
+from policyqa.index.faiss_sqlite.sparse import BM25_DIR, ROW_IDS
 from tests.conftest import REPO
 from tests.faults.helpers import assert_sound, build_small_index, errors, private_copy
 
@@ -175,7 +175,7 @@ def test_a_short_write_on_a_full_disk_says_the_disk_is_full(
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError("20815 requested and 8160 written")  # what numpy's tofile raises: no errno
 
-    monkeypatch.setattr(policyqa.store, "write_bm25", full_disk)
+    monkeypatch.setattr(policyqa.index.faiss_sqlite.generation, "write_bm25", full_disk)
     with pytest.raises(PolicyQAError, match="disk is full") as raised:
         build_index(corpus, index, log=quiet)
     assert os.strerror(errno.ENOSPC) in str(raised.value).replace("no space", "No space")

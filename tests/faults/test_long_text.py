@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from policyqa.documents import Document, Heading
-from policyqa.sentences import MAX_SENTENCE_CHARS, sentence_spans
+from policyqa.ingest.documents import Document, Heading
+from policyqa.ingest.sentences import MAX_SENTENCE_CHARS, sentence_spans
 
 LINE = "Item {:05d} | Department of Finance | Budget line 7 | {} EUR\n"
 

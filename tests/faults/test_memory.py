@@ -91,7 +91,7 @@ def docx_bomb(path: Path, inflated_mib: int) -> Path:
 READ_IN_CHILD = """
 import json, resource, sys
 from pathlib import Path
-from policyqa.documents import CorpusFile, read_document
+from policyqa.ingest.documents import CorpusFile, read_document
 from policyqa.errors import DocumentError
 import docx, lxml.etree  # imported before the baseline: only the read itself is measured
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 import re
 
-from policyqa.embedding import bundled_model_dir
+from policyqa.embed.embedder import bundled_model_dir
 from tests.conftest import REPO
 
 TREES = [REPO / "src", REPO / "app"]

@@ -26,7 +26,7 @@ from policyqa_app.login_throttle import MAX_FAILURES  # noqa: E402
 from policyqa_app.state import AppState  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
-from policyqa.answer_types import Answer, Citation  # noqa: E402
+from policyqa.answer.types import Answer, Citation  # noqa: E402
 from tests.e2e.conftest import free_port, running_app, wait_until_up  # noqa: E402
 from tests.faults.helpers import build_small_index, private_copy  # noqa: E402
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from policyqa.errors import PolicyQAError
-from policyqa.retrieval import Hit
+from policyqa.search.retrieval import Hit
 
 
 class MissingExtraError(PolicyQAError, ImportError):

@@ -6,7 +6,7 @@ from typing import Any
 
 from policyqa.api import PolicyIndex
 from policyqa.integrations import hit_metadata, missing_extra
-from policyqa.retrieval import Mode
+from policyqa.search.retrieval import Mode
 
 try:
     from llama_index.core.retrievers import BaseRetriever

@@ -1,0 +1,1 @@
+"""`Hit`s → `Answer`: sentence scoring, grounding (refusal reasons), composition, optional checked LLM generation."""

@@ -1,0 +1,173 @@
+"""Generated answers from an OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp's server), then verified.
+
+Off unless configured (`--llm-url`, POLICYQA_LLM_URL). The extractive answer comes first: a refusal stays a refusal
+and nothing is generated. Otherwise the model gets the quotes as numbered evidence and must cite [n] in every
+sentence; each sentence is checked against the quotes it cites (policyqa.answer.claims) and unsupported ones are
+dropped.
+When none survives, or the endpoint fails or times out, the quoted answer is shown and the Answer says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from policyqa.answer.claims import check_answer
+from policyqa.answer.types import Answer, GeneratedAnswer
+from policyqa.errors import PolicyQAError
+
+URL_ENV = "POLICYQA_LLM_URL"
+MODEL_ENV = "POLICYQA_LLM_MODEL"
+KEY_ENV = "POLICYQA_LLM_API_KEY"
+TIMEOUT_ENV = "POLICYQA_LLM_TIMEOUT"
+DEFAULT_TIMEOUT = 60.0
+SYSTEM_PROMPT = (
+    "You answer questions using only the numbered evidence quotes you are given. Write one to three short "
+    "sentences. End every sentence with the number of the quote it comes from, in square brackets, like [1]. "
+    "Copy names, numbers and dates exactly as they appear in the quotes. Do not add anything that the quotes "
+    "do not say."
+)
+
+
+class LLMError(PolicyQAError):
+    pass
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    url: str  # the API base, e.g. http://127.0.0.1:8080/v1 (…/chat/completions is added)
+    model: str = "default"
+    timeout: float = DEFAULT_TIMEOUT  # seconds for the whole reply
+    max_tokens: int = 200
+    api_key: str | None = None  # from POLICYQA_LLM_API_KEY only, never from the command line
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise PolicyQAError(f"the language model URL must start with http:// or https://, got '{self.url}'")
+        if not self.timeout > 0:
+            raise PolicyQAError(f"the language model timeout must be more than 0 seconds, got {self.timeout}")
+
+    @property
+    def endpoint(self) -> str:
+        base = self.url.rstrip("/")
+        return base if base.endswith("/chat/completions") else base + "/chat/completions"
+
+    def __repr__(self) -> str:  # never print the key
+        return f"LLMSettings(url={self.url!r}, model={self.model!r}, timeout={self.timeout})"
+
+
+def settings_from_env(
+    url: str | None = None, model: str | None = None, timeout: float | None = None
+) -> LLMSettings | None:
+    """Arguments win over POLICYQA_LLM_URL / _MODEL / _TIMEOUT; the key comes from POLICYQA_LLM_API_KEY. None when
+    no URL is configured (generation off)."""
+    url = url or os.environ.get(URL_ENV)
+    if not url:
+        return None
+    raw_timeout = timeout if timeout is not None else os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT
+    try:
+        seconds = float(raw_timeout)
+    except ValueError:
+        raise PolicyQAError(f"{TIMEOUT_ENV} must be a number of seconds, got '{raw_timeout}'") from None
+    return LLMSettings(
+        url, model or os.environ.get(MODEL_ENV) or "default", seconds, api_key=os.environ.get(KEY_ENV) or None
+    )
+
+
+def evidence_messages(answer: Answer) -> list[dict[str, str]]:
+    evidence = "\n".join(f"[{c.marker}] {' '.join(c.quote.split())}" for c in answer.citations)
+    user = f"Evidence:\n{evidence}\n\nQuestion: {answer.question}\nAnswer, citing [n] after every sentence:"
+    return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": user}]
+
+
+def stream_chat(settings: LLMSettings, messages: list[dict[str, str]]) -> Iterator[str]:
+    """The reply's text pieces as they arrive (server-sent events); LLMError on any failure or past the timeout."""
+    body = {"model": settings.model, "messages": messages, "stream": True, "temperature": 0}
+    body["max_tokens"] = settings.max_tokens
+    headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {settings.api_key}"
+    request = urllib.request.Request(settings.endpoint, json.dumps(body).encode(), headers, method="POST")
+    deadline = time.monotonic() + settings.timeout
+    where = f"the language model at {settings.url}"
+    try:
+        with urllib.request.urlopen(request, timeout=settings.timeout) as response:
+            for raw in response:
+                if time.monotonic() > deadline:
+                    raise LLMError(f"{where} did not finish within {settings.timeout:g} s")
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    return
+                piece = _delta(json.loads(data))
+                if piece:
+                    yield piece
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(300).decode("utf-8", "replace").strip()
+        raise LLMError(f"{where} answered HTTP {exc.code}: {detail or exc.reason}") from exc
+    except TimeoutError as exc:
+        raise LLMError(f"{where} did not answer within {settings.timeout:g} s") from exc
+    except urllib.error.URLError as exc:
+        if isinstance(exc.reason, TimeoutError | socket.timeout):
+            raise LLMError(f"{where} did not answer within {settings.timeout:g} s") from exc
+        raise LLMError(f"{where} cannot be reached: {exc.reason}") from exc
+    except (OSError, ValueError) as exc:  # a dropped connection, a reply that is not the OpenAI format
+        raise LLMError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def _delta(event: dict) -> str:
+    if "error" in event:
+        raise LLMError(f"the language model reported an error: {event['error']}")
+    choices = event.get("choices") or [{}]
+    return (choices[0].get("delta") or {}).get("content") or ""
+
+
+def generate_stream(
+    answer: Answer, settings: LLMSettings, encode: Callable[[list[str]], np.ndarray]
+) -> Iterator[str | Answer]:
+    """The generated text so far as it streams (str), then the checked Answer (always last, exactly once)."""
+    if answer.abstained or getattr(answer, "state", "answered") == "refused" or not answer.citations:
+        yield answer  # the extractive refusal stands; nothing is generated over evidence that does not answer
+        return
+    quoted = answer.text
+    text = ""
+    try:
+        for piece in stream_chat(settings, evidence_messages(answer)):
+            text += piece
+            yield text
+    except LLMError as exc:
+        yield _quoted(answer, settings, [], f"{exc}; showing the quoted answer")
+        return
+    quotes = {c.marker: c.quote for c in answer.citations}
+    checks = check_answer(text, quotes, encode)
+    kept = [c for c in checks if c.supported]
+    if not kept:
+        why = "the language model wrote nothing" if not checks else "no generated sentence was supported by its quotes"
+        yield _quoted(answer, settings, checks, f"{why}; showing the quoted answer")
+        return
+    shown = " ".join(f"{c.text} " + "".join(f"[{n}]" for n in c.markers) for c in kept)
+    generated = GeneratedAnswer("generated", settings.model, checks, quoted)
+    yield replace(answer, text=shown, generated=generated)
+
+
+def generate_answer(answer: Answer, settings: LLMSettings, encode: Callable[[list[str]], np.ndarray]) -> Answer:
+    started = time.perf_counter()
+    final = answer
+    for item in generate_stream(answer, settings, encode):
+        if isinstance(item, Answer):
+            final = item
+    return replace(final, seconds=answer.seconds + time.perf_counter() - started)
+
+
+def _quoted(answer: Answer, settings: LLMSettings, checks: list, why: str) -> Answer:
+    return replace(answer, generated=GeneratedAnswer("quoted", settings.model, checks, answer.text, why))

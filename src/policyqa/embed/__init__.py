@@ -1,0 +1,1 @@
+"""Texts → unit vectors: the `Embedder` (model identity, backend, precision) and its backends."""

@@ -1,0 +1,1 @@
+"""The index: the `Store` seam (store.py) and its implementations, sync (build), doctor, locking, status."""

@@ -1,0 +1,460 @@
+"""One index generation on disk (FAISS vectors + SQLite rows and manifest) and its atomic publication.
+
+    index/CURRENT          name of the live generation, replaced atomically
+    index/gen-000042/      vectors.faiss (IndexIDMap2; ids = chunk ids) + index.sqlite (+ sentence vectors) + bm25/
+    index/lock             held while a build runs
+
+A build writes `gen-N.tmp/`, fsyncs it, renames it to `gen-N/`, then replaces CURRENT. A reader opens
+whatever CURRENT names, so it never sees a half-written generation.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.index.faiss_sqlite.sparse import BM25_DIR, SparseIndex, write_bm25
+from policyqa.index.faiss_sqlite.vector_index import fit_vector_index, make_vector_index
+from policyqa.index.records import ChunkRecord, DocumentRecord, SentenceRecord, StoredDocument, vector_blob
+from policyqa.ingest.chunking import Chunk
+from policyqa.ingest.documents import Document, Heading
+
+FORMAT_VERSION = 3  # 2: a BM25 index (bm25/) beside the vectors; 3: sentence vectors for `ask`
+CURRENT = "CURRENT"
+GENERATION_NAME = re.compile(r"gen-\d{6,12}")  # what a writer names a generation; CURRENT must hold exactly that
+MAX_POINTER_BYTES = 64
+CHECKSUMS = "checksums"  # manifest key: sha256 of every generation file except index.sqlite (which holds it)
+VECTORS = "vectors.faiss"
+DATABASE = "index.sqlite"
+
+SCHEMA = """
+CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE documents (
+    doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, sha256 TEXT NOT NULL,
+    size INTEGER NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL, headings TEXT NOT NULL,
+    indexed_at REAL NOT NULL
+);
+CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL, page INTEGER, page_end INTEGER, heading TEXT,
+    text TEXT NOT NULL
+);
+CREATE INDEX chunks_by_doc ON chunks(doc_id);
+CREATE TABLE sentences (
+    chunk_id INTEGER NOT NULL REFERENCES chunks(id), start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    vector BLOB NOT NULL
+);
+CREATE INDEX sentences_by_chunk ON sentences(chunk_id);
+"""
+
+
+_CHUNK_COLUMNS = 'c.id, c.doc_id, d.title, c.start, c."end", c.page, c.page_end, c.heading, c.text'
+
+
+class Generation:
+    """A published, read-only index generation."""
+
+    def __init__(self, path: Path):
+        import faiss
+
+        self.path = path
+        try:
+            self.db = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False)
+            self.manifest: dict[str, Any] = {
+                key: json.loads(value) for key, value in self.db.execute("SELECT key, value FROM manifest")
+            }
+            self.vectors = faiss.read_index(str(path / VECTORS))
+        except (sqlite3.DatabaseError, RuntimeError, ValueError, MemoryError, OSError) as exc:
+            raise IndexFormatError(
+                f"index generation {path} is damaged ({exc}); rebuild it with `policyqa build --full`"
+            ) from exc
+        version = self.manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise IndexFormatError(
+                f"index at {path.parent} has format version {version}, this policyqa reads {FORMAT_VERSION}; "
+                "run `policyqa build --full` to rebuild it"
+            )
+        try:  # BM25 now, not at the first search: a later build may delete this generation's files, and a
+            _ = self.sparse  # reader holding it must keep working (open files and maps survive the unlink)
+        except IndexFormatError:
+            self.db.close()
+            raise
+
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """A damaged SQLite page shows up only when a query reaches it: report it as a damaged index."""
+        try:
+            yield
+        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+            raise
+        except sqlite3.DatabaseError as exc:
+            raise IndexFormatError(
+                f"index generation {self.path} is damaged ({exc}); rebuild it with `policyqa build --full`"
+            ) from exc
+
+    @classmethod
+    def open_current(cls, index_dir: Path) -> Generation:
+        name = current_generation_name(index_dir)
+        if name is None:
+            raise IndexNotFoundError(
+                f"no index in '{index_dir}'; build one with `policyqa build --corpus CORPUS --index {index_dir}`"
+            )
+        return cls(index_dir / name)
+
+    def __len__(self) -> int:
+        return int(self.vectors.ntotal)
+
+    @cached_property
+    def sparse(self) -> SparseIndex:
+        try:
+            return SparseIndex(self.path)
+        except Exception as exc:  # noqa: BLE001 - numpy and bm25s raise EOFError, TokenError, … on damaged files
+            raise IndexFormatError(
+                f"the BM25 index of {self.path} is damaged ({type(exc).__name__}: {exc}); "
+                "rebuild with `policyqa build --full`"
+            ) from exc
+
+    def chunk_records(self, ids: Iterable[int]) -> dict[int, ChunkRecord]:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return {}
+        marks = ",".join("?" * len(ids))
+        with self._reading():
+            rows = self.db.execute(
+                f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) WHERE c.id IN ({marks})", ids
+            )
+            return {row[0]: ChunkRecord(*row) for row in rows}
+
+    def iter_chunks(self, doc_id: str | None = None) -> Iterator[ChunkRecord]:
+        where, args = ("WHERE c.doc_id = ?", [doc_id]) if doc_id else ("", [])
+        query = f"SELECT {_CHUNK_COLUMNS} FROM chunks c JOIN documents d USING (doc_id) {where} ORDER BY c.id"
+        with self._reading():
+            for row in self.db.execute(query, args):
+                yield ChunkRecord(*row)
+
+    def sentences(self, chunk_ids: Iterable[int]) -> list[SentenceRecord]:
+        """The stored sentences (with their vectors) of these chunks, in chunk and text order."""
+        ids = [int(i) for i in chunk_ids]
+        if not ids:
+            return []
+        marks = ",".join("?" * len(ids))
+        query = (
+            f'SELECT chunk_id, start, "end", vector FROM sentences WHERE chunk_id IN ({marks}) ORDER BY chunk_id, start'
+        )
+        with self._reading():
+            rows = self.db.execute(query, ids).fetchall()
+        return [SentenceRecord(c, a, b, np.frombuffer(v, dtype="<f4")) for c, a, b, v in rows]
+
+    def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
+        """Chunks of `record`'s document within `reach` ids of it, in document order, without their text (ids of a
+        document are consecutive: a document's chunks are written together)."""
+        query = (
+            'SELECT id, start, "end", page, page_end, heading FROM chunks '
+            "WHERE id BETWEEN ? AND ? AND doc_id = ? ORDER BY id"
+        )
+        with self._reading():
+            rows = self.db.execute(query, [record.id - reach, record.id + reach, record.doc_id]).fetchall()
+        return [ChunkRecord(i, record.doc_id, record.title, s, e, p, pe, h, "") for i, s, e, p, pe, h in rows]
+
+    def document_slice(self, doc_id: str, start: int, end: int) -> str:
+        """text[start:end] of a document without loading all of it (SQLite substr counts characters, from 1)."""
+        with self._reading():
+            row = self.db.execute(
+                "SELECT substr(text, ?, ?) FROM documents WHERE doc_id = ?", [start + 1, end - start, doc_id]
+            ).fetchone()
+        return row[0] if row else ""
+
+    def chunk_ids_for(self, doc_ids: Iterable[str]) -> np.ndarray:
+        doc_ids = list(doc_ids)
+        marks = ",".join("?" * len(doc_ids))
+        with self._reading():
+            rows = self.db.execute(f"SELECT id FROM chunks WHERE doc_id IN ({marks})", doc_ids) if doc_ids else []
+            return np.array([r[0] for r in rows], dtype=np.int64)
+
+    def documents(self) -> list[DocumentRecord]:
+        with self._reading():
+            rows = self.db.execute(
+                "SELECT d.doc_id, d.path, d.title, d.sha256, d.size, COUNT(c.id), d.indexed_at "
+                "FROM documents d LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
+            )
+            return [DocumentRecord(*row) for row in rows]
+
+    def document_text(self, doc_id: str) -> str | None:
+        with self._reading():
+            row = self.db.execute("SELECT text FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
+        return row[0] if row else None
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        with self._reading():
+            row = self.db.execute(
+                "SELECT doc_id, path, title, text, page_starts, headings FROM documents WHERE doc_id = ?", [doc_id]
+            ).fetchone()
+        if row is None:
+            return None
+        headings = tuple(Heading(*item) for item in json.loads(row[5]))  # [start, title] before levels were kept
+        return StoredDocument(*row[:4], tuple(json.loads(row[4])), headings)
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def current_manifest(index_dir: Path) -> dict[str, Any] | None:
+    """The live generation's manifest without loading its vectors; None when there is none or it cannot be read."""
+    try:
+        name = current_generation_name(index_dir)
+        if name is None:
+            return None
+        db = sqlite3.connect(f"file:{index_dir / name / DATABASE}?mode=ro", uri=True)
+        try:
+            return {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM manifest")}
+        finally:
+            db.close()
+    except (IndexFormatError, sqlite3.Error, ValueError):
+        return None
+
+
+def current_generation_name(index_dir: Path) -> str | None:
+    pointer = index_dir / CURRENT
+    try:
+        with open(pointer, "rb") as handle:
+            raw = handle.read(MAX_POINTER_BYTES + 1)
+        name = raw.decode("utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except IsADirectoryError as exc:
+        raise IndexFormatError(
+            f"{pointer} is a folder, not the pointer file naming the live generation; remove it "
+            f"(rm -r '{pointer}') and run `policyqa build --full`"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:  # binary garbage, an I/O error
+        raise IndexFormatError(
+            f"{pointer} cannot be read ({exc}); run `policyqa build --full` to rebuild the index"
+        ) from exc
+    shown = name if len(name) <= 40 else f"{name[:40]}… ({len(raw)} bytes)"
+    if len(raw) > MAX_POINTER_BYTES or not GENERATION_NAME.fullmatch(name) or not (index_dir / name).is_dir():
+        raise IndexFormatError(
+            f"{pointer} names '{shown}', which is not a generation in {index_dir}; "
+            "run `policyqa build --full` to rebuild the index"
+        )
+    return name
+
+
+_SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
+
+
+class IndexWriteError(PolicyQAError):
+    """A new generation could not be written (disk full, read-only folder, I/O error); the live one is untouched."""
+
+
+def as_write_error(index_dir: Path, exc: BaseException) -> IndexWriteError | None:
+    """`exc` as an IndexWriteError when it is a failing disk write (OSError, SQLite, FAISS); None otherwise."""
+    if isinstance(exc, OSError) and _SHORT_WRITE.search(str(exc)):  # numpy's tofile on a full disk: no errno
+        reason = f"the disk is full (no space left on device: a write stopped short, {exc})"
+    elif isinstance(exc, OSError):
+        reason = f"{exc.strerror}: {exc.filename}" if exc.strerror and exc.filename else exc.strerror or str(exc)
+    elif isinstance(exc, sqlite3.OperationalError):
+        reason = f"SQLite: {exc}"
+    elif isinstance(exc, RuntimeError) and "faiss::write_index" in str(exc):
+        reason = f"FAISS: {str(exc).rsplit(': ', 1)[-1]}"  # "… write error in …: 65454 != 153600 (No space left …)"
+    else:
+        return None
+    return IndexWriteError(
+        f"cannot write the index in '{index_dir}' ({reason}); the previous index is unchanged and still in use. "
+        "Free disk space or make the folder writable, then run `policyqa build` again"
+    )
+
+
+class GenerationWriter:
+    """Builds the next generation from the live one (copy, then apply deletes and adds) or from scratch."""
+
+    def __init__(self, index_dir: Path, base: Generation | None, dimension: int, ann_threshold: int | None = None):
+        """`ann_threshold`: vector count from which the index is IVF instead of exact flat (None: the default,
+        policyqa.index.faiss_sqlite.vector_index.ANN_THRESHOLD); checked at publish, when the final count is known."""
+        import faiss
+
+        self.index_dir = index_dir
+        number = _next_generation_number(index_dir)
+        self.final_path = index_dir / f"gen-{number:06d}"
+        self.tmp_path = index_dir / f"gen-{number:06d}.tmp"
+        shutil.rmtree(self.tmp_path, ignore_errors=True)
+        self.tmp_path.mkdir(parents=True)
+        self.db = sqlite3.connect(self.tmp_path / DATABASE)
+        if base is not None:
+            base.db.backup(self.db)
+            self.vectors = faiss.clone_index(base.vectors)
+        else:
+            self.db.executescript(SCHEMA)
+            self.vectors = make_vector_index(dimension, 0)
+        self.ann_threshold = ann_threshold
+        self._base_vector_index = base.manifest.get("vector_index") if base is not None else None
+        row = self.db.execute("SELECT MAX(id) FROM chunks").fetchone()
+        self._next_id = (row[0] or 0) + 1
+
+    def delete_document(self, doc_id: str) -> None:
+        ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc_id])]
+        if ids:
+            self.vectors.remove_ids(np.array(ids, dtype=np.int64))
+        self.db.execute("DELETE FROM sentences WHERE chunk_id IN (SELECT id FROM chunks WHERE doc_id = ?)", [doc_id])
+        self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
+        self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])
+
+    def add_document(
+        self,
+        doc: Document,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+        indexed_at: float,
+        sentences: list[list[tuple[int, int, np.ndarray]]] | None = None,
+    ) -> None:
+        """`sentences`: per chunk, (start, end, vector) of its sentences."""
+        self.db.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                doc.id,
+                str(doc.path),
+                doc.title,
+                doc.sha256,
+                doc.size,
+                doc.text,
+                json.dumps(list(doc.page_starts)),
+                json.dumps([[h.start, h.title, h.level] for h in doc.headings]),
+                indexed_at,
+            ],
+        )
+        ids = np.arange(self._next_id, self._next_id + len(chunks), dtype=np.int64)
+        self._next_id += len(chunks)
+        self.db.executemany(
+            "INSERT INTO chunks VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (int(i), c.doc_id, c.start, c.end, c.page, c.page_end, c.heading, c.text)
+                for i, c in zip(ids, chunks, strict=True)
+            ],
+        )
+        if len(chunks):
+            self.vectors.add_with_ids(vectors, ids)
+        self.db.executemany(
+            "INSERT INTO sentences VALUES (?, ?, ?, ?)",
+            [
+                (int(i), a, b, vector_blob(v))
+                for i, spans in zip(ids, sentences or [[] for _ in chunks], strict=True)
+                for a, b, v in spans
+            ],
+        )
+
+    def set_manifest(self, manifest: dict[str, Any]) -> None:
+        self.db.execute("DELETE FROM manifest")
+        self.db.executemany("INSERT INTO manifest VALUES (?, ?)", [(k, json.dumps(v)) for k, v in manifest.items()])
+
+    def publish(self) -> Path:
+        """Make the new generation durable, then switch CURRENT to it with one rename."""
+        import faiss
+
+        # flat <-> IVF (or IVF retrained) when the final size calls for it; recorded in the manifest
+        self.vectors, vector_index = fit_vector_index(self.vectors, self._base_vector_index, self.ann_threshold)
+        self.db.execute("INSERT OR REPLACE INTO manifest VALUES ('vector_index', ?)", [json.dumps(vector_index)])
+        rows = self.db.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
+        if rows != self.vectors.ntotal:
+            raise RuntimeError(f"internal error: {rows} chunk rows but {self.vectors.ntotal} vectors")
+        self.db.commit()
+        rows = self.db.execute("SELECT id, text FROM chunks ORDER BY id").fetchall()
+        write_bm25([text for _, text in rows], np.array([i for i, _ in rows], dtype=np.int64), self.tmp_path)
+        faiss.write_index(self.vectors, str(self.tmp_path / VECTORS))
+        checksums = {name: file_sha256(self.tmp_path / name) for name in generation_files(self.tmp_path)}
+        self.db.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)", [CHECKSUMS, json.dumps(checksums)])
+        self.db.commit()
+        self.db.close()
+        for path in [self.tmp_path / VECTORS, self.tmp_path / DATABASE, *(self.tmp_path / BM25_DIR).iterdir()]:
+            _fsync_file(path)
+        _fsync_dir(self.tmp_path / BM25_DIR)
+        _fsync_dir(self.tmp_path)
+        os.rename(self.tmp_path, self.final_path)
+        try:
+            pointer = self.index_dir / f"{CURRENT}.tmp"
+            pointer.write_text(self.final_path.name + "\n", encoding="utf-8")
+            _fsync_file(pointer)
+            os.replace(pointer, self.index_dir / CURRENT)
+        except BaseException:  # not live: remove it, so that retries do not pile up unused generations
+            shutil.rmtree(self.final_path, ignore_errors=True)
+            raise
+        _fsync_dir(self.index_dir)
+        return self.final_path
+
+    def abandon(self) -> None:
+        try:
+            self.db.close()
+        finally:
+            shutil.rmtree(self.tmp_path, ignore_errors=True)
+
+
+def remove_old_generations(index_dir: Path, keep: int = 2) -> None:
+    """Delete unfinished `.tmp` generations and all but the newest `keep` published ones.
+
+    Readers that still hold an older generation keep working: their open files stay valid after unlink.
+    """
+    live = current_generation_name(index_dir)
+    published = sorted(p for p in index_dir.glob("gen-*") if p.is_dir() and not p.name.endswith(".tmp"))
+    remove_leftovers(index_dir)
+    for path in published[:-keep]:
+        if path.name != live:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_leftovers(index_dir: Path) -> None:
+    """What interrupted builds leave: `gen-*.tmp` folders and `CURRENT.tmp`. Only call it holding the build lock."""
+    for path in index_dir.glob("gen-*.tmp"):
+        shutil.rmtree(path, ignore_errors=True)
+    (index_dir / f"{CURRENT}.tmp").unlink(missing_ok=True)
+
+
+def check_pointer_replaceable(index_dir: Path) -> None:
+    """A build ends by replacing CURRENT; refuse up front, before writing a generation, when it cannot."""
+    pointer = index_dir / CURRENT
+    if pointer.is_dir() and not pointer.is_symlink():
+        raise IndexFormatError(
+            f"{pointer} is a folder, not the pointer file naming the live generation, so no build can publish; "
+            f"remove it (rm -r '{pointer}') and run `policyqa build --full`"
+        )
+
+
+def generation_files(path: Path) -> list[str]:
+    """The files of a generation that its manifest's checksums cover: all but index.sqlite, which holds them."""
+    return sorted(
+        p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() and not p.name.startswith(DATABASE)
+    )
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _next_generation_number(index_dir: Path) -> int:
+    numbers = [int(p.name[4:10]) for p in index_dir.glob("gen-*") if p.name[4:10].isdigit()]
+    return max(numbers, default=0) + 1
+
+
+def _fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(path: Path) -> None:
+    _fsync_file(path)

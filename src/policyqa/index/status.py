@@ -1,0 +1,69 @@
+"""What is indexed and whether it is stale against the corpus — without loading the model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from policyqa.embed.embedder import Embedder, backend_of, precision_of
+from policyqa.errors import IndexNotFoundError
+from policyqa.index.faiss_sqlite.generation import Generation
+from policyqa.index.sync import build_settings, plan_sync
+from policyqa.ingest.chunking import ChunkSettings
+from policyqa.ingest.documents import scan_corpus
+from policyqa.search import rerank
+
+
+def second_stage() -> str:
+    """Whether search/ask re-score with the second-stage model by default, and whether it is installed."""
+    from policyqa.api import DEFAULT_RERANK, RERANK_ENV
+
+    if not rerank.available():
+        return f"not installed ({rerank.INSTALL_HINT})"
+    setting = os.environ.get(RERANK_ENV) or DEFAULT_RERANK
+    if setting == "off":
+        return f"{rerank.MODEL_NAME} installed, not used by default (--rerank on, or {RERANK_ENV}=auto)"
+    return f"{rerank.MODEL_NAME} ({RERANK_ENV}={setting})"
+
+
+def index_status(
+    corpus_dir: str | Path = "corpus",
+    index_dir: str | Path = "index",
+    *,
+    model: str | Path | None = None,
+    chunking: ChunkSettings | None = None,
+) -> dict[str, Any]:
+    try:
+        generation = Generation.open_current(Path(index_dir))
+    except IndexNotFoundError:
+        return {"indexed": False, "stale": {"is_stale": True}}
+    try:
+        settings = build_settings(
+            Embedder.for_index(generation.manifest, model, queries_only=True),
+            chunking or ChunkSettings(),
+        )
+        files, scan_skips = scan_corpus(Path(corpus_dir)) if Path(corpus_dir).is_dir() else ([], [])
+        plan = plan_sync(files, generation, settings, scan_skips)
+        documents = generation.documents()
+        return {
+            "indexed": True,
+            "generation": generation.path.name,
+            "model": generation.manifest.get("model", {}).get("name"),
+            "backend": backend_of(generation.manifest),
+            "precision": precision_of(generation.manifest),
+            "built_at": generation.manifest.get("built_at"),
+            "chunks": len(generation),
+            "second_stage": second_stage(),
+            "documents": [d.__dict__ for d in documents],
+            "stale": {
+                "is_stale": plan.is_stale,
+                "added": [f.id for f in plan.added],
+                "modified": [f.id for f in plan.modified],
+                "deleted": plan.deleted,
+                "full_rebuild_reason": plan.full_rebuild_reason,
+                "skipped": [{"path": s.path, "reason": s.reason} for s in plan.skipped],
+            },
+        }
+    finally:
+        generation.close()

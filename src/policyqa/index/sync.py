@@ -1,0 +1,365 @@
+"""Bring the index in line with the corpus: diff, embed only what changed, publish a new generation."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import sys
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from policyqa.embed.embedder import Backend, Embedder
+from policyqa.embed.openvino_backend import Precision
+from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, PolicyQAError
+from policyqa.index.faiss_sqlite.generation import (
+    FORMAT_VERSION,
+    Generation,
+    GenerationWriter,
+    as_write_error,
+    check_pointer_replaceable,
+    current_manifest,
+    remove_leftovers,
+    remove_old_generations,
+)
+from policyqa.index.locking import build_lock
+from policyqa.ingest.chunking import Chunker, ChunkSettings
+from policyqa.ingest.documents import CorpusFile, Document, Skipped, read_document, scan_corpus
+from policyqa.ingest.sentences import passage_sentences
+
+PROGRESS_MIN_CHUNKS = 64
+# How documents are read into titles and headings; a change re-reads every document (a full rebuild, with the reason).
+READING = {"version": 2, "what": "titles from front matter, metadata or first paragraph; heading levels"}
+_BEFORE = {"reading": {"version": 1, "what": "titles from the first heading or line"}}  # indexes built before
+
+
+@dataclass
+class SyncPlan:
+    added: list[CorpusFile] = field(default_factory=list)
+    modified: list[CorpusFile] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    full_rebuild_reason: str | None = None
+
+    @property
+    def is_stale(self) -> bool:
+        return bool(self.added or self.modified or self.deleted or self.full_rebuild_reason)
+
+
+@dataclass
+class BuildReport:
+    added: int
+    modified: int
+    deleted: int
+    unchanged: int
+    skipped: int
+    chunks_embedded: int
+    chunks_reused: int
+    chunks_total: int
+    documents_total: int
+    seconds: float
+    full_rebuild_reason: str | None
+    generation: str | None
+    added_files: list[str]
+    modified_files: list[str]
+    deleted_files: list[str]
+    skipped_files: list[Skipped]
+
+    def summary(self) -> str:
+        lines = [
+            f"added {self.added}, modified {self.modified}, deleted {self.deleted}, "
+            f"unchanged {self.unchanged}, skipped {self.skipped} file(s)",
+            f"chunks embedded {self.chunks_embedded}, reused {self.chunks_reused}; "
+            f"index holds {self.documents_total} document(s), {self.chunks_total} chunk(s); {self.seconds:.2f} s",
+        ]
+        if self.full_rebuild_reason:
+            lines.insert(0, f"full rebuild: {self.full_rebuild_reason}")
+        if self.generation is None:
+            lines.append("index is up to date; nothing written")
+        lines += [f"skipped {s.path}: {s.reason}" for s in self.skipped_files]
+        return "\n".join(lines)
+
+    def as_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["skipped_files"] = [{"path": s.path, "reason": s.reason} for s in self.skipped_files]
+        return data
+
+
+def build_settings(embedder: Embedder, chunking: ChunkSettings) -> dict[str, Any]:
+    return {
+        "format_version": FORMAT_VERSION,
+        "model": embedder.identity,
+        "chunking": chunking.as_dict(),
+        "reading": READING,
+    }
+
+
+def plan_sync(
+    files: list[CorpusFile], base: Generation | None, settings: dict[str, Any], scan_skips: list[Skipped] = ()
+) -> SyncPlan:
+    """What a build must do. `scan_skips` are the scanner's skips: an indexed document that the scanner could not
+    reach (its folder cannot be listed or is nested too deep, or the file cannot be read) is kept as it is, never
+    deleted, unless the whole index is rebuilt anyway."""
+    plan = SyncPlan(skipped=list(scan_skips))
+    if base is None:
+        plan.added = list(files)
+        return plan
+    for key in ("model", "chunking", "reading"):
+        built = base.manifest.get(key, _BEFORE.get(key))
+        if built != settings[key]:
+            plan.full_rebuild_reason = f"{key} settings changed ({_changes(built, settings[key])})"
+    indexed = {d.doc_id: d.sha256 for d in base.documents()}
+    known_skips = base.manifest.get("skipped", {})
+    seen = set()
+    for file in files:
+        seen.add(file.id)
+        if plan.full_rebuild_reason:
+            (plan.modified if file.id in indexed else plan.added).append(file)
+        elif indexed.get(file.id) == file.sha256:
+            plan.unchanged.append(file.id)
+        elif file.id in indexed:
+            plan.modified.append(file)
+        elif known_skips.get(file.id, {}).get("sha256") == file.sha256:
+            plan.skipped.append(Skipped(file.id, known_skips[file.id]["reason"]))
+        else:
+            plan.added.append(file)
+    unreachable = [s for s in scan_skips if s.unreachable]
+    for doc_id in sorted(set(indexed) - seen):
+        if not plan.full_rebuild_reason and any(s.covers(doc_id) for s in unreachable):
+            plan.unchanged.append(doc_id)  # kept as indexed: we cannot tell whether it changed
+        else:
+            plan.deleted.append(doc_id)
+    return plan
+
+
+def _changes(old: Any, new: dict[str, Any]) -> str:
+    if not isinstance(old, dict):
+        return f"index: {old}, now: {new}"
+    keys = [key for key in {**old, **new} if old.get(key) != new.get(key)]
+    return ", ".join(f"{key}: {old.get(key)} → {new.get(key)}" for key in keys)
+
+
+def open_base(index_dir: Path) -> tuple[Generation | None, str | None]:
+    """The live generation, or None with the reason it cannot serve as a base.
+
+    A generation that opens but is damaged inside (FAISS and SQLite ids disagree, BM25 rows or chunk offsets
+    wrong, corrupt SQLite pages) is not reused either: its damage would be copied into every later generation.
+    """
+    from policyqa.index.doctor import generation_problems
+
+    try:
+        base = Generation.open_current(index_dir)
+    except IndexFormatError as exc:
+        return None, f"existing index unusable ({exc})"
+    except Exception as exc:  # noqa: BLE001 - an unreadable old index must not block a fresh build
+        if type(exc).__name__ == "IndexNotFoundError":
+            return None, None
+        return None, f"existing index unusable ({exc})"
+    damage = [p for p in generation_problems(base) if p.is_error]
+    if damage:
+        base.close()
+        return None, f"existing index unusable ({'; '.join(p.what for p in damage)})"
+    return base, None
+
+
+def check_separate_folders(corpus_dir: Path, index_dir: Path) -> None:
+    """The index must not live inside the corpus (its files would be scanned, listed and deletable as documents),
+    nor the corpus inside the index (a build deletes old generations there)."""
+    corpus, index = corpus_dir.resolve(), index_dir.resolve()
+    if index.is_relative_to(corpus) or corpus.is_relative_to(index):
+        raise PolicyQAError(
+            f"the index folder '{index_dir}' and the corpus folder '{corpus_dir}' overlap; "
+            "keep them side by side, e.g. --corpus corpus --index index"
+        )
+
+
+def build_index(
+    corpus_dir: str | Path = "corpus",
+    index_dir: str | Path = "index",
+    *,
+    model: str | Path | None = None,
+    backend: Backend | None = None,
+    precision: Precision | None = None,
+    chunking: ChunkSettings | None = None,
+    full: bool = False,
+    progress: bool | None = None,
+    lock_timeout: float = 300.0,
+    log: Any = None,
+) -> BuildReport:
+    """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded.
+
+    `backend` defaults to $POLICYQA_BACKEND, else the one the index was built with, else `default_backend()`; a
+    different backend than the index's means a full rebuild (its vectors may differ). `precision` (openvino:
+    auto | f32 | bf16) defaults to $POLICYQA_PRECISION, else the index's, else auto; a change is a full rebuild."""
+    started = time.perf_counter()
+    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    say = log or (lambda message: print(message, file=sys.stderr))
+    if not corpus_dir.is_dir():
+        raise EmptyCorpusError(f"corpus folder '{corpus_dir}' does not exist; create it and add documents")
+    check_separate_folders(corpus_dir, index_dir)
+    manifest = current_manifest(index_dir)
+    embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision)
+    embedder.require_backend()
+    chunking = chunking or ChunkSettings()
+    settings = build_settings(embedder, chunking)
+    with ExitStack() as lock:
+        try:
+            index_dir.mkdir(parents=True, exist_ok=True)
+            lock.enter_context(build_lock(index_dir, lock_timeout, on_wait=say))
+        except OSError as exc:  # a read-only or unreachable index folder
+            raise as_write_error(index_dir, exc) from exc
+        check_pointer_replaceable(index_dir)
+        files, scan_skips = scan_corpus(corpus_dir)
+        base, unusable = (None, None) if full else open_base(index_dir)
+        plan = plan_sync(files, base, settings, scan_skips)
+        reason = "requested (--full)" if full else unusable or plan.full_rebuild_reason
+        if reason:
+            say(f"full rebuild: {reason}")
+            base, plan.full_rebuild_reason = None, reason
+        if base is not None and not plan.is_stale:
+            remove_leftovers(index_dir)  # what the doctor's note promises, even when there is nothing to write
+            return _report(plan, [], 0, 0, base, started, None)
+        return _write_generation(plan, base, embedder, chunking, settings, index_dir, progress, started, say)
+
+
+def _write_generation(
+    plan: SyncPlan,
+    base: Generation | None,
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    settings: dict[str, Any],
+    index_dir: Path,
+    progress: bool | None,
+    started: float,
+    say: Any,
+) -> BuildReport:
+    docs: list[Document] = []
+    for file in plan.added + plan.modified:
+        try:
+            docs.append(read_document(file))
+        except DocumentError as exc:
+            plan.skipped.append(Skipped(file.id, str(exc)))
+            say(f"warning: skipped {file.id}: {exc}")
+    modified_ids = {f.id for f in plan.modified}
+    remaining = len(plan.unchanged) + len(docs)
+    if remaining == 0:
+        raise EmptyCorpusError(
+            "the corpus has no readable documents (supported: .txt .md .pdf .docx .html); "
+            + ("the previous index was kept" if base else "nothing was indexed")
+            + "".join(f"\n  skipped {s.path}: {s.reason}" for s in plan.skipped)
+        )
+    chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
+    chunks_by_doc = {doc.id: chunker.split(doc) for doc in docs}
+    spans_by_doc = {d.id: [passage_sentences(d.text, c.start, c.end) for c in chunks_by_doc[d.id]] for d in docs}
+    sentence_texts = [d.text[a:b] for d in docs for spans in spans_by_doc[d.id] for a, b in spans]
+    reusable = _reusable_vectors(base, modified_ids) if base else {}
+    chunk_texts = [c.text for cs in chunks_by_doc.values() for c in cs]
+    # one encode for chunks and sentences (batched by length); a text seen before is not embedded again
+    to_embed = list(dict.fromkeys(t for t in chunk_texts + sentence_texts if t not in reusable))
+    new_chunks = sum(t not in reusable for t in chunk_texts)
+    show = progress if progress is not None else (sys.stderr.isatty() and len(to_embed) >= PROGRESS_MIN_CHUNKS)
+    fresh = dict(zip(to_embed, embedder.encode(to_embed, progress=show), strict=True)) if to_embed else {}
+    try:
+        writer = GenerationWriter(index_dir, base, settings["model"]["dimension"])
+    except (OSError, sqlite3.Error) as exc:
+        for unfinished in index_dir.glob("gen-*.tmp"):  # we hold the build lock: no other build writes one
+            shutil.rmtree(unfinished, ignore_errors=True)
+        raise as_write_error(index_dir, exc) or exc from exc
+    try:
+        for doc_id in plan.deleted + sorted(modified_ids):
+            writer.delete_document(doc_id)
+        now = time.time()
+        for doc in docs:
+            chunks = chunks_by_doc[doc.id]
+            vectors = np.array([reusable.get(c.text, fresh.get(c.text)) for c in chunks], dtype=np.float32)
+            sentences = [
+                [(a, b, reusable.get(doc.text[a:b], fresh.get(doc.text[a:b]))) for a, b in spans]
+                for spans in spans_by_doc[doc.id]
+            ]
+            writer.add_document(doc, chunks, vectors.reshape(len(chunks), -1), now, sentences)
+        writer.set_manifest(
+            {
+                **settings,
+                "built_at": now,
+                "skipped": {s.path: {"sha256": _sha_of(plan, s.path), "reason": s.reason} for s in plan.skipped},
+            }
+        )
+        published = writer.publish()
+    except BaseException as exc:
+        writer.abandon()
+        write_error = as_write_error(index_dir, exc)
+        if write_error is not None:
+            raise write_error from exc
+        raise
+    remove_old_generations(index_dir)
+    new = Generation(published)
+    try:
+        return _report(
+            plan,
+            docs,
+            new_chunks,  # every chunk whose text was not indexed before, repeats inside a new file included
+            len(chunk_texts) - new_chunks,
+            new,
+            started,
+            published.name,
+        )
+    finally:
+        new.close()
+
+
+def _reusable_vectors(base: Generation, doc_ids: set[str]) -> dict[str, np.ndarray]:
+    """Vectors of the old chunks and sentences of modified documents, by text: an edit re-embeds only changed
+    chunks and sentences."""
+    reuse: dict[str, np.ndarray] = {}
+    for doc_id in doc_ids:
+        text = base.document_text(doc_id) or ""
+        records = list(base.iter_chunks(doc_id))
+        for record in records:
+            reuse[record.text] = base.vectors.reconstruct(record.id)
+        for sentence in base.sentences(r.id for r in records):
+            reuse.setdefault(text[sentence.start : sentence.end], sentence.vector)
+    return reuse
+
+
+def _sha_of(plan: SyncPlan, doc_id: str) -> str | None:
+    for file in plan.added + plan.modified:
+        if file.id == doc_id:
+            return file.sha256
+    return None
+
+
+def _report(
+    plan: SyncPlan,
+    docs: list[Document],
+    embedded: int,
+    reused: int,
+    generation: Generation,
+    started: float,
+    published: str | None,
+) -> BuildReport:
+    read_ids = {d.id for d in docs}
+    added = [f.id for f in plan.added if f.id in read_ids]
+    modified = [f.id for f in plan.modified if f.id in read_ids]
+    return BuildReport(
+        added=len(added),
+        modified=len(modified),
+        deleted=len(plan.deleted),
+        unchanged=len(plan.unchanged),
+        skipped=len(plan.skipped),
+        chunks_embedded=embedded,
+        chunks_reused=max(reused, 0),
+        chunks_total=len(generation),
+        documents_total=len(generation.documents()),
+        seconds=time.perf_counter() - started,
+        full_rebuild_reason=plan.full_rebuild_reason,
+        generation=published,
+        added_files=added,
+        modified_files=modified,
+        deleted_files=list(plan.deleted),
+        skipped_files=list(plan.skipped),
+    )

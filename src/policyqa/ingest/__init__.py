@@ -1,0 +1,1 @@
+"""Files → `Document`s (readers, titles, headings, pages) → `Chunk`s and sentences with character offsets."""

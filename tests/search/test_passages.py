@@ -1,0 +1,61 @@
+"""Small-to-big: matched chunks shown as passages grown with their neighbours (real model, FAISS, SQLite)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from policyqa import build_index, open_index
+from policyqa.index.faiss_sqlite.generation import Generation
+from policyqa.ingest.chunking import ChunkSettings
+from policyqa.search.retrieval import MODES, passage_chars
+from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
+
+SMALL = ChunkSettings(chunk_tokens=48, overlap_tokens=0, passage_chars=600)
+
+
+@pytest.fixture(scope="module")
+def small_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import BUNDLED_CORPUS
+
+    index_dir = tmp_path_factory.mktemp("small") / "index"
+    build_index(BUNDLED_CORPUS, index_dir, chunking=SMALL)
+    return index_dir
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_passages_are_exact_distinct_slices_around_the_match(small_index: Path, mode: str) -> None:
+    index = open_index(small_index)
+    generation = Generation.open_current(small_index)
+    try:
+        assert passage_chars(generation) == 600
+        text = generation.document_text(BUNDLED_DOC)
+        hits = index.search(DOHA_QUESTION, k=8, mode=mode)
+        assert len(hits) == 8 or (mode == "bm25" and len(hits) >= 3)  # BM25 returns only chunks with a query word
+        for hit in hits:
+            assert hit.text == text[hit.start : hit.end]
+            assert hit.end - hit.start <= 600
+            matched = generation.chunk_records([hit.chunk_id])[hit.chunk_id]
+            assert hit.start <= matched.start and matched.end <= hit.end
+        grown = [h for h in hits if h.end - h.start > 2 * max(len(r.text) for r in generation.iter_chunks()) // 3]
+        assert grown, "passages should be larger than the small chunks they were matched on"
+        spans = sorted((h.start, h.end) for h in hits)
+        assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+        assert "Doha" in hits[0].text
+    finally:
+        generation.close()
+
+
+def test_turning_small_to_big_on_rebuilds_with_the_reason(corpus: Path, tmp_path: Path) -> None:
+    index_dir = tmp_path / "index"
+    build_index(corpus, index_dir)  # the default: chunks shown as matched
+    generation = Generation.open_current(index_dir)
+    assert passage_chars(generation) == 0 and "passage_chars" not in generation.manifest["chunking"]
+    generation.close()
+    old = open_index(index_dir).search(DOHA_QUESTION, k=3)
+    report = build_index(corpus, index_dir, chunking=ChunkSettings(64, 0, passage_chars=1100))
+    reason = report.full_rebuild_reason or ""
+    assert "chunk_tokens: 200 → 64" in reason and "passage_chars: None → 1100" in reason
+    new = open_index(index_dir).search(DOHA_QUESTION, k=3)
+    assert max(h.end - h.start for h in new) > 600 and old[0].chunk_id != new[0].chunk_id
