@@ -240,7 +240,7 @@ class Handlers:
         """(documents table, staleness box, delete-dropdown update)."""
         try:
             delete_choices = gr.Dropdown(choices=corpus_file_ids(self.state.corpus_dir), value=None)
-            status = index_status(self.state.corpus_dir, self.state.index_dir)
+            status = index_status(self.state.corpus_dir, self.state.store)
         except Exception as exc:  # noqa: BLE001
             return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
         return documents_table(status), fmt.stale_html(status), delete_choices

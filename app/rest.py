@@ -194,7 +194,7 @@ def _save_uploads(files: list[UploadFile], state: AppState) -> m.UploadResponse:
 def _documents(state: AppState) -> list[m.DocumentOut]:
     from policyqa.index.status import index_status
 
-    status = index_status(state.corpus_dir, state.index_dir)
+    status = index_status(state.corpus_dir, state.store)
     stale = status.get("stale", {})
     removed, changed = set(stale.get("deleted") or []), set(stale.get("modified") or [])
     out = []
@@ -219,7 +219,7 @@ def _status(state: AppState) -> m.StatusResponse:
     from policyqa.index.status import index_status
 
     llm_name = f"{state.llm.model} at {state.llm.url}" if state.llm is not None else None
-    status = index_status(state.corpus_dir, state.index_dir)
+    status = index_status(state.corpus_dir, state.store)
     if not status.get("indexed"):
         return m.StatusResponse(indexed=False, building=state.building, llm=llm_name, message=state.load_error)
     return m.StatusResponse(

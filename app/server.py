@@ -14,7 +14,7 @@ from starlette.routing import Mount
 
 from policyqa.answer.generate import LLMSettings
 from policyqa.errors import PolicyQAError
-from policyqa.index.sync import check_separate_folders
+from policyqa.index.store import open_store
 
 from .corpus_files import MAX_UPLOAD_BYTES
 from .formatting import CSS
@@ -71,14 +71,15 @@ def serve(
             f"--host {host} opens the UI to other machines, and anyone who reaches it can upload, delete and rebuild; "
             f"set {AUTH_ENV}=user:password to require a login, or bind 127.0.0.1"
         )
-    check_separate_folders(Path(corpus_dir), Path(index_dir))
+    store = open_store(index_dir)
+    store.check_corpus(Path(corpus_dir))
     check_port(host, port)
     # Uploads land in a private folder of this server, removed when it stops; handled files are deleted at once
     # (handlers.upload) and anything left over after an hour by Gradio's cache cleaner.
     upload_dir = tempfile.mkdtemp(prefix="policyqa-uploads-")
     os.environ["GRADIO_TEMP_DIR"] = upload_dir
-    state = AppState(Path(index_dir), Path(corpus_dir), llm)
-    demo = build_app(state.index_dir, state.corpus_dir, state)
+    state = AppState(store, Path(corpus_dir), llm)
+    demo = build_app(store, state.corpus_dir, state)
     demo.delete_cache = (600, 3600)
     demo.queue(default_concurrency_limit=1)
     rest = create_rest_app(state, auth)

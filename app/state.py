@@ -9,7 +9,7 @@ from pathlib import Path
 from policyqa import PolicyIndex, PolicyQAError, build_index, open_index
 from policyqa.answer.generate import LLMSettings
 from policyqa.errors import BuildLockedError, IndexNotFoundError
-from policyqa.index.faiss_sqlite.generation import current_generation_name
+from policyqa.index.store import Store, open_store
 from policyqa.index.sync import BuildReport
 
 NO_INDEX = "No index yet — click “Rebuild index” on the Corpus tab."
@@ -22,8 +22,8 @@ class NoIndexError(PolicyQAError):
 class AppState:
     """Questions are answered from `index` while a rebuild runs; the rebuild then refreshes it in place."""
 
-    def __init__(self, index_dir: Path, corpus_dir: Path, llm: LLMSettings | None = None):
-        self.index_dir = Path(index_dir)
+    def __init__(self, index_dir: str | Path | Store, corpus_dir: Path, llm: LLMSettings | None = None):
+        self.store = open_store(index_dir)
         self.corpus_dir = Path(corpus_dir)
         self.llm = llm  # generated answers (checked against their quotes) when set; quoted answers otherwise
         self._index: PolicyIndex | None = None
@@ -37,7 +37,7 @@ class AppState:
         with self._open_lock:
             try:
                 if self._index is None:
-                    self._index = open_index(self.index_dir)
+                    self._index = open_index(store=self.store)
                 else:
                     self._index.refresh()
                 self.load_error = None
@@ -74,10 +74,10 @@ class AppState:
     def _follow_current(self) -> None:
         """Reload when CURRENT names another generation than the loaded one: one small file read per request."""
         try:
-            name = current_generation_name(self.index_dir)
+            name = self.store.current_name()
         except PolicyQAError:
             return  # a damaged pointer: keep answering from the loaded generation
-        loaded = self._index.generation.path.name if self._index is not None else None
+        loaded = self._index.generation.name if self._index is not None else None
         if name is not None and name != loaded:
             self.reload()
 
@@ -101,7 +101,7 @@ class AppState:
         try:
             report = build_index(
                 self.corpus_dir,
-                self.index_dir,
+                store=self.store,
                 progress=progress,
                 log=log or (lambda _m: None),
                 lock_timeout=lock_timeout,

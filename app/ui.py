@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from policyqa.index.store import Store
 from policyqa.ingest.documents import SUPPORTED_SUFFIXES
 from policyqa.search.retrieval import MODES
 
@@ -20,9 +21,9 @@ EXAMPLES = [
 ]
 
 
-def build_app(index_dir: Path, corpus_dir: Path, state: AppState | None = None) -> gr.Blocks:
+def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState | None = None) -> gr.Blocks:
     """`state`: share one AppState with the REST API (same index, same build lock)."""
-    state = state or AppState(Path(index_dir), Path(corpus_dir))
+    state = state or AppState(index_dir, Path(corpus_dir))
     state.warm_up()
     h = Handlers(state)
     with gr.Blocks(title="policyqa", analytics_enabled=False) as demo:

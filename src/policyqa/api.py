@@ -18,14 +18,8 @@ from policyqa.answer.types import Answer
 from policyqa.embed.embedder import Backend, Embedder, same_model
 from policyqa.embed.openvino_backend import Precision
 from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
-from policyqa.index.faiss_sqlite.generation import (
-    ChunkRecord,
-    DocumentRecord,
-    Generation,
-    StoredDocument,
-    current_generation_name,
-    current_manifest,
-)
+from policyqa.index.records import ChunkRecord, DocumentRecord, StoredDocument
+from policyqa.index.store import IndexReader, Store, open_store
 from policyqa.index.sync import build_index
 from policyqa.search import rerank as rerank_model
 from policyqa.search.filters import DocumentFilter
@@ -47,10 +41,10 @@ class PolicyIndex:
     requires it, "off" never uses it.
     """
 
-    def __init__(self, index_dir: Path, embedder: Embedder, rerank: RerankSetting = DEFAULT_RERANK):
+    def __init__(self, store: Store, embedder: Embedder, rerank: RerankSetting = DEFAULT_RERANK):
         if rerank not in ("auto", "on", "off"):
             raise PolicyQAError(f"rerank must be auto, on or off, got {rerank!r}")
-        self.index_dir = index_dir
+        self.store = store
         self.embedder = embedder
         embedder.require_backend()
         self.rerank_setting = rerank
@@ -91,7 +85,7 @@ class PolicyIndex:
         filters: DocumentFilter,
         mmr: bool,
         rerank: bool | None,
-    ) -> tuple[Generation, np.ndarray | None, list[Hit]]:
+    ) -> tuple[IndexReader, np.ndarray | None, list[Hit]]:
         generation = self.generation  # one consistent generation for the whole call
         reranker = self._second_stage_model(rerank)
         vector = None if mode == "bm25" and not mmr and reranker is None else self.encode_query(text)
@@ -103,17 +97,17 @@ class PolicyIndex:
             hits = reranker.rescore(text, hits)
         return generation, vector, diversify(generation, vector, hits, k) if mmr else hits[:k]
 
-    def _open_checked(self) -> Generation:
-        generation = Generation.open_current(self.index_dir)
+    def _open_checked(self) -> IndexReader:
+        generation = self.store.open_current()
         built_with = generation.manifest.get("model", {})
         if not same_model(built_with, self.embedder.identity):
             generation.close()
             configured = self.embedder.identity
             raise ModelMismatchError(
-                f"the index in '{self.index_dir}' was built with model '{built_with.get('name')}' "
+                f"the index in '{self.store.location}' was built with model '{built_with.get('name')}' "
                 f"({built_with.get('dimension')}-d, {built_with.get('backend')} backend), but the configured model is "
                 f"'{configured['name']}' ({configured['dimension']}-d, {configured['backend']} backend); "
-                f"run `policyqa build --index {self.index_dir}` to rebuild it with the configured model"
+                f"run `policyqa build --index {self.store.location}` to rebuild it with the configured model"
             )
         return generation
 
@@ -221,7 +215,7 @@ class PolicyIndex:
 
     def refresh(self) -> bool:
         """Switch to the newest published generation if it changed; True when it did."""
-        if current_generation_name(self.index_dir) == self.generation.path.name:
+        if self.store.current_name() == self.generation.name:
             return False
         self.generation = self._open_checked()  # the old one stays valid for searches still running
         return True
@@ -230,6 +224,7 @@ class PolicyIndex:
 def open_index(
     index_dir: str | Path = "index",
     *,
+    store: str | Store | None = None,
     model: str | Path | None = None,
     rerank: RerankSetting | None = None,
     backend: Backend | None = None,
@@ -238,8 +233,10 @@ def open_index(
     """Open a built index. `rerank` defaults to $POLICYQA_RERANK, else DEFAULT_RERANK. `backend` defaults to
     $POLICYQA_BACKEND, else the one the index was built with (queries must be embedded the same way). `precision`
     (openvino) defaults to $POLICYQA_PRECISION, else the index's; one this CPU cannot run falls back to f32, which
-    finds the same passages (BENCHMARKS.md, "Precision")."""
+    finds the same passages (BENCHMARKS.md, "Precision"). `store` names another store than the folder `index_dir`:
+    `milvus:///path/file.db` (milvus-lite) or `http(s)://host:19530` (a Milvus server; docs/scale-out.md)."""
     setting = rerank or os.environ.get(RERANK_ENV) or DEFAULT_RERANK
-    manifest = current_manifest(Path(index_dir))
+    opened = open_store(store if store is not None else index_dir)
+    manifest = opened.current_manifest()
     embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision, queries_only=True)
-    return PolicyIndex(Path(index_dir), embedder, setting)  # type: ignore[arg-type]
+    return PolicyIndex(opened, embedder, setting)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ from pathlib import Path
 from policyqa.embed.embedder import BACKENDS
 from policyqa.embed.openvino_backend import PRECISIONS
 from policyqa.errors import PolicyQAError
+from policyqa.index.store import STORE_ENV
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -157,7 +158,14 @@ def _where_pairs(args: argparse.Namespace) -> dict[str, str]:
 def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
     if corpus:
         parser.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus folder (default corpus/)")
-    parser.add_argument("--index", type=Path, default=Path("index"), help="index folder (default index/)")
+    parser.add_argument(
+        "--index",
+        "--store",
+        dest="index",
+        default=os.environ.get(STORE_ENV) or "index",
+        help=f"index folder, or a store: milvus:///path/file.db (milvus-lite) or http(s)://host:19530 (Milvus; "
+        f"credentials from $MILVUS_TOKEN or $MILVUS_USER/$MILVUS_PASSWORD). Default: ${STORE_ENV}, else index/",
+    )
     parser.add_argument("--model", default=None, help="sentence-transformers model folder (default: bundled)")
     parser.add_argument(
         "--backend",

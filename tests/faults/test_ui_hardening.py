@@ -217,6 +217,6 @@ def test_history_keeps_the_start_of_a_huge_question(handlers: Handlers) -> None:
 def test_api_requests_follow_a_build_made_outside_the_ui(handlers: Handlers) -> None:
     state = handlers.state
     (state.corpus_dir / "vault.md").write_text("# Vault\n\nThe Reykjavik vault keeps backups for ninety days.\n")
-    build_index(state.corpus_dir, state.index_dir, log=quiet)  # as `policyqa build` would, from another process
+    build_index(state.corpus_dir, store=state.store, log=quiet)  # as `policyqa build` would, from another process
     html = handlers.search("How long does the Reykjavik vault keep backups?", 1, [])
     assert "vault.md" in html, html

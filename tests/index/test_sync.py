@@ -15,7 +15,7 @@ from policyqa import build_index, open_index
 from policyqa.embed.embedder import bundled_model_dir
 from policyqa.errors import BuildLockedError, EmptyCorpusError
 from policyqa.index.faiss_sqlite.generation import Generation
-from policyqa.index.locking import build_lock
+from policyqa.index.faiss_sqlite.locking import build_lock
 from policyqa.ingest.chunking import ChunkSettings
 from tests.conftest import BUNDLED_DOC, REPO
 

@@ -29,7 +29,7 @@ from policyqa.answer.grounding import (
     question_parts,
 )
 from policyqa.answer.types import Answer, AnswerState, Citation
-from policyqa.index.faiss_sqlite.generation import Generation
+from policyqa.index.store import IndexReader
 from policyqa.ingest.sentences import passage_sentences, sentence_spans
 from policyqa.search.retrieval import Hit
 
@@ -108,7 +108,7 @@ def is_mostly_latin(text: str) -> bool:
 
 
 def candidates(
-    generation: Generation, hits: list[Hit], encode: Callable[[list[str]], np.ndarray]
+    generation: IndexReader, hits: list[Hit], encode: Callable[[list[str]], np.ndarray]
 ) -> tuple[list[tuple[Hit, int, int, str]], np.ndarray]:
     """Whole sentences of the retrieved chunks (deduplicated) with the vectors stored at build time."""
     stored: dict[int, list[tuple[int, int, np.ndarray]]] = {}
@@ -138,7 +138,7 @@ def analyse(
     question: str,
     question_vector: np.ndarray,
     hits: list[Hit],
-    generation: Generation,
+    generation: IndexReader,
     encode: Callable[[list[str]], np.ndarray],
 ) -> Analysis:
     note = (
@@ -149,7 +149,7 @@ def analyse(
     pool, vectors = candidates(generation, hits, encode)
     dense = vectors @ question_vector if len(pool) else np.zeros(0)
     sentences = [Sentence(h, a, b, t, float(d)) for (h, a, b, t), d in zip(pool, dense, strict=True)]
-    parts = question_parts(question, generation.sparse.idf)
+    parts = question_parts(question, generation.idf)
     found = [WordSet(s.text) for s in sentences]
     everything = WordSet(" ".join(s.text for s in sentences))
     texts = {s.hit.doc_id: generation.document_text(s.hit.doc_id) or "" for s in sentences}
@@ -338,7 +338,7 @@ def compose_answer(
     question: str,
     question_vector: np.ndarray,
     hits: list[Hit],
-    generation: Generation,
+    generation: IndexReader,
     encode: Callable[[list[str]], np.ndarray],
     limits: Limits = LIMITS,
 ) -> Answer:

@@ -8,6 +8,9 @@ import numpy as np
 
 from policyqa.ingest.documents import Heading
 
+# Of what an index holds, in any store. 2: a BM25 index beside the vectors; 3: sentence vectors for `ask`.
+FORMAT_VERSION = 3
+
 
 @dataclass(frozen=True)
 class ChunkRecord:

@@ -8,7 +8,7 @@ from typing import Any
 
 from policyqa.embed.embedder import Embedder, backend_of, precision_of
 from policyqa.errors import IndexNotFoundError
-from policyqa.index.faiss_sqlite.generation import Generation
+from policyqa.index.store import Store, open_store
 from policyqa.index.sync import build_settings, plan_sync
 from policyqa.ingest.chunking import ChunkSettings
 from policyqa.ingest.documents import scan_corpus
@@ -29,13 +29,13 @@ def second_stage() -> str:
 
 def index_status(
     corpus_dir: str | Path = "corpus",
-    index_dir: str | Path = "index",
+    index_dir: str | Path | Store = "index",
     *,
     model: str | Path | None = None,
     chunking: ChunkSettings | None = None,
 ) -> dict[str, Any]:
     try:
-        generation = Generation.open_current(Path(index_dir))
+        generation = open_store(index_dir).open_current()
     except IndexNotFoundError:
         return {"indexed": False, "stale": {"is_stale": True}}
     try:
@@ -48,7 +48,7 @@ def index_status(
         documents = generation.documents()
         return {
             "indexed": True,
-            "generation": generation.path.name,
+            "generation": generation.name,
             "model": generation.manifest.get("model", {}).get("name"),
             "backend": backend_of(generation.manifest),
             "precision": precision_of(generation.manifest),

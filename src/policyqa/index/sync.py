@@ -2,34 +2,23 @@
 
 from __future__ import annotations
 
-import shutil
-import sqlite3
 import sys
 import time
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from policyqa.embed.documents import embed_documents
 from policyqa.embed.embedder import Backend, Embedder
 from policyqa.embed.openvino_backend import Precision
-from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, PolicyQAError
-from policyqa.index.faiss_sqlite.generation import (
-    FORMAT_VERSION,
-    Generation,
-    GenerationWriter,
-    as_write_error,
-    check_pointer_replaceable,
-    current_manifest,
-    remove_leftovers,
-    remove_old_generations,
-)
-from policyqa.index.locking import build_lock
+from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
+from policyqa.index.records import FORMAT_VERSION
+from policyqa.index.store import IndexReader, Store, open_store
 from policyqa.ingest.chunking import Chunker, ChunkSettings
-from policyqa.ingest.documents import CorpusFile, Document, Skipped, read_document, scan_corpus
-from policyqa.ingest.sentences import passage_sentences
+from policyqa.ingest.documents import CorpusFile, Document, Skipped, scan_corpus
+from policyqa.ingest.prepare import PreparedDocument, prepare_document
 
 PROGRESS_MIN_CHUNKS = 64
 # How documents are read into titles and headings; a change re-reads every document (a full rebuild, with the reason).
@@ -100,7 +89,7 @@ def build_settings(embedder: Embedder, chunking: ChunkSettings) -> dict[str, Any
 
 
 def plan_sync(
-    files: list[CorpusFile], base: Generation | None, settings: dict[str, Any], scan_skips: list[Skipped] = ()
+    files: list[CorpusFile], base: IndexReader | None, settings: dict[str, Any], scan_skips: list[Skipped] = ()
 ) -> SyncPlan:
     """What a build must do. `scan_skips` are the scanner's skips: an indexed document that the scanner could not
     reach (its folder cannot be listed or is nested too deep, or the file cannot be read) is kept as it is, never
@@ -144,44 +133,32 @@ def _changes(old: Any, new: dict[str, Any]) -> str:
     return ", ".join(f"{key}: {old.get(key)} → {new.get(key)}" for key in keys)
 
 
-def open_base(index_dir: Path) -> tuple[Generation | None, str | None]:
-    """The live generation, or None with the reason it cannot serve as a base.
+def open_base(store: Store) -> tuple[IndexReader | None, str | None]:
+    """The live version, or None with the reason it cannot serve as a base.
 
-    A generation that opens but is damaged inside (FAISS and SQLite ids disagree, BM25 rows or chunk offsets
-    wrong, corrupt SQLite pages) is not reused either: its damage would be copied into every later generation.
+    A version that opens but is damaged inside (vector and row ids disagree, BM25 rows or chunk offsets wrong,
+    corrupt pages) is not reused either: its damage would be copied into every later version.
     """
-    from policyqa.index.doctor import generation_problems
-
     try:
-        base = Generation.open_current(index_dir)
+        base = store.open_current()
+    except IndexNotFoundError:
+        return None, None
     except IndexFormatError as exc:
         return None, f"existing index unusable ({exc})"
     except Exception as exc:  # noqa: BLE001 - an unreadable old index must not block a fresh build
-        if type(exc).__name__ == "IndexNotFoundError":
-            return None, None
         return None, f"existing index unusable ({exc})"
-    damage = [p for p in generation_problems(base) if p.is_error]
+    damage = [p for p in base.problems() if p.is_error]
     if damage:
         base.close()
         return None, f"existing index unusable ({'; '.join(p.what for p in damage)})"
     return base, None
 
 
-def check_separate_folders(corpus_dir: Path, index_dir: Path) -> None:
-    """The index must not live inside the corpus (its files would be scanned, listed and deletable as documents),
-    nor the corpus inside the index (a build deletes old generations there)."""
-    corpus, index = corpus_dir.resolve(), index_dir.resolve()
-    if index.is_relative_to(corpus) or corpus.is_relative_to(index):
-        raise PolicyQAError(
-            f"the index folder '{index_dir}' and the corpus folder '{corpus_dir}' overlap; "
-            "keep them side by side, e.g. --corpus corpus --index index"
-        )
-
-
 def build_index(
     corpus_dir: str | Path = "corpus",
     index_dir: str | Path = "index",
     *,
+    store: str | Store | None = None,
     model: str | Path | None = None,
     backend: Backend | None = None,
     precision: Precision | None = None,
@@ -195,93 +172,74 @@ def build_index(
 
     `backend` defaults to $POLICYQA_BACKEND, else the one the index was built with, else `default_backend()`; a
     different backend than the index's means a full rebuild (its vectors may differ). `precision` (openvino:
-    auto | f32 | bf16) defaults to $POLICYQA_PRECISION, else the index's, else auto; a change is a full rebuild."""
+    auto | f32 | bf16) defaults to $POLICYQA_PRECISION, else the index's, else auto; a change is a full rebuild.
+    `store` names another store than the folder `index_dir` (`milvus:///path/file.db`, `http(s)://host:19530`)."""
     started = time.perf_counter()
-    corpus_dir, index_dir = Path(corpus_dir), Path(index_dir)
+    corpus_dir, target = Path(corpus_dir), open_store(store if store is not None else index_dir)
     say = log or (lambda message: print(message, file=sys.stderr))
     if not corpus_dir.is_dir():
         raise EmptyCorpusError(f"corpus folder '{corpus_dir}' does not exist; create it and add documents")
-    check_separate_folders(corpus_dir, index_dir)
-    manifest = current_manifest(index_dir)
+    manifest = target.current_manifest()
     embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision)
     embedder.require_backend()
     chunking = chunking or ChunkSettings()
     settings = build_settings(embedder, chunking)
-    with ExitStack() as lock:
-        try:
-            index_dir.mkdir(parents=True, exist_ok=True)
-            lock.enter_context(build_lock(index_dir, lock_timeout, on_wait=say))
-        except OSError as exc:  # a read-only or unreachable index folder
-            raise as_write_error(index_dir, exc) from exc
-        check_pointer_replaceable(index_dir)
+    with target.build_session(corpus_dir, lock_timeout, say):
         files, scan_skips = scan_corpus(corpus_dir)
-        base, unusable = (None, None) if full else open_base(index_dir)
+        base, unusable = (None, None) if full else open_base(target)
         plan = plan_sync(files, base, settings, scan_skips)
         reason = "requested (--full)" if full else unusable or plan.full_rebuild_reason
         if reason:
             say(f"full rebuild: {reason}")
             base, plan.full_rebuild_reason = None, reason
         if base is not None and not plan.is_stale:
-            remove_leftovers(index_dir)  # what the doctor's note promises, even when there is nothing to write
+            target.tidy()  # what the doctor's note on leftovers promises, even when there is nothing to write
             return _report(plan, [], 0, 0, base, started, None)
-        return _write_generation(plan, base, embedder, chunking, settings, index_dir, progress, started, say)
+        return _write_generation(plan, base, embedder, chunking, settings, target, progress, started, say)
 
 
 def _write_generation(
     plan: SyncPlan,
-    base: Generation | None,
+    base: IndexReader | None,
     embedder: Embedder,
     chunking: ChunkSettings,
     settings: dict[str, Any],
-    index_dir: Path,
+    store: Store,
     progress: bool | None,
     started: float,
     say: Any,
 ) -> BuildReport:
-    docs: list[Document] = []
+    chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
+    prepared: list[PreparedDocument] = []
     for file in plan.added + plan.modified:
         try:
-            docs.append(read_document(file))
+            prepared.append(prepare_document(file, chunker))
         except DocumentError as exc:
             plan.skipped.append(Skipped(file.id, str(exc)))
             say(f"warning: skipped {file.id}: {exc}")
-    modified_ids = {f.id for f in plan.modified}
-    remaining = len(plan.unchanged) + len(docs)
-    if remaining == 0:
+    if len(plan.unchanged) + len(prepared) == 0:
         raise EmptyCorpusError(
             "the corpus has no readable documents (supported: .txt .md .pdf .docx .html); "
             + ("the previous index was kept" if base else "nothing was indexed")
             + "".join(f"\n  skipped {s.path}: {s.reason}" for s in plan.skipped)
         )
-    chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
-    chunks_by_doc = {doc.id: chunker.split(doc) for doc in docs}
-    spans_by_doc = {d.id: [passage_sentences(d.text, c.start, c.end) for c in chunks_by_doc[d.id]] for d in docs}
-    sentence_texts = [d.text[a:b] for d in docs for spans in spans_by_doc[d.id] for a, b in spans]
+    modified_ids = {f.id for f in plan.modified}
     reusable = _reusable_vectors(base, modified_ids) if base else {}
-    chunk_texts = [c.text for cs in chunks_by_doc.values() for c in cs]
-    # one encode for chunks and sentences (batched by length); a text seen before is not embedded again
-    to_embed = list(dict.fromkeys(t for t in chunk_texts + sentence_texts if t not in reusable))
-    new_chunks = sum(t not in reusable for t in chunk_texts)
-    show = progress if progress is not None else (sys.stderr.isatty() and len(to_embed) >= PROGRESS_MIN_CHUNKS)
-    fresh = dict(zip(to_embed, embedder.encode(to_embed, progress=show), strict=True)) if to_embed else {}
-    try:
-        writer = GenerationWriter(index_dir, base, settings["model"]["dimension"])
-    except (OSError, sqlite3.Error) as exc:
-        for unfinished in index_dir.glob("gen-*.tmp"):  # we hold the build lock: no other build writes one
-            shutil.rmtree(unfinished, ignore_errors=True)
-        raise as_write_error(index_dir, exc) or exc from exc
+    texts = sum(len(p.chunks) + len(p.sentence_texts()) for p in prepared)
+    show = progress if progress is not None else (sys.stderr.isatty() and texts >= PROGRESS_MIN_CHUNKS)
+    embedded = embed_documents(prepared, embedder, reusable, progress=show)
+    writer = store.writer(base, settings["model"]["dimension"])
     try:
         for doc_id in plan.deleted + sorted(modified_ids):
             writer.delete_document(doc_id)
         now = time.time()
-        for doc in docs:
-            chunks = chunks_by_doc[doc.id]
-            vectors = np.array([reusable.get(c.text, fresh.get(c.text)) for c in chunks], dtype=np.float32)
+        for item in embedded.documents:
+            doc, chunks = item.prepared.doc, item.prepared.chunks
             sentences = [
-                [(a, b, reusable.get(doc.text[a:b], fresh.get(doc.text[a:b]))) for a, b in spans]
-                for spans in spans_by_doc[doc.id]
+                [(a, b, v) for (a, b), v in zip(spans, vectors, strict=True)]
+                for spans, vectors in zip(item.prepared.sentence_spans, item.sentence_vectors, strict=True)
             ]
-            writer.add_document(doc, chunks, vectors.reshape(len(chunks), -1), now, sentences)
+            writer.add_document(doc, chunks, item.chunk_vectors, now, sentences)
         writer.set_manifest(
             {
                 **settings,
@@ -292,35 +250,28 @@ def _write_generation(
         published = writer.publish()
     except BaseException as exc:
         writer.abandon()
-        write_error = as_write_error(index_dir, exc)
+        write_error = store.write_error(exc)
         if write_error is not None:
             raise write_error from exc
         raise
-    remove_old_generations(index_dir)
-    new = Generation(published)
+    store.tidy()
+    new = store.open_current()
     try:
-        return _report(
-            plan,
-            docs,
-            new_chunks,  # every chunk whose text was not indexed before, repeats inside a new file included
-            len(chunk_texts) - new_chunks,
-            new,
-            started,
-            published.name,
-        )
+        docs = [p.doc for p in prepared]
+        return _report(plan, docs, embedded.chunks_embedded, embedded.chunks_reused, new, started, published)
     finally:
         new.close()
 
 
-def _reusable_vectors(base: Generation, doc_ids: set[str]) -> dict[str, np.ndarray]:
+def _reusable_vectors(base: IndexReader, doc_ids: set[str]) -> dict[str, np.ndarray]:
     """Vectors of the old chunks and sentences of modified documents, by text: an edit re-embeds only changed
     chunks and sentences."""
     reuse: dict[str, np.ndarray] = {}
     for doc_id in doc_ids:
         text = base.document_text(doc_id) or ""
         records = list(base.iter_chunks(doc_id))
-        for record in records:
-            reuse[record.text] = base.vectors.reconstruct(record.id)
+        for record, vector in zip(records, base.chunk_vectors(r.id for r in records), strict=True):
+            reuse[record.text] = vector
         for sentence in base.sentences(r.id for r in records):
             reuse.setdefault(text[sentence.start : sentence.end], sentence.vector)
     return reuse
@@ -338,7 +289,7 @@ def _report(
     docs: list[Document],
     embedded: int,
     reused: int,
-    generation: Generation,
+    generation: IndexReader,
     started: float,
     published: str | None,
 ) -> BuildReport:

@@ -8,7 +8,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from policyqa.errors import QueryError
-from policyqa.index.faiss_sqlite.generation import DocumentRecord
+from policyqa.index.records import DocumentRecord
 
 FILTER_FIELDS = ("doc_id", "title", "type", "folder", "size", "sha256")
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from policyqa.index.faiss_sqlite.generation import ChunkRecord, Generation
+from policyqa.index.records import ChunkRecord
+from policyqa.index.store import IndexReader
 
 MIN_NEIGHBOUR_CHARS = 40  # how far to look: a passage of span_chars holds at most span_chars / 40 chunks
 
 
-def grow(generation: Generation, record: ChunkRecord, span_chars: int, shown: list[ChunkRecord]) -> ChunkRecord:
+def grow(generation: IndexReader, record: ChunkRecord, span_chars: int, shown: list[ChunkRecord]) -> ChunkRecord:
     """`record` widened by neighbouring chunks of its document, not shown ones, to at most `span_chars` characters."""
     if span_chars <= record.end - record.start:
         return record

@@ -9,8 +9,8 @@ from typing import Literal, get_args
 import numpy as np
 
 from policyqa.errors import QueryError
-from policyqa.index.faiss_sqlite.generation import ChunkRecord, Generation
-from policyqa.index.faiss_sqlite.vector_index import search as vector_search
+from policyqa.index.records import ChunkRecord
+from policyqa.index.store import IndexReader
 from policyqa.search.filters import DocumentFilter, matching_documents
 from policyqa.search.fusion import weighted_fusion
 from policyqa.search.mmr import mmr_order
@@ -78,7 +78,7 @@ def check_k(k: object) -> int:
 
 
 def allowed_chunk_ids(
-    generation: Generation, doc_ids: list[str] | None, filters: DocumentFilter | None = None
+    generation: IndexReader, doc_ids: list[str] | None, filters: DocumentFilter | None = None
 ) -> np.ndarray | None:
     """Chunk ids the filters allow, or None when nothing is filtered."""
     spec = DocumentFilter(doc_ids, filters.path, filters.where) if filters else DocumentFilter(doc_ids)
@@ -88,19 +88,18 @@ def allowed_chunk_ids(
 
 
 def dense_ranked(
-    generation: Generation, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None
+    generation: IndexReader, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
     if allowed is not None and len(allowed) == 0:
         return []
     k = min(k, len(generation))
     if k == 0:
         return []
-    scores, ids = vector_search(generation.vectors, query_vector, k, allowed)  # filters work on flat and IVF alike
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+    return generation.dense_top(query_vector, k, allowed)
 
 
 def retrieve(
-    generation: Generation,
+    generation: IndexReader,
     query: str,
     query_vector: np.ndarray | None,
     k: int,
@@ -126,11 +125,11 @@ def retrieve(
     if mode == "dense":
         ranked = dense_ranked(generation, query_vector, depth, allowed)
     elif mode == "bm25":
-        ranked = generation.sparse.top(query, depth, allowed)
+        ranked = generation.sparse_top(query, depth, allowed)
     else:
         fusion_depth = max(depth, fusion_floor)
         dense = dense_ranked(generation, query_vector, fusion_depth, allowed)
-        sparse = generation.sparse.top(query, fusion_depth, allowed)
+        sparse = generation.sparse_top(query, fusion_depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
     if span_chars:
         found = passages(generation, ranked, span_chars, wanted)
@@ -141,13 +140,13 @@ def retrieve(
     return diversify(generation, query_vector, hits, k) if mmr else hits
 
 
-def passage_chars(generation: Generation) -> int:
+def passage_chars(generation: IndexReader) -> int:
     """The passage size the index was built for (0: chunks are shown as matched, as before small-to-big)."""
     return int(generation.manifest.get("chunking", {}).get("passage_chars", 0))
 
 
 def passages(
-    generation: Generation, ranked: list[tuple[int, float]], span_chars: int, k: int
+    generation: IndexReader, ranked: list[tuple[int, float]], span_chars: int, k: int
 ) -> list[tuple[ChunkRecord, float]]:
     """The best k matches grown into distinct passages (a match inside a passage already shown is skipped).
     Records are read a few at a time: most candidates are only there in case matches fall into shown passages."""
@@ -165,17 +164,17 @@ def passages(
     return shown
 
 
-def diversify(generation: Generation, query_vector: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:
+def diversify(generation: IndexReader, query_vector: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:
     """The k hits chosen by maximal marginal relevance over the candidates' stored vectors, re-ranked."""
     if not hits:
         return hits
-    vectors = np.stack([generation.vectors.reconstruct(h.chunk_id) for h in hits])
+    vectors = generation.chunk_vectors(h.chunk_id for h in hits)
     order = mmr_order(query_vector, vectors, k, MMR_DIVERSITY)
     return [replace(hits[j], rank=rank) for rank, j in enumerate(order, 1)]
 
 
 def dense_search(
-    generation: Generation, query_vector: np.ndarray, k: int, doc_ids: list[str] | None = None
+    generation: IndexReader, query_vector: np.ndarray, k: int, doc_ids: list[str] | None = None
 ) -> list[Hit]:
     return retrieve(generation, "", query_vector, k, doc_ids, mode="dense")
 

@@ -27,11 +27,19 @@ import numpy as np
 from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
 from policyqa.index.faiss_sqlite.sparse import BM25_DIR, SparseIndex, write_bm25
 from policyqa.index.faiss_sqlite.vector_index import fit_vector_index, make_vector_index
-from policyqa.index.records import ChunkRecord, DocumentRecord, SentenceRecord, StoredDocument, vector_blob
+from policyqa.index.faiss_sqlite.vector_index import search as vector_search
+from policyqa.index.problems import Problem
+from policyqa.index.records import (
+    FORMAT_VERSION,
+    ChunkRecord,
+    DocumentRecord,
+    SentenceRecord,
+    StoredDocument,
+    vector_blob,
+)
 from policyqa.ingest.chunking import Chunk
 from policyqa.ingest.documents import Document, Heading
 
-FORMAT_VERSION = 3  # 2: a BM25 index (bm25/) beside the vectors; 3: sentence vectors for `ask`
 CURRENT = "CURRENT"
 GENERATION_NAME = re.compile(r"gen-\d{6,12}")  # what a writer names a generation; CURRENT must hold exactly that
 MAX_POINTER_BYTES = 64
@@ -113,8 +121,31 @@ class Generation:
             )
         return cls(index_dir / name)
 
+    @property
+    def name(self) -> str:
+        return self.path.name
+
     def __len__(self) -> int:
         return int(self.vectors.ntotal)
+
+    def dense_top(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        scores, ids = vector_search(self.vectors, query_vector.reshape(1, -1), k, allowed)
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i != -1]
+
+    def sparse_top(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        return self.sparse.top(query, k, allowed)
+
+    def idf(self, words: list[str]) -> list[tuple[float, bool]]:
+        return self.sparse.idf(words)
+
+    def chunk_vectors(self, ids: Iterable[int]) -> np.ndarray:
+        rows = [self.vectors.reconstruct(int(i)) for i in ids]
+        return np.array(rows, dtype=np.float32).reshape(len(rows), self.vectors.d)
+
+    def problems(self) -> list[Problem]:
+        from policyqa.index.faiss_sqlite.checks import generation_problems
+
+        return generation_problems(self)
 
     @cached_property
     def sparse(self) -> SparseIndex:
@@ -357,7 +388,7 @@ class GenerationWriter:
         self.db.execute("DELETE FROM manifest")
         self.db.executemany("INSERT INTO manifest VALUES (?, ?)", [(k, json.dumps(v)) for k, v in manifest.items()])
 
-    def publish(self) -> Path:
+    def publish(self) -> str:
         """Make the new generation durable, then switch CURRENT to it with one rename."""
         import faiss
 
@@ -389,7 +420,7 @@ class GenerationWriter:
             shutil.rmtree(self.final_path, ignore_errors=True)
             raise
         _fsync_dir(self.index_dir)
-        return self.final_path
+        return self.final_path.name
 
     def abandon(self) -> None:
         try:

@@ -1,0 +1,10 @@
+"""A Milvus store (milvus-lite in process, or a Milvus server/cluster) behind the same seam as the folder store."""
+
+from __future__ import annotations
+
+from policyqa.errors import PolicyQAError
+from policyqa.index.store import Store
+
+
+def open_milvus_store(location: str) -> Store:
+    raise PolicyQAError(f"the Milvus store ({location}) is not built yet")
