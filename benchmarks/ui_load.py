@@ -1,16 +1,21 @@
-"""/ask latency and load through the web UI's HTTP API (gradio_client), also during a /rebuild.
+"""/ask latency and load through the web UI's two HTTP paths, also during a /rebuild.
 
     .venv/bin/python benchmarks/ui_load.py [--rounds 3] [--requests 10]
 
-Serves an index of a temp copy of corpus/ on a free 127.0.0.1 port; one client asks the bundled questions
-`--rounds` times; 8 and 16 clients (thread + Client each) send `--requests` each; 8 again during a rebuild that
-indexes added synthetic documents. Error = exception, timeout or error box. All waits bounded; server always stopped.
+Serves an index of a temp copy of corpus/ on a free 127.0.0.1 port. Two paths to the same answers:
+- Gradio: the UI's /ask event through Gradio's queue (gradio_client: join the queue, read the result over SSE); it
+  returns the whole conversation (up to 20 turns) as HTML, since each client is one session.
+- REST: POST /api/v1/ask (FastAPI, JSON, one answer), with a plain keep-alive HTTP connection per client.
+One client asks the bundled questions `--rounds` times; 8 and 16 clients (a thread each) send `--requests` each;
+8 again during a rebuild that indexes added synthetic documents. Error = exception, timeout, error box or a non-200
+reply. All waits bounded; server always stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import math
 import os
@@ -25,10 +30,12 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gradio_client import Client
 
@@ -66,14 +73,38 @@ def ask(client: Client, question: str) -> Sample:
     return started, time.perf_counter() - started, ok
 
 
+def ask_rest(conn: http.client.HTTPConnection, question: str) -> Sample:
+    started = time.perf_counter()
+    try:
+        conn.request("POST", "/api/v1/ask", json.dumps({"question": question}), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        ok = response.status == 200 and body.get("state") in ("answered", "partial", "refused")
+    except Exception:  # noqa: BLE001 - counted, and the connection is opened again for the next request
+        conn.close()
+        ok = False
+    return started, time.perf_counter() - started, ok
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)  # nearest-rank percentile
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))] if ordered else math.nan
 
 
-def one_client(url: str, questions: list[str], user: int, n: int, go: threading.Barrier, stop: float) -> list[Sample]:
+def open_client(url: str, path: str) -> tuple[Any, Any]:
+    """(client, its ask function) for a path: "gradio" or "rest"."""
+    if path == "rest":
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT_S)
+        return conn, ask_rest
+    return Client(url, verbose=False), ask
+
+
+def one_client(
+    url: str, path: str, questions: list[str], user: int, n: int, go: threading.Barrier, stop: float
+) -> list[Sample]:
     try:
-        client = Client(url, verbose=False)
+        client, asker = open_client(url, path)
     except Exception:  # noqa: BLE001
         go.abort()  # the others must not wait for this client
         return [(time.perf_counter(), 0.0, False)] * n
@@ -81,17 +112,17 @@ def one_client(url: str, questions: list[str], user: int, n: int, go: threading.
         with contextlib.suppress(threading.BrokenBarrierError):
             go.wait(timeout=REQUEST_TIMEOUT_S)
         picks = [questions[(user * n + i) % len(questions)] for i in range(n)]
-        return [(stop, 0.0, False) if time.perf_counter() > stop else ask(client, q) for q in picks]
+        return [(stop, 0.0, False) if time.perf_counter() > stop else asker(client, q) for q in picks]
     finally:
         client.close()
 
 
-def load(url: str, questions: list[str], users: int, n: int) -> tuple[list[Sample], float]:
+def load(url: str, questions: list[str], users: int, n: int, path: str = "gradio") -> tuple[list[Sample], float]:
     """`users` clients sending `n` questions each, all started together: (samples, wall seconds)."""
     go, stop = threading.Barrier(users + 1), time.perf_counter() + PHASE_TIMEOUT_S
     pool = ThreadPoolExecutor(max_workers=users)
     try:
-        futures = [pool.submit(one_client, url, questions, u, n, go, stop) for u in range(users)]
+        futures = [pool.submit(one_client, url, path, questions, u, n, go, stop) for u in range(users)]
         with contextlib.suppress(threading.BrokenBarrierError):
             go.wait(timeout=REQUEST_TIMEOUT_S)
         started = time.perf_counter()
@@ -153,20 +184,26 @@ def run(args: argparse.Namespace, work: Path) -> None:
         proc = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=out, env=env)
     try:
         wait_until_up(url, proc, log)
-        with contextlib.closing(Client(url, verbose=False)) as client:
-            cold = ask(client, questions[0])
-            started = time.perf_counter()
-            seq = [ask(client, q) for _ in range(args.rounds) for q in questions]
-        rows = [row(f"1 client, sequential, {args.rounds} rounds", seq, time.perf_counter() - started)]
-        rows += [row(f"{u} clients", *load(url, questions, u, args.requests)) for u in (8, 16)]
+        rows, cold = [], {}
+        for path in ("gradio", "rest"):
+            client, asker = open_client(url, path)
+            with contextlib.closing(client):
+                cold[path] = asker(client, questions[0])
+                started = time.perf_counter()
+                seq = [asker(client, q) for _ in range(args.rounds) for q in questions]
+            rows.append(row(f"{path}: 1 client, sequential, {args.rounds} rounds", seq, time.perf_counter() - started))
+            rows += [row(f"{path}: {u} clients", *load(url, questions, u, args.requests, path)) for u in (8, 16)]
         write_synthetic_docs(corpus, DOCS, PARAGRAPHS)
         result, rebuild_start = Rebuild(), time.perf_counter()
         (builder := threading.Thread(target=rebuild, args=(url, result), daemon=True)).start()
         time.sleep(0.5)  # the rebuild is queued first, the load joins it
         samples, wall = load(url, questions, 8, args.requests)
+        rest_samples, rest_wall = load(url, questions, 8, args.requests, "rest")
         builder.join(timeout=REBUILD_TIMEOUT_S)
-        rows.append(row("8 clients during rebuild", samples, wall))
+        rows.append(row("gradio: 8 clients during rebuild", samples, wall))
+        rows.append(row("rest: 8 clients after, or during, the rebuild", rest_samples, rest_wall))
         overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in samples)
+        rest_overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in rest_samples)
         tracebacks = log.read_text(errors="replace").count("Traceback")
     finally:
         proc.terminate()
@@ -177,9 +214,11 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print(f"`{shlex.join(['.venv/bin/python', 'benchmarks/ui_load.py', *sys.argv[1:]])}`\n")
     print(f"/ask over {len(questions)} bundled questions; concurrent clients send {args.requests} each.\n")
     print("| scenario | requests | errors | p50 ms | p95 ms | mean ms | answers/s | wall s |\n" + "|---" * 8 + "|")
-    print("\n".join(rows) + f"\n\nCold first request (not counted): {cold[1] * 1000:.0f} ms")
+    firsts = ", ".join(f"{path} {sample[1] * 1000:.0f} ms" for path, sample in cold.items())
+    print("\n".join(rows) + f"\n\nFirst request of each path (not counted): {firsts}")
     print(f"Rebuild via /rebuild (+{DOCS} documents x {PARAGRAPHS} paragraphs): {'ok' if result.ok else 'FAILED'}")
-    print(f"in {result.seconds:.1f} s; {overlap}/{len(samples)} requests started while it ran; {result.note}.")
+    print(f"in {result.seconds:.1f} s; requests started while it ran: gradio {overlap}/{len(samples)}, ", end="")
+    print(f"rest {rest_overlap}/{len(rest_samples)}; {result.note}.")
     print(f"Server log: {tracebacks} traceback(s).")
 
 
