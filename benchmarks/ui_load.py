@@ -5,6 +5,10 @@
 Serves an index of a temp copy of corpus/ on a free 127.0.0.1 port. Two paths to the same answers:
 - Gradio: the UI's /ask event through Gradio's queue (gradio_client: join the queue, read the result over SSE); it
   returns the whole conversation (up to 20 turns) as HTML, since each client is one session.
+- Gradio, as a browser speaks it ("gradio-sse" rows): POST {prefix}/queue/join, then read the session's event stream
+  ({prefix}/queue/data) until the event completes. gradio_client (2.7) waits for each stream message in a
+  `time.sleep(0.05)` poll loop (gradio_client/utils.py, stream_sse_v1plus) and opens a new connection per request,
+  which adds ~50-100 ms per answer on the client's side that a browser's EventSource does not.
 - REST: POST /api/v1/ask (FastAPI, JSON, one answer), with a plain keep-alive HTTP connection per client.
 One client asks the bundled questions `--rounds` times; 8 and 16 clients (a thread each) send `--requests` each;
 8 again during a rebuild that indexes added synthetic documents. Error = exception, timeout, error box or a non-200
@@ -32,6 +36,7 @@ import threading
 import time
 import urllib.parse
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,13 +91,63 @@ def ask_rest(conn: http.client.HTTPConnection, question: str) -> Sample:
     return started, time.perf_counter() - started, ok
 
 
+class SseClient:
+    """The UI's /ask event as the browser sends it: join the queue, read the session's stream to the result."""
+
+    def __init__(self, url: str):
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.joins = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT_S)
+        with urllib.request.urlopen(url + "config", timeout=REQUEST_TIMEOUT_S) as response:
+            config = json.loads(response.read())
+        self.prefix = config.get("api_prefix", "")
+        self.fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "ask")
+        self.session = uuid.uuid4().hex[:12]
+
+    def ask(self, question: str) -> bool:
+        body = {"data": [question, 5, "hybrid", [], None], "fn_index": self.fn_index, "session_hash": self.session}
+        headers = {"Content-Type": "application/json"}
+        self.joins.request("POST", f"{self.prefix}/queue/join", json.dumps(body | {"event_data": None}), headers)
+        joined = self.joins.getresponse()
+        event_id = json.loads(joined.read())["event_id"]
+        stream = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT_S)
+        try:
+            stream.request("GET", f"{self.prefix}/queue/data?session_hash={self.session}")
+            response = stream.getresponse()
+            while line := response.readline():
+                if not line.startswith(b"data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed" and message.get("event_id") == event_id:
+                    html = (message.get("output") or {}).get("data", [""])[0] or ""
+                    return bool(message.get("success")) and "pqa-error" not in html
+            return False
+        finally:
+            stream.close()
+
+    def close(self) -> None:
+        self.joins.close()
+
+
+def ask_sse(client: SseClient, question: str) -> Sample:
+    started = time.perf_counter()
+    try:
+        ok = client.ask(question)
+    except Exception:  # noqa: BLE001 - counted, and the join connection is opened again for the next request
+        client.joins.close()
+        ok = False
+    return started, time.perf_counter() - started, ok
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)  # nearest-rank percentile
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))] if ordered else math.nan
 
 
 def open_client(url: str, path: str) -> tuple[Any, Any]:
-    """(client, its ask function) for a path: "gradio" or "rest"."""
+    """(client, its ask function) for a path: "gradio" (gradio_client), "gradio-sse" (as a browser) or "rest"."""
+    if path == "gradio-sse":
+        return SseClient(url), ask_sse
     if path == "rest":
         parts = urllib.parse.urlsplit(url)
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT_S)
@@ -185,7 +240,7 @@ def run(args: argparse.Namespace, work: Path) -> None:
     try:
         wait_until_up(url, proc, log)
         rows, cold = [], {}
-        for path in ("gradio", "rest"):
+        for path in ("gradio", "gradio-sse", "rest"):
             client, asker = open_client(url, path)
             with contextlib.closing(client):
                 cold[path] = asker(client, questions[0])
@@ -198,9 +253,11 @@ def run(args: argparse.Namespace, work: Path) -> None:
         (builder := threading.Thread(target=rebuild, args=(url, result), daemon=True)).start()
         time.sleep(0.5)  # the rebuild is queued first, the load joins it
         samples, wall = load(url, questions, 8, args.requests)
+        sse_samples, sse_wall = load(url, questions, 8, args.requests, "gradio-sse")
         rest_samples, rest_wall = load(url, questions, 8, args.requests, "rest")
         builder.join(timeout=REBUILD_TIMEOUT_S)
         rows.append(row("gradio: 8 clients during rebuild", samples, wall))
+        rows.append(row("gradio-sse: 8 clients after, or during, the rebuild", sse_samples, sse_wall))
         rows.append(row("rest: 8 clients after, or during, the rebuild", rest_samples, rest_wall))
         overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in samples)
         rest_overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in rest_samples)
