@@ -188,7 +188,7 @@ def load(url: str, questions: list[str], users: int, n: int, path: str = "gradio
     return [s for f in done for s in f.result()] + [(started, wall, False)] * (n * len(pending)), wall
 
 
-def write_synthetic_docs(corpus: Path, docs: int, paragraphs: int) -> None:
+def write_synthetic_docs(corpus: Path, docs: int, paragraphs: int, name: str = "synthetic_policy") -> None:
     rng = random.Random(7)
     actors = ["the ministry", "the regional council", "member states", "the secretariat", "partner agencies"]
     topics = ["data retention", "border security", "water sharing", "trade corridors", "refugee support"]
@@ -201,7 +201,7 @@ def write_synthetic_docs(corpus: Path, docs: int, paragraphs: int) -> None:
             )
             for p in range(1, paragraphs + 1)
         )
-        (corpus / f"synthetic_policy_{d}.md").write_text(f"# Synthetic policy {d}\n\n{body}\n", encoding="utf-8")
+        (corpus / f"{name}_{d}.md").write_text(f"# Synthetic policy {d}\n\n{body}\n", encoding="utf-8")
 
 
 def rebuild(url: str, out: Rebuild) -> None:
@@ -248,19 +248,17 @@ def run(args: argparse.Namespace, work: Path) -> None:
                 seq = [asker(client, q) for _ in range(args.rounds) for q in questions]
             rows.append(row(f"{path}: 1 client, sequential, {args.rounds} rounds", seq, time.perf_counter() - started))
             rows += [row(f"{path}: {u} clients", *load(url, questions, u, args.requests, path)) for u in (8, 16)]
-        write_synthetic_docs(corpus, DOCS, PARAGRAPHS)
-        result, rebuild_start = Rebuild(), time.perf_counter()
-        (builder := threading.Thread(target=rebuild, args=(url, result), daemon=True)).start()
-        time.sleep(0.5)  # the rebuild is queued first, the load joins it
-        samples, wall = load(url, questions, 8, args.requests)
-        sse_samples, sse_wall = load(url, questions, 8, args.requests, "gradio-sse")
-        rest_samples, rest_wall = load(url, questions, 8, args.requests, "rest")
-        builder.join(timeout=REBUILD_TIMEOUT_S)
-        rows.append(row("gradio: 8 clients during rebuild", samples, wall))
-        rows.append(row("gradio-sse: 8 clients after, or during, the rebuild", sse_samples, sse_wall))
-        rows.append(row("rest: 8 clients after, or during, the rebuild", rest_samples, rest_wall))
-        overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in samples)
-        rest_overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in rest_samples)
+        rebuilds = []
+        for path in ("gradio", "gradio-sse", "rest"):  # each path during a rebuild of its own added documents
+            write_synthetic_docs(corpus, DOCS, PARAGRAPHS, f"synthetic_{path.replace('-', '_')}")
+            result, rebuild_start = Rebuild(), time.perf_counter()
+            (builder := threading.Thread(target=rebuild, args=(url, result), daemon=True)).start()
+            time.sleep(0.5)  # the rebuild is queued first, the load joins it
+            samples, wall = load(url, questions, 8, args.requests, path)
+            builder.join(timeout=REBUILD_TIMEOUT_S)
+            rows.append(row(f"{path}: 8 clients during rebuild", samples, wall))
+            overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in samples)
+            rebuilds.append((path, result, overlap, len(samples)))
         tracebacks = log.read_text(errors="replace").count("Traceback")
     finally:
         proc.terminate()
@@ -273,9 +271,10 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print("| scenario | requests | errors | p50 ms | p95 ms | mean ms | answers/s | wall s |\n" + "|---" * 8 + "|")
     firsts = ", ".join(f"{path} {sample[1] * 1000:.0f} ms" for path, sample in cold.items())
     print("\n".join(rows) + f"\n\nFirst request of each path (not counted): {firsts}")
-    print(f"Rebuild via /rebuild (+{DOCS} documents x {PARAGRAPHS} paragraphs): {'ok' if result.ok else 'FAILED'}")
-    print(f"in {result.seconds:.1f} s; requests started while it ran: gradio {overlap}/{len(samples)}, ", end="")
-    print(f"rest {rest_overlap}/{len(rest_samples)}; {result.note}.")
+    for path, result, overlap, count in rebuilds:
+        done = f"{'ok' if result.ok else 'FAILED'} in {result.seconds:.1f} s"
+        print(f"Rebuild via /rebuild (+{DOCS} documents x {PARAGRAPHS} paragraphs) under {path}: {done}; ", end="")
+        print(f"{overlap}/{count} requests started while it ran; {result.note}.")
     print(f"Server log: {tracebacks} traceback(s).")
 
 
