@@ -79,7 +79,8 @@ def connect(where: MilvusLocation, timeout: float = 0.0, on_wait: Callable[[str]
         from pymilvus.exceptions import MilvusException
     except ImportError as exc:
         raise PolicyQAError(MISSING_EXTRA) from exc
-    logging.getLogger("pymilvus").setLevel(logging.CRITICAL)  # its RPC errors come back to us as exceptions
+    for name in ("pymilvus", "milvus_lite"):  # their errors come back to us as exceptions; no tracebacks on stderr
+        logging.getLogger(name).setLevel(logging.CRITICAL)
     deadline, waited = time.monotonic() + timeout, False
     while True:
         try:

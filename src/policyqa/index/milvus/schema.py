@@ -62,6 +62,11 @@ def create_version(client: Any, version: str, dimension: int) -> None:
             params.add_index(field_name=field, index_type=kind, metric_type=metric)
         return params
 
+    def create(name: str, fields: Any, params: Any) -> None:
+        # the index without waiting for it (pymilvus polls every 0.5 s): publish loads, which waits for it
+        client.create_collection(name, schema=fields)
+        client.create_index(name, params, sync=False)
+
     chunks = schema()
     chunks.add_field("id", DataType.INT64, is_primary=True)
     chunks.add_field("doc_id", DataType.VARCHAR, max_length=MAX_VARCHAR)
@@ -78,10 +83,10 @@ def create_version(client: Any, version: str, dimension: int) -> None:
             name="bm25", function_type=FunctionType.BM25, input_field_names=["terms"], output_field_names=["sparse"]
         )
     )
-    client.create_collection(
+    create(
         collection(version, "chunks"),
-        schema=chunks,
-        index_params=index(("vector", "FLAT", "IP"), ("sparse", "SPARSE_INVERTED_INDEX", "BM25")),
+        chunks,
+        index(("vector", "FLAT", "IP"), ("sparse", "SPARSE_INVERTED_INDEX", "BM25")),
     )
     sentences = schema()
     sentences.add_field("key", DataType.VARCHAR, is_primary=True, max_length=64)  # "chunk:start"
@@ -89,9 +94,7 @@ def create_version(client: Any, version: str, dimension: int) -> None:
     sentences.add_field("start", DataType.INT64)
     sentences.add_field("end", DataType.INT64)
     sentences.add_field("vector", DataType.FLOAT_VECTOR, dim=dimension)
-    client.create_collection(
-        collection(version, "sentences"), schema=sentences, index_params=index(("vector", "FLAT", "IP"))
-    )
+    create(collection(version, "sentences"), sentences, index(("vector", "FLAT", "IP")))
     documents = schema()
     documents.add_field("key", DataType.VARCHAR, is_primary=True, max_length=MAX_VARCHAR)  # "part:doc_id"
     documents.add_field("doc_id", DataType.VARCHAR, max_length=MAX_VARCHAR)
@@ -99,16 +102,12 @@ def create_version(client: Any, version: str, dimension: int) -> None:
     documents.add_field("text", DataType.VARCHAR, max_length=MAX_VARCHAR)
     documents.add_field("info", DataType.VARCHAR, max_length=MAX_VARCHAR)  # part 0: JSON of path, title, sha256, …
     documents.add_field("placeholder", DataType.FLOAT_VECTOR, dim=PLACEHOLDER_DIM)
-    client.create_collection(
-        collection(version, "documents"), schema=documents, index_params=index(("placeholder", "FLAT", "L2"))
-    )
+    create(collection(version, "documents"), documents, index(("placeholder", "FLAT", "L2")))
     meta = schema()
     meta.add_field("key", DataType.VARCHAR, is_primary=True, max_length=1024)  # "manifest", "df:<term>"
     meta.add_field("value", DataType.VARCHAR, max_length=MAX_VARCHAR)
     meta.add_field("placeholder", DataType.FLOAT_VECTOR, dim=PLACEHOLDER_DIM)
-    client.create_collection(
-        collection(version, "meta"), schema=meta, index_params=index(("placeholder", "FLAT", "L2"))
-    )
+    create(collection(version, "meta"), meta, index(("placeholder", "FLAT", "L2")))
 
 
 def create_lease_collection(client: Any, name: str) -> None:
@@ -122,7 +121,7 @@ def create_lease_collection(client: Any, name: str) -> None:
     lease.add_field("placeholder", DataType.FLOAT_VECTOR, dim=PLACEHOLDER_DIM)
     params = client.prepare_index_params()
     params.add_index(field_name="placeholder", index_type="FLAT", metric_type="L2")
-    client.create_collection(name, schema=lease, index_params=params)
+    client.create_collection(name, schema=lease, index_params=params, consistency_level="Strong")
 
 
 def expr_list(values: list[Any]) -> str:
