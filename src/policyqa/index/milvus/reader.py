@@ -15,6 +15,7 @@ from policyqa.ingest.documents import Heading
 from policyqa.ingest.terms import tokenize
 
 _CHUNK_FIELDS = ["id", "doc_id", "title", "start", "end", "page", "page_end", "heading", "text"]
+BM25_K1 = 1.5  # Milvus' and bm25s' default
 PAGE = 1000  # rows per query page (a server caps a plain query at 16,384)
 
 
@@ -183,8 +184,9 @@ class MilvusReader:
         terms = " ".join(tokenize([query])[0])
         if not terms:
             return []
-        # milvus-lite reports BM25 as a distance (-score), a server as the score: the magnitude is the score
-        hits = [(i, abs(s)) for i, s in self._search([terms], "sparse", k, allowed)]
+        # milvus-lite reports BM25 as a distance (-score), a server as the score: the magnitude is the score. Milvus
+        # scores with the classic (k1 + 1) numerator, bm25s (the folder store) without: divided, both give one score
+        hits = [(i, abs(s) / (BM25_K1 + 1)) for i, s in self._search([terms], "sparse", k, allowed)]
         return [(i, s) for i, s in hits if s > 0]
 
     def idf(self, words: list[str]) -> list[tuple[float, bool]]:
