@@ -16,8 +16,6 @@ from policyqa.index.milvus.reader import MilvusReader
 from policyqa.index.milvus.writer import MilvusWriter
 from policyqa.index.problems import REBUILD, Problem
 
-KEEP = 2  # published versions kept (the live one and the one before it), like the folder store
-
 
 class MilvusWriteError(PolicyQAError):
     """A new version could not be written; the live one is untouched."""
@@ -91,9 +89,7 @@ class MilvusStore:
             return None, [Problem(str(exc), "run `policyqa build` to build the index from the corpus")]
         except PolicyQAError as exc:
             return None, [Problem(f"the live version cannot be opened: {exc}", REBUILD)]
-        return reader, reader.problems() + leftover_notes(
-            self.client, self.where.prefix, reader.name, set(self._published()[-KEEP:])
-        )
+        return reader, reader.problems() + leftover_notes(self.client, self.where.prefix, reader.name, self._kept())
 
     def check_corpus(self, corpus_dir: Path) -> None:
         if self.where.lite_path is not None:
@@ -127,30 +123,25 @@ class MilvusStore:
             "use. Fix the cause, then run `policyqa build` again"
         )
 
-    def _published(self) -> list[str]:
-        """Complete versions up to the live one, oldest first (newer ones are unfinished builds)."""
+    def _kept(self) -> set[str]:
+        """The live version and the one it replaced (named in its manifest); every other version is unfinished or
+        old. A version's collections alone do not tell: a killed build leaves all four, half-written."""
         live = self.current_name()
         if live is None:
-            return []
-        found = schema.versions(self.client.list_collections(), self.where.prefix)
-        return sorted(
-            (
-                v
-                for v, kinds in found.items()
-                if len(kinds) == len(schema.KINDS) and schema.version_number(v) <= schema.version_number(live)
-            ),
-            key=schema.version_number,
-        )
+            return set()
+        previous = (self.current_manifest() or {}).get("previous_version")
+        return {live} | ({previous} if isinstance(previous, str) else set())
 
     def tidy(self) -> None:
-        """Drop unfinished versions and all but the newest KEEP published ones. Only call it holding the lease.
+        """Drop every version but the live one and the one before it. Only call it holding the lease.
 
         A reader that still holds a dropped version fails on its next query; it reopens the live one (the API
-        follows `current_name`), so KEEP=2 gives such readers one whole build as grace period."""
-        live = self.current_name()
-        keep = set(self._published()[-KEEP:])
+        follows `current_name`), so keeping the previous version gives such readers one whole build as grace."""
+        keep = self._kept()
+        if not keep:
+            return
         for version in schema.versions(self.client.list_collections(), self.where.prefix):
-            if version != live and version not in keep:
+            if version not in keep:
                 for kind in schema.KINDS:
                     name = schema.collection(version, kind)
                     if self.client.has_collection(name):

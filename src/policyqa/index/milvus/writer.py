@@ -116,7 +116,8 @@ class MilvusWriter:
             chunks += len(rows)
             for row in rows:
                 df.update(set(row["terms"].split()))
-        manifest = {**self.manifest, "chunks": chunks, "max_chunk_id": self._next_id - 1}
+        previous = self.base.name if self.base is not None else _live(self.client, self.prefix)
+        manifest = {**self.manifest, "chunks": chunks, "max_chunk_id": self._next_id - 1, "previous_version": previous}
         self._insert(
             "meta",
             [{"key": "manifest", "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}]
@@ -172,3 +173,10 @@ class MilvusWriter:
             name = self._name(kind)
             if self.client.has_collection(name):
                 self.client.drop_collection(name)
+
+
+def _live(client: Any, prefix: str) -> str | None:
+    alias = schema.live_alias(prefix)
+    if alias not in client.list_aliases().get("aliases", []):
+        return None
+    return str(client.describe_alias(alias)["collection_name"]).removesuffix("_meta")
