@@ -39,3 +39,29 @@ def corpus(tmp_path: Path) -> Path:
     path = tmp_path / "corpus"
     shutil.copytree(BUNDLED_CORPUS, path)
     return path
+
+
+# The store-facing tests run on both stores: a folder (FAISS+SQLite) and milvus-lite (a .db file, in process).
+STORES = ["folder", "milvus"]
+
+
+def store_location(kind: str, folder: Path) -> str:
+    return str(folder / "index") if kind == "folder" else f"milvus://{folder}/index.db"
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store location of each kind in the test's temporary folder."""
+    return store_location(request.param, tmp_path)
+
+
+@pytest.fixture(scope="session", params=STORES)
+def bundled_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The bundled corpus built once per session into each kind of store; tests must not modify it."""
+    if request.param == "folder":
+        return str(request.getfixturevalue("bundled_index"))
+    from policyqa import build_index
+
+    location = store_location("milvus", tmp_path_factory.mktemp("bundled-milvus"))
+    build_index(BUNDLED_CORPUS, location)
+    return location

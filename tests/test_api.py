@@ -13,15 +13,15 @@ from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 HIT_FIELDS = {"text", "score", "doc_id", "title", "start", "end", "page", "heading"}
 
 
-def test_doha_question_returns_the_doha_chunk_first(bundled_index: Path) -> None:
-    hits = open_index(bundled_index).search(DOHA_QUESTION, k=5)
+def test_doha_question_returns_the_doha_chunk_first(bundled_store: str) -> None:
+    hits = open_index(bundled_store).search(DOHA_QUESTION, k=5)
     assert len(hits) == 5 and "Doha" in hits[0].text
     assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
     assert set(vars(hits[0])) >= HIT_FIELDS
 
 
-def test_hits_and_chunks_are_exact_slices_of_the_document(bundled_index: Path) -> None:
-    idx = open_index(bundled_index)
+def test_hits_and_chunks_are_exact_slices_of_the_document(bundled_store: str) -> None:
+    idx = open_index(bundled_store)
     text = idx.document_text(BUNDLED_DOC)
     chunks = list(idx.chunks())
     assert len(chunks) == len(idx) > 0
@@ -30,8 +30,8 @@ def test_hits_and_chunks_are_exact_slices_of_the_document(bundled_index: Path) -
         assert text[hit.start : hit.end] == hit.text and hit.title
 
 
-def test_doc_filter(bundled_index: Path) -> None:
-    idx = open_index(bundled_index)
+def test_doc_filter(bundled_store: str) -> None:
+    idx = open_index(bundled_store)
     assert {h.doc_id for h in idx.search(DOHA_QUESTION, k=3, doc_ids=[BUNDLED_DOC])} == {BUNDLED_DOC}
     with pytest.raises(QueryError, match="no such document"):
         idx.search(DOHA_QUESTION, doc_ids=["missing.txt"])
@@ -58,8 +58,8 @@ def test_huge_query_is_truncated_with_a_warning(bundled_index: Path) -> None:
     assert any(issubclass(w.category, QueryTruncatedWarning) for w in caught)
 
 
-def test_k_larger_than_index_returns_everything(bundled_index: Path) -> None:
-    idx = open_index(bundled_index)
+def test_k_larger_than_index_returns_everything(bundled_store: str) -> None:
+    idx = open_index(bundled_store)
     assert len(idx.search("Tashkent", k=999)) == len(idx)
 
 

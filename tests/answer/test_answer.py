@@ -23,8 +23,8 @@ def fold(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def answers(bundled_index: Path) -> dict[str, object]:
-    idx = open_index(bundled_index)
+def answers(bundled_store: str) -> dict[str, object]:
+    idx = open_index(bundled_store)
     return {q["question"]: idx.ask(q["question"]) for q in QUESTIONS}
 
 
@@ -36,8 +36,8 @@ def test_question_set_is_large_enough() -> None:
     assert all(q["answer"] in text for q in ANSWERABLE)
 
 
-def test_every_citation_is_a_verbatim_span(bundled_index: Path, answers: dict) -> None:
-    idx = open_index(bundled_index)
+def test_every_citation_is_a_verbatim_span(bundled_store: str, answers: dict) -> None:
+    idx = open_index(bundled_store)
     cited = 0
     for answer in answers.values():
         assert answer.abstained == (answer.state == "refused") and answer.reason
@@ -81,8 +81,8 @@ def test_unanswerable_questions_are_refused(answers: dict) -> None:
         assert answer.passages, "a refusal still shows the nearest material"
 
 
-def test_other_script_gets_a_clear_message(bundled_index: Path) -> None:
-    answer = open_index(bundled_index).ask("Где было подписано мирное соглашение?")
+def test_other_script_gets_a_clear_message(bundled_store: str) -> None:
+    answer = open_index(bundled_store).ask("Где было подписано мирное соглашение?")
     assert "Latin script" in answer.message
 
 
@@ -107,8 +107,8 @@ def test_document_filter_and_no_text_index(tmp_path: Path, corpus: Path) -> None
     assert all(c.doc_id == BUNDLED_DOC for c in idx.ask(DOHA_QUESTION, doc_ids=[BUNDLED_DOC]).citations)
 
 
-def test_filters_matching_nothing_give_a_clear_message(bundled_index: Path) -> None:
-    answer = open_index(bundled_index).ask(DOHA_QUESTION, path="no-such-folder/*")
+def test_filters_matching_nothing_give_a_clear_message(bundled_store: str) -> None:
+    answer = open_index(bundled_store).ask(DOHA_QUESTION, path="no-such-folder/*")
     assert answer.abstained and not answer.passages and "filters match no document" in answer.message
 
 
@@ -130,8 +130,8 @@ def test_the_quote_takes_the_neighbour_that_holds_the_answer(answers: dict) -> N
     assert "Commenting on the role" in role.citations[0].quote and "indispensable" in role.citations[0].quote
 
 
-def test_partly_covered_question_says_which_part_is_answered(bundled_index: Path) -> None:
+def test_partly_covered_question_says_which_part_is_answered(bundled_store: str) -> None:
     question = "When was the International Conference on Afghanistan held in Tashkent, and how much did it cost?"
-    answer = open_index(bundled_index).ask(question)
+    answer = open_index(bundled_store).ask(question)
     assert answer.state == "partial" and not answer.abstained and "March 2018" in answer.text
     assert "Not answered" in answer.reason and "how much did it cost" in answer.reason

@@ -122,7 +122,8 @@ def status_check(index: Path, corpus: Path, capsys: pytest.CaptureFixture[str], 
     return code, capsys.readouterr().out
 
 
-def test_intact_index_is_ok(index: Path, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_intact_index_is_ok(bundled_store: str, corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    index = bundled_store  # either store; not modified
     assert check_index(index, corpus) == []
     assert status_check(index, corpus, capsys) == (0, "index OK\n")
     code, out = status_check(index, corpus, capsys, "--json")
@@ -181,9 +182,10 @@ def test_leftovers_and_staleness_are_notes_not_failures(
     assert check_index(index, corpus) == []
 
 
-def test_model_mismatch_is_judged_against_the_configured_model(index: Path, tmp_path: Path) -> None:
+def test_model_mismatch_is_judged_against_the_configured_model(bundled_store: str, tmp_path: Path) -> None:
     from policyqa.embed.embedder import bundled_model_dir
 
+    index = bundled_store  # either store; not modified
     other = tmp_path / "other-model"
     shutil.copytree(bundled_model_dir(), other)
     found = errors(check_index(index, model=other))

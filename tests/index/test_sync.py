@@ -16,6 +16,7 @@ from policyqa.embed.embedder import bundled_model_dir
 from policyqa.errors import BuildLockedError, EmptyCorpusError
 from policyqa.index.faiss_sqlite.generation import Generation
 from policyqa.index.faiss_sqlite.locking import build_lock
+from policyqa.index.store import is_milvus_location, open_store
 from policyqa.ingest.chunking import ChunkSettings
 from tests.conftest import BUNDLED_DOC, REPO
 
@@ -26,20 +27,26 @@ NEW_DOC = (
 EDITED_DOC = "# Vendor audits\n\nThe Marrakesh annex obliges vendors to delete backups after ninety days.\n"
 
 
-def assert_consistent(index_dir: Path) -> set[int]:
-    """FAISS ids and SQLite chunk ids are the same set; returns it."""
-    generation = Generation.open_current(index_dir)
+def assert_consistent(index_dir: Path | str) -> set[int]:
+    """The store finds no damage; for a folder, FAISS ids and SQLite chunk ids are the same set. The chunk ids."""
+    reader, problems = open_store(index_dir).inspect()
+    assert reader is not None and not [p for p in problems if p.is_error], problems
+    ids = {r.id for r in reader.iter_chunks()}
+    reader.close()
+    if is_milvus_location(str(index_dir)):
+        return ids
+    generation = Generation.open_current(Path(index_dir))
     try:
         faiss_ids = set(faiss.vector_to_array(generation.vectors.id_map).tolist())
         sqlite_ids = {r.id for r in generation.iter_chunks()}
-        assert faiss_ids == sqlite_ids
+        assert faiss_ids == sqlite_ids == ids
         return sqlite_ids
     finally:
         generation.close()
 
 
-def test_add_edit_delete_unchanged(corpus: Path, tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
+def test_add_edit_delete_unchanged(corpus: Path, tmp_path: Path, store: str) -> None:
+    index_dir = store
     first = build_index(corpus, index_dir)
     assert (first.added, first.chunks_embedded) == (1, first.chunks_total)
     base_ids = assert_consistent(index_dir)
@@ -75,8 +82,8 @@ def test_add_edit_delete_unchanged(corpus: Path, tmp_path: Path) -> None:
     assert (again.chunks_embedded, again.unchanged, again.generation) == (0, 1, None)
 
 
-def test_editing_one_paragraph_reembeds_only_changed_chunks(corpus: Path, tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
+def test_editing_one_paragraph_reembeds_only_changed_chunks(corpus: Path, tmp_path: Path, store: str) -> None:
+    index_dir = store
     first = build_index(corpus, index_dir)
     path = corpus / BUNDLED_DOC
     path.write_text(path.read_text(encoding="utf-8") + "\n\nA closing paragraph added later.\n", encoding="utf-8")
@@ -88,8 +95,8 @@ def test_editing_one_paragraph_reembeds_only_changed_chunks(corpus: Path, tmp_pa
     assert texts[-1].endswith("A closing paragraph added later.") and len(texts) == report.chunks_total
 
 
-def test_model_change_forces_full_rebuild(corpus: Path, tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
+def test_model_change_forces_full_rebuild(corpus: Path, tmp_path: Path, store: str) -> None:
+    index_dir = store
     build_index(corpus, index_dir)
     other_model = tmp_path / "other-model"
     shutil.copytree(bundled_model_dir(), other_model)
@@ -103,8 +110,8 @@ def test_model_change_forces_full_rebuild(corpus: Path, tmp_path: Path) -> None:
     assert open_index(index_dir, model=other_model).search("Doha", k=1)
 
 
-def test_chunking_change_forces_full_rebuild(corpus: Path, tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
+def test_chunking_change_forces_full_rebuild(corpus: Path, tmp_path: Path, store: str) -> None:
+    index_dir = store
     first = build_index(corpus, index_dir)
     report = build_index(corpus, index_dir, chunking=ChunkSettings(chunk_tokens=100, overlap_tokens=20))
     assert "chunking" in (report.full_rebuild_reason or "")
@@ -131,21 +138,21 @@ def test_index_read_by_an_older_reader_is_rebuilt_with_the_reason(corpus: Path, 
     assert build_index(corpus, index_dir).full_rebuild_reason is None
 
 
-def test_bad_files_are_skipped_with_reasons(corpus: Path, tmp_path: Path) -> None:
+def test_bad_files_are_skipped_with_reasons(corpus: Path, store: str) -> None:
     (corpus / "broken.pdf").write_bytes(b"%PDF-1.4\n this is not really a pdf")
     (corpus / "image.txt").write_bytes(bytes(range(256)) * 40)
     (corpus / "empty.md").write_text("   \n", encoding="utf-8")
     (corpus / "latin1.txt").write_bytes("Politique de confidentialit\xe9: donn\xe9es conserv\xe9es.".encode("cp1252"))
     messages: list[str] = []
-    report = build_index(corpus, tmp_path / "index", log=messages.append)
+    report = build_index(corpus, store, log=messages.append)
     reasons = {s.path: s.reason for s in report.skipped_files}
     assert set(reasons) == {"broken.pdf", "image.txt", "empty.md"}
     assert "PDF" in reasons["broken.pdf"] and "binary" in reasons["image.txt"] and "no text" in reasons["empty.md"]
     assert any("broken.pdf" in m for m in messages) and any("image.txt" in m for m in messages)
     assert report.added == 2 and "skipped broken.pdf" in report.summary()
-    idx = open_index(tmp_path / "index")
+    idx = open_index(store)
     assert "confidentialité" in next(c.text for c in idx.chunks() if c.doc_id == "latin1.txt")
-    assert build_index(corpus, tmp_path / "index").generation is None, "known-bad files do not make it stale"
+    assert build_index(corpus, store).generation is None, "known-bad files do not make it stale"
 
 
 def test_empty_or_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
@@ -157,8 +164,8 @@ def test_empty_or_missing_corpus_is_a_clear_error(tmp_path: Path) -> None:
     assert not (tmp_path / "index" / "CURRENT").exists()
 
 
-def test_deleting_every_file_keeps_the_previous_index(corpus: Path, tmp_path: Path) -> None:
-    index_dir = tmp_path / "index"
+def test_deleting_every_file_keeps_the_previous_index(corpus: Path, tmp_path: Path, store: str) -> None:
+    index_dir = store
     build_index(corpus, index_dir)
     (corpus / BUNDLED_DOC).unlink()
     with pytest.raises(EmptyCorpusError, match="previous index was kept"):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from policyqa.errors import PolicyQAError
 from policyqa.index.store import Store
 
 
 def open_milvus_store(location: str) -> Store:
-    raise PolicyQAError(f"the Milvus store ({location}) is not built yet")
+    from policyqa.index.milvus.store import MilvusStore
+
+    return MilvusStore(location)

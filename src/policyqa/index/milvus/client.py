@@ -1,0 +1,129 @@
+"""A Milvus location → a connected `MilvusClient`: milvus-lite (a `.db` data folder, in process) or a server.
+
+    milvus:///abs/path/file.db      milvus-lite; `milvus://file.db` is relative to the working folder
+    http(s)://host:19530            a Milvus server or cluster; credentials from $MILVUS_TOKEN, else
+                                    $MILVUS_USER/$MILVUS_PASSWORD (never from the command line)
+    …?prefix=name                   collection-name prefix, so several indexes can share a server (default policyqa)
+
+milvus-lite holds an exclusive lock on its data folder for as long as a process has it open: a second process
+cannot open the same file at all (measured with milvus-lite 3.2.2; see README "Milvus store"). The holder writes
+its pid beside the folder so the other process can say who has it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from policyqa.errors import BuildLockedError, PolicyQAError
+
+DEFAULT_PREFIX = "policyqa"
+_PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
+MISSING_EXTRA = (
+    "the Milvus store needs the optional packages pymilvus and milvus-lite: pip install 'policyqa[milvus]' "
+    "(or scripts/setup.sh ui,milvus)"
+)
+
+
+@dataclass(frozen=True)
+class MilvusLocation:
+    uri: str  # what MilvusClient connects to: a .db path (milvus-lite) or http(s)://host:port
+    prefix: str
+    lite_path: Path | None  # the milvus-lite data folder, None for a server
+
+    @property
+    def is_lite(self) -> bool:
+        return self.lite_path is not None
+
+
+def parse_location(location: str) -> MilvusLocation:
+    parts = urlsplit(location)
+    prefix = parse_qs(parts.query).get("prefix", [DEFAULT_PREFIX])[-1]
+    if not _PREFIX.fullmatch(prefix):
+        raise PolicyQAError(
+            f"collection prefix '{prefix}' in '{location}' is not a valid Milvus name: use letters, digits and _"
+        )
+    if parts.scheme == "milvus":
+        raw = (parts.netloc + parts.path) if parts.netloc else parts.path
+        if not raw.endswith(".db"):
+            raise PolicyQAError(
+                f"a milvus-lite location names a file ending in .db, e.g. milvus:///data/index.db; got '{location}'"
+            )
+        path = Path(raw).absolute()
+        return MilvusLocation(str(path), prefix, path)
+    if parts.scheme in ("http", "https") and parts.hostname:
+        return MilvusLocation(f"{parts.scheme}://{parts.netloc}", prefix, None)
+    raise PolicyQAError(f"'{location}' is not a Milvus location (milvus:///path/file.db or http(s)://host:19530)")
+
+
+_clients: dict[str, Any] = {}
+
+
+def connect(where: MilvusLocation, timeout: float = 0.0, on_wait: Callable[[str], None] | None = None) -> Any:
+    """A client for `where` (one per process and location). milvus-lite opened by another process: retry until
+    `timeout`, then BuildLockedError naming the holder."""
+    if where.uri in _clients:
+        return _clients[where.uri]
+    # gRPC logs a line at every fork() (the embedder's tokenizer pool forks) unless told to be quiet
+    os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+    try:
+        from pymilvus import MilvusClient
+        from pymilvus.exceptions import MilvusException
+    except ImportError as exc:
+        raise PolicyQAError(MISSING_EXTRA) from exc
+    # their errors come back to us as exceptions; no tracebacks on stderr (milvus-lite's in-process gRPC server logs
+    # one for every query_iterator, whose timestamp call it does not implement; the iterator then goes on without)
+    for name in ("pymilvus", "milvus_lite", "grpc._server"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    deadline, waited = time.monotonic() + timeout, False
+    while True:
+        try:
+            client = MilvusClient(uri=where.uri, **_credentials()) if not where.is_lite else MilvusClient(where.uri)
+            break
+        except MilvusException as exc:
+            if not where.is_lite:
+                raise PolicyQAError(f"cannot connect to the Milvus server at {where.uri} ({exc.message})") from exc
+            if time.monotonic() >= deadline:
+                raise BuildLockedError(
+                    f"the milvus-lite file '{where.lite_path}' is open in another process ({holder(where)}); "
+                    "milvus-lite allows one process per file: stop it, or use a Milvus server for several processes"
+                ) from None
+            if not waited and on_wait is not None:
+                on_wait(
+                    f"the milvus-lite file '{where.lite_path}' is open in another process ({holder(where)}); waiting…"
+                )
+            waited = True
+            time.sleep(0.5)
+    if where.is_lite:
+        _holder_file(where).write_text(f"pid {os.getpid()} on {socket.gethostname()}\n", encoding="utf-8")
+    _clients[where.uri] = client
+    return client
+
+
+def holder(where: MilvusLocation) -> str:
+    try:
+        return _holder_file(where).read_text(encoding="utf-8").strip() or "unknown"
+    except OSError:
+        return "holder unknown"
+
+
+def _holder_file(where: MilvusLocation) -> Path:
+    assert where.lite_path is not None
+    return where.lite_path.with_name(where.lite_path.name + ".holder")
+
+
+def _credentials() -> dict[str, str]:
+    if token := os.environ.get("MILVUS_TOKEN"):
+        return {"token": token}
+    user, password = os.environ.get("MILVUS_USER"), os.environ.get("MILVUS_PASSWORD")
+    if user and password:
+        return {"user": user, "password": password}
+    return {}

@@ -1,0 +1,227 @@
+"""One published Milvus index version, read-only: the `IndexReader` of the Milvus store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+import numpy as np
+
+from policyqa.index.milvus import schema
+from policyqa.index.problems import Problem
+from policyqa.index.records import ChunkRecord, DocumentRecord, SentenceRecord, StoredDocument
+from policyqa.ingest.documents import Heading
+from policyqa.ingest.terms import tokenize
+
+_CHUNK_FIELDS = ["id", "doc_id", "title", "start", "end", "page", "page_end", "heading", "text"]
+BM25_K1 = 1.5  # Milvus' and bm25s' default
+PAGE = 1000  # rows per query page (a server caps a plain query at 16,384)
+
+
+QUERY_LIMIT = 16_384  # what a server returns at most from one plain query
+
+
+def iterate(client: Any, name: str, expr: str, fields: list[str]) -> Iterator[list[dict[str, Any]]]:
+    """All rows matching `expr`: one plain query when they fit in it (most calls: one document's rows, a search's
+    filter), else pages of an iterator (which costs some 25 ms to set up on milvus-lite)."""
+    rows = client.query(name, filter=expr, output_fields=fields, limit=QUERY_LIMIT)
+    if len(rows) < QUERY_LIMIT:
+        yield list(rows)
+        return
+    it = client.query_iterator(name, batch_size=PAGE, filter=expr, output_fields=fields)
+    try:
+        while rows := it.next():
+            yield rows
+    finally:
+        it.close()
+
+
+def _chunk(row: dict[str, Any]) -> ChunkRecord:
+    page, page_end, heading = row["page"], row["page_end"], row["heading"]
+    return ChunkRecord(
+        int(row["id"]),
+        row["doc_id"],
+        row["title"],
+        int(row["start"]),
+        int(row["end"]),
+        None if page < 0 else int(page),
+        None if page_end < 0 else int(page_end),
+        None if heading == "\0" else heading,
+        row["text"],
+    )
+
+
+class MilvusReader:
+    def __init__(self, client: Any, version: str, manifest: dict[str, Any]):
+        self.client, self.version, self.manifest = client, version, manifest
+
+    @property
+    def name(self) -> str:
+        return self.version
+
+    @property
+    def max_chunk_id(self) -> int:
+        return int(self.manifest.get("max_chunk_id", 0))
+
+    def collection(self, kind: str) -> str:
+        return schema.collection(self.version, kind)
+
+    def __len__(self) -> int:
+        return int(self.manifest.get("chunks", 0))
+
+    def _all(self, kind: str, expr: str, fields: list[str]) -> list[dict[str, Any]]:
+        return [row for rows in iterate(self.client, self.collection(kind), expr, fields) for row in rows]
+
+    def documents(self) -> list[DocumentRecord]:
+        rows = self._all("documents", "part == 0", ["doc_id", "info"])
+        out = []
+        for row in sorted(rows, key=lambda r: r["doc_id"]):
+            info = json.loads(row["info"])
+            out.append(
+                DocumentRecord(
+                    row["doc_id"],
+                    info["path"],
+                    info["title"],
+                    info["sha256"],
+                    info["size"],
+                    info["chunks"],
+                    info["indexed_at"],
+                )
+            )
+        return out
+
+    def _parts(self, doc_id: str, first: int | None = None, last: int | None = None) -> list[dict[str, Any]]:
+        expr = f"doc_id == {schema.expr_list([doc_id])[1:-1]}"
+        if first is not None:
+            expr += f" and part >= {first} and part <= {last}"
+        return sorted(self._all("documents", expr, ["part", "text", "info"]), key=lambda r: r["part"])
+
+    def document(self, doc_id: str) -> StoredDocument | None:
+        parts = self._parts(doc_id)
+        if not parts:
+            return None
+        info = json.loads(parts[0]["info"])
+        headings = tuple(Heading(*item) for item in info["headings"])
+        text = "".join(p["text"] for p in parts)
+        return StoredDocument(doc_id, info["path"], info["title"], text, tuple(info["page_starts"]), headings)
+
+    def document_text(self, doc_id: str) -> str | None:
+        parts = self._parts(doc_id)
+        return "".join(p["text"] for p in parts) if parts else None
+
+    def document_slice(self, doc_id: str, start: int, end: int) -> str:
+        if end <= start:
+            return ""
+        first, last = start // schema.PART_CHARS, (end - 1) // schema.PART_CHARS
+        text = "".join(p["text"] for p in self._parts(doc_id, first, last))
+        offset = first * schema.PART_CHARS
+        return text[start - offset : end - offset]
+
+    def chunk_records(self, ids: Iterable[int]) -> dict[int, ChunkRecord]:
+        ids = [int(i) for i in ids]
+        if not ids:
+            return {}
+        rows = self.client.get(self.collection("chunks"), ids=ids, output_fields=_CHUNK_FIELDS)
+        return {int(row["id"]): _chunk(row) for row in rows}
+
+    def iter_chunks(self, doc_id: str | None = None) -> Iterator[ChunkRecord]:
+        expr = f"doc_id == {schema.expr_list([doc_id])[1:-1]}" if doc_id else ""
+        rows = self._all("chunks", expr, _CHUNK_FIELDS)
+        yield from sorted((_chunk(r) for r in rows), key=lambda c: c.id)
+
+    def chunk_ids_for(self, doc_ids: Iterable[str]) -> np.ndarray:
+        doc_ids = list(doc_ids)
+        if not doc_ids:
+            return np.zeros(0, dtype=np.int64)
+        rows = self._all("chunks", f"doc_id in {schema.expr_list(doc_ids)}", ["id"])
+        return np.array(sorted(int(r["id"]) for r in rows), dtype=np.int64)
+
+    def chunk_vectors(self, ids: Iterable[int]) -> np.ndarray:
+        ids = [int(i) for i in ids]
+        dimension = int(self.manifest["model"]["dimension"])
+        if not ids:
+            return np.zeros((0, dimension), dtype=np.float32)
+        rows = self.client.get(self.collection("chunks"), ids=ids, output_fields=["id", "vector"])
+        by_id = {int(r["id"]): r["vector"] for r in rows}
+        return np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), dimension)
+
+    def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
+        expr = (
+            f"id >= {record.id - reach} and id <= {record.id + reach} "
+            f"and doc_id == {schema.expr_list([record.doc_id])[1:-1]}"
+        )
+        rows = self.client.query(self.collection("chunks"), filter=expr, output_fields=_CHUNK_FIELDS[:8])
+        found = sorted((_chunk({**r, "text": ""}) for r in rows), key=lambda c: c.id)
+        return [
+            ChunkRecord(c.id, c.doc_id, record.title, c.start, c.end, c.page, c.page_end, c.heading, "") for c in found
+        ]
+
+    def sentences(self, chunk_ids: Iterable[int]) -> list[SentenceRecord]:
+        ids = [int(i) for i in chunk_ids]
+        if not ids:
+            return []
+        rows = self._all("sentences", f"chunk_id in {schema.expr_list(ids)}", ["chunk_id", "start", "end", "vector"])
+        rows.sort(key=lambda r: (r["chunk_id"], r["start"]))
+        return [
+            SentenceRecord(
+                int(r["chunk_id"]), int(r["start"]), int(r["end"]), np.asarray(r["vector"], dtype=np.float32)
+            )
+            for r in rows
+        ]
+
+    def _search(self, data: list[Any], field: str, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]]:
+        if k <= 0 or (allowed is not None and len(allowed) == 0):
+            return []
+        expr = f"id in {schema.expr_list([int(i) for i in allowed])}" if allowed is not None else ""
+        hits = self.client.search(
+            self.collection("chunks"),
+            data=data,
+            anns_field=field,
+            limit=min(k, 16_384),
+            filter=expr,
+            output_fields=["id"],
+        )[0]
+        return [(int(h["id"]), float(h["distance"])) for h in hits]
+
+    def dense_top(self, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        vector = np.asarray(query_vector, dtype=np.float32).reshape(-1).tolist()
+        return self._search([vector], "vector", k, allowed)
+
+    def sparse_top(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
+        terms = " ".join(tokenize([query])[0])
+        if not terms:
+            return []
+        # milvus-lite reports BM25 as a distance (-score), a server as the score: the magnitude is the score. Milvus
+        # scores with the classic (k1 + 1) numerator, bm25s (the folder store) without: divided, both give one score
+        hits = [(i, abs(s) / (BM25_K1 + 1)) for i, s in self._search([terms], "sparse", k, allowed)]
+        return [(i, s) for i, s in hits if s > 0]
+
+    def idf(self, words: list[str]) -> list[tuple[float, bool]]:
+        """BM25 (Lucene) IDF as the folder store computes it, from the document frequencies stored at publish."""
+        n = len(self)
+        if not words:
+            return []
+        tokenized = tokenize(words)
+        wanted = sorted({t for tokens in tokenized for t in tokens})
+        df: dict[str, int] = {}
+        if wanted:
+            keys = schema.expr_list([f"df:{t}" for t in wanted])
+            rows = self.client.query(self.collection("meta"), filter=f"key in {keys}", output_fields=["key", "value"])
+            df = {r["key"][3:]: int(r["value"]) for r in rows}
+        out = []
+        for tokens in tokenized:
+            if not tokens:
+                out.append((0.0, True))
+                continue
+            low = min(df.get(t, 0) for t in tokens)
+            out.append((float(np.log1p((n - low + 0.5) / (low + 0.5))), low > 0))
+        return out
+
+    def problems(self) -> list[Problem]:
+        from policyqa.index.milvus.checks import version_problems
+
+        return version_problems(self)
+
+    def close(self) -> None:
+        pass  # the client is shared by the process; a version's collections are dropped by a later build's tidy

@@ -1,0 +1,148 @@
+"""The Milvus store: index versions as collection sets, the live one named by an alias (see schema.py)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.index.milvus import schema
+from policyqa.index.milvus.client import MilvusLocation, connect, parse_location
+from policyqa.index.milvus.lease import build_lease
+from policyqa.index.milvus.reader import MilvusReader
+from policyqa.index.milvus.writer import MilvusWriter
+from policyqa.index.problems import REBUILD, Problem
+
+
+class MilvusWriteError(PolicyQAError):
+    """A new version could not be written; the live one is untouched."""
+
+
+class MilvusStore:
+    def __init__(self, location: str):
+        self.location = location
+        self.where: MilvusLocation = parse_location(location)
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = connect(self.where)
+        return self._client
+
+    @property
+    def alias(self) -> str:
+        return schema.live_alias(self.where.prefix)
+
+    def current_name(self) -> str | None:
+        try:
+            if self.alias not in self.client.list_aliases().get("aliases", []):
+                return None
+            target = self.client.describe_alias(self.alias)["collection_name"]
+        except PolicyQAError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - pymilvus raises MilvusException and grpc errors
+            raise IndexFormatError(f"cannot read the live version of '{self.location}' ({exc})") from exc
+        return target.removesuffix("_meta")
+
+    def current_manifest(self) -> dict[str, Any] | None:
+        try:
+            name = self.current_name()
+            return None if name is None else self._manifest(name)
+        except (PolicyQAError, ValueError, KeyError):
+            return None
+
+    def _manifest(self, version: str) -> dict[str, Any]:
+        meta = schema.collection(version, "meta")
+        self.client.load_collection(meta)
+        rows = self.client.get(meta, ids=["manifest"], output_fields=["value"])
+        if not rows:
+            raise IndexFormatError(f"version {version} in '{self.location}' has no manifest; {REBUILD}")
+        return json.loads(rows[0]["value"])
+
+    def open_current(self) -> MilvusReader:
+        name = self.current_name()
+        if name is None:
+            raise IndexNotFoundError(
+                f"no index in '{self.location}'; "
+                f"build one with `policyqa build --corpus CORPUS --store {self.location}`"
+            )
+        try:
+            manifest = self._manifest(name)
+            for kind in schema.KINDS:  # collections must be loaded before a search (also after a reopen)
+                self.client.load_collection(schema.collection(name, kind))
+        except PolicyQAError:
+            raise
+        except Exception as exc:  # noqa: BLE001
+            raise IndexFormatError(f"index version {name} in '{self.location}' is damaged ({exc}); {REBUILD}") from exc
+        return MilvusReader(self.client, name, manifest)
+
+    def inspect(self) -> tuple[MilvusReader | None, list[Problem]]:
+        from policyqa.index.milvus.checks import leftover_notes
+
+        try:
+            reader = self.open_current()
+        except IndexNotFoundError as exc:
+            return None, [Problem(str(exc), "run `policyqa build` to build the index from the corpus")]
+        except PolicyQAError as exc:
+            return None, [Problem(f"the live version cannot be opened: {exc}", REBUILD)]
+        return reader, reader.problems() + leftover_notes(self.client, self.where.prefix, reader.name, self._kept())
+
+    def check_corpus(self, corpus_dir: Path) -> None:
+        if self.where.lite_path is not None:
+            from policyqa.index.faiss_sqlite.store import check_separate_folders
+
+            check_separate_folders(corpus_dir, self.where.lite_path)
+
+    @contextmanager
+    def build_session(self, corpus_dir: Path, timeout: float, on_wait: Callable[[str], None]) -> Iterator[None]:
+        self.check_corpus(corpus_dir)
+        if self.where.lite_path is not None:
+            self.where.lite_path.parent.mkdir(parents=True, exist_ok=True)
+        if self._client is None:
+            self._client = connect(self.where, timeout, on_wait)
+        with build_lease(self.client, self.where.prefix, self.location, timeout, on_wait):
+            yield
+
+    def writer(self, base: MilvusReader | None, dimension: int) -> MilvusWriter:  # type: ignore[override]
+        try:
+            return MilvusWriter(self.client, self.where.prefix, base, dimension)
+        except Exception as exc:
+            raise self.write_error(exc) or exc from exc
+
+    def write_error(self, exc: BaseException) -> PolicyQAError | None:
+        from pymilvus.exceptions import MilvusException
+
+        if not isinstance(exc, MilvusException | OSError):
+            return None
+        return MilvusWriteError(
+            f"cannot write the index in '{self.location}' ({exc}); the previous index is unchanged and still in "
+            "use. Fix the cause, then run `policyqa build` again"
+        )
+
+    def _kept(self) -> set[str]:
+        """The live version and the one it replaced (named in its manifest); every other version is unfinished or
+        old. A version's collections alone do not tell: a killed build leaves all four, half-written."""
+        live = self.current_name()
+        if live is None:
+            return set()
+        previous = (self.current_manifest() or {}).get("previous_version")
+        return {live} | ({previous} if isinstance(previous, str) else set())
+
+    def tidy(self) -> None:
+        """Drop every version but the live one and the one before it. Only call it holding the lease.
+
+        A reader that still holds a dropped version fails on its next query; it reopens the live one (the API
+        follows `current_name`), so keeping the previous version gives such readers one whole build as grace."""
+        keep = self._kept()
+        if not keep:
+            return
+        for version in schema.versions(self.client.list_collections(), self.where.prefix):
+            if version not in keep:
+                for kind in schema.KINDS:
+                    name = schema.collection(version, kind)
+                    if self.client.has_collection(name):
+                        self.client.drop_collection(name)
