@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from policyqa.embed.documents import embed_documents
+from policyqa.embed.documents import EmbedResult, embed_documents
 from policyqa.embed.embedder import Backend, Embedder
 from policyqa.embed.openvino_backend import Precision
 from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
@@ -167,13 +167,16 @@ def build_index(
     progress: bool | None = None,
     lock_timeout: float = 300.0,
     log: Any = None,
+    ray: str | None = None,
 ) -> BuildReport:
     """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded.
 
     `backend` defaults to $POLICYQA_BACKEND, else the one the index was built with, else `default_backend()`; a
     different backend than the index's means a full rebuild (its vectors may differ). `precision` (openvino:
     auto | f32 | bf16) defaults to $POLICYQA_PRECISION, else the index's, else auto; a change is a full rebuild.
-    `store` names another store than the folder `index_dir` (`milvus:///path/file.db`, `http(s)://host:19530`)."""
+    `store` names another store than the folder `index_dir` (`milvus:///path/file.db`, `http(s)://host:19530`).
+    `ray` runs read → chunk → embed on Ray Data: "local" starts a local Ray instance (or joins this process's),
+    "auto" or "ray://host:10001" an existing cluster; the plan and the publish stay here (needs the `ray` extra)."""
     started = time.perf_counter()
     corpus_dir, target = Path(corpus_dir), open_store(store if store is not None else index_dir)
     say = log or (lambda message: print(message, file=sys.stderr))
@@ -182,6 +185,10 @@ def build_index(
     manifest = target.current_manifest()
     embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision)
     embedder.require_backend()
+    if ray is not None:  # fail before anything is locked or scanned
+        from policyqa.index.ray_ingest import require_ray
+
+        require_ray()
     chunking = chunking or ChunkSettings()
     settings = build_settings(embedder, chunking)
     with target.build_session(corpus_dir, lock_timeout, say):
@@ -195,7 +202,7 @@ def build_index(
         if base is not None and not plan.is_stale:
             target.tidy()  # what the doctor's note on leftovers promises, even when there is nothing to write
             return _report(plan, [], 0, 0, base, started, None)
-        return _write_generation(plan, base, embedder, chunking, settings, target, progress, started, say)
+        return _write_generation(plan, base, embedder, chunking, settings, target, progress, started, say, ray)
 
 
 def _write_generation(
@@ -208,26 +215,19 @@ def _write_generation(
     progress: bool | None,
     started: float,
     say: Any,
+    ray: str | None = None,
 ) -> BuildReport:
-    chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
-    prepared: list[PreparedDocument] = []
-    for file in plan.added + plan.modified:
-        try:
-            prepared.append(prepare_document(file, chunker))
-        except DocumentError as exc:
-            plan.skipped.append(Skipped(file.id, str(exc)))
-            say(f"warning: skipped {file.id}: {exc}")
+    modified_ids = {f.id for f in plan.modified}
+    reusable = _reusable_vectors(base, modified_ids) if base else {}
+    embedded, skipped = _prepare_and_embed(plan.added + plan.modified, embedder, chunking, reusable, progress, ray, say)
+    plan.skipped += skipped
+    prepared = [item.prepared for item in embedded.documents]
     if len(plan.unchanged) + len(prepared) == 0:
         raise EmptyCorpusError(
             "the corpus has no readable documents (supported: .txt .md .pdf .docx .html); "
             + ("the previous index was kept" if base else "nothing was indexed")
             + "".join(f"\n  skipped {s.path}: {s.reason}" for s in plan.skipped)
         )
-    modified_ids = {f.id for f in plan.modified}
-    reusable = _reusable_vectors(base, modified_ids) if base else {}
-    texts = sum(len(p.chunks) + len(p.sentence_texts()) for p in prepared)
-    show = progress if progress is not None else (sys.stderr.isatty() and texts >= PROGRESS_MIN_CHUNKS)
-    embedded = embed_documents(prepared, embedder, reusable, progress=show)
     writer = store.writer(base, settings["model"]["dimension"])
     try:
         for doc_id in plan.deleted + sorted(modified_ids):
@@ -261,6 +261,34 @@ def _write_generation(
         return _report(plan, docs, embedded.chunks_embedded, embedded.chunks_reused, new, started, published)
     finally:
         new.close()
+
+
+def _prepare_and_embed(
+    files: list[CorpusFile],
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    reusable: dict[str, np.ndarray],
+    progress: bool | None,
+    ray: str | None,
+    say: Any,
+) -> tuple[EmbedResult, list[Skipped]]:
+    """Read, chunk and embed the files to (re)index, here or on Ray; the files that could not be read, with why."""
+    if ray is not None:
+        from policyqa.index.ray_ingest import ingest_on_ray
+
+        return ingest_on_ray(files, embedder, chunking, reusable, ray, progress=bool(progress), say=say)
+    chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
+    prepared: list[PreparedDocument] = []
+    skipped: list[Skipped] = []
+    for file in files:
+        try:
+            prepared.append(prepare_document(file, chunker))
+        except DocumentError as exc:
+            skipped.append(Skipped(file.id, str(exc)))
+            say(f"warning: skipped {file.id}: {exc}")
+    texts = sum(len(p.chunks) + len(p.sentence_texts()) for p in prepared)
+    show = progress if progress is not None else (sys.stderr.isatty() and texts >= PROGRESS_MIN_CHUNKS)
+    return embed_documents(prepared, embedder, reusable, progress=show), skipped
 
 
 def _reusable_vectors(base: IndexReader, doc_ids: set[str]) -> dict[str, np.ndarray]:
