@@ -150,3 +150,25 @@ def test_without_ray_installed_the_cli_names_the_extra(small_corpus: Path, tmp_p
     assert done.returncode == 2
     assert "building on Ray needs the 'ray' extra: pip install -e '.[ray]'" in done.stderr
     assert "Traceback" not in done.stderr and not (tmp_path / "i").exists()
+
+
+def test_the_cli_builds_on_an_existing_ray_cluster_by_its_address(small_corpus: Path, tmp_path: Path) -> None:
+    address = ray.get_runtime_context().gcs_address  # this module's instance, joined as a cluster by a new process
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src")}
+    args = ["build", "--corpus", str(small_corpus), "--index", str(tmp_path / "index"), "--json", "--ray", address]
+    done = subprocess.run(
+        [sys.executable, "-m", "policyqa.cli", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"added": 3' in done.stdout and "skipped broken.pdf" in done.stderr
+    assert "ray: reading and chunking 4 file(s)" in done.stderr
+    assert ray.is_initialized()  # the CLI left the cluster it joined running
+
+    unreachable = subprocess.run(
+        [sys.executable, "-m", "policyqa.cli", *args[:-1], "127.0.0.1:1", "--full"],  # full: else nothing to embed
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert unreachable.returncode == 2 and "cannot reach Ray at '127.0.0.1:1'" in unreachable.stderr

