@@ -83,8 +83,12 @@ def summarise(bundled: list[tuple[dict[str, Any], bool, str]], policy: list[tupl
     return out
 
 
-def measure(dev: Path, limit: int | None, timed: int, limits_file: Path | None = None) -> dict[str, Any]:
+def measure(
+    dev: Path, limit: int | None, timed: int, limits_file: Path | None = None, build: dict[str, Any] | None = None
+) -> dict[str, Any]:
     from policyqa import build_index, open_index
+
+    build = build or {}
 
     options: dict[str, Any] = {}
     if limits_file:  # limits just calibrated, before they become the default
@@ -99,11 +103,11 @@ def measure(dev: Path, limit: int | None, timed: int, limits_file: Path | None =
     with tempfile.TemporaryDirectory() as tmp:
         corpus, questions = Path(tmp) / "policies", write_policies(dev, Path(tmp) / "policies")
         questions = questions[::limit] if limit else questions
-        build_index(REPO / "corpus", Path(tmp) / "bundled", log=lambda _m: None)  # also warms the model up
+        build_index(REPO / "corpus", Path(tmp) / "bundled", log=lambda _m: None, **build)  # also warms the model up
         builds = []
         for n in range(2):
             started = time.perf_counter()
-            build_index(corpus, Path(tmp) / f"policyqa{n}", log=lambda _m: None)
+            build_index(corpus, Path(tmp) / f"policyqa{n}", log=lambda _m: None, **build)
             builds.append(time.perf_counter() - started)
         idx = open_index(Path(tmp) / "bundled")
         idx.ask("warm up")
@@ -163,7 +167,7 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 # --- calibration ------------------------------------------------------------------------------------------------
 
 
-def calibrate(dev: Path, limit: int | None, out: Path | None) -> None:
+def calibrate(dev: Path, limit: int | None, out: Path | None, build: dict[str, Any] | None = None) -> None:
     from policyqa import build_index, open_index
     from policyqa.answer.compose import LIMITS, Limits, decide
 
@@ -171,8 +175,8 @@ def calibrate(dev: Path, limit: int | None, out: Path | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         questions = write_policies(dev, Path(tmp) / "policies")
         questions = questions[::limit] if limit else questions
-        build_index(REPO / "corpus", Path(tmp) / "bundled", log=lambda _m: None)
-        build_index(Path(tmp) / "policies", Path(tmp) / "policyqa", log=lambda _m: None)
+        build_index(REPO / "corpus", Path(tmp) / "bundled", log=lambda _m: None, **(build or {}))
+        build_index(Path(tmp) / "policies", Path(tmp) / "policyqa", log=lambda _m: None, **(build or {}))
         idx, pidx = open_index(Path(tmp) / "bundled"), open_index(Path(tmp) / "policyqa")
         bundled = [(row, idx.analyse(row["question"])) for row in rows]
         policy = [(q, pidx.analyse(q.text, doc_ids=[q.doc_id])) for q in questions]
@@ -271,10 +275,14 @@ def main() -> None:
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--limits-out", type=Path, help="with --calibrate: write the limits chosen on the whole set")
     parser.add_argument("--limits", type=Path, help="measure with these limits (a --limits-out file), not the default")
+    parser.add_argument(
+        "--sentence-vectors", choices=["late", "separate"], help="how the build makes sentence vectors (default: its)"
+    )
     parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # the baseline subprocess
     args = parser.parse_args()
+    build = {"sentence_vectors": args.sentence_vectors} if args.sentence_vectors else {}
     if args.calibrate:
-        calibrate(args.dev, args.limit, args.limits_out)
+        calibrate(args.dev, args.limit, args.limits_out, build)
         return
     if args.json:
         print(json.dumps(measure(args.dev, args.limit, args.timed)))
@@ -286,7 +294,7 @@ def main() -> None:
         command += ["--limit", str(args.limit)] if args.limit else []
         out = subprocess.run(command, env=env, check=True, capture_output=True, text=True).stdout
         results["today (baseline)"] = json.loads(out.strip().splitlines()[-1])
-    results["this branch"] = measure(args.dev, args.limit, args.timed, args.limits)
+    results["this branch"] = measure(args.dev, args.limit, args.timed, args.limits, build)
     print(table(results))
 
 

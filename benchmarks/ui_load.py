@@ -1,16 +1,25 @@
-"""/ask latency and load through the web UI's HTTP API (gradio_client), also during a /rebuild.
+"""/ask latency and load through the web UI's two HTTP paths, also during a /rebuild.
 
     .venv/bin/python benchmarks/ui_load.py [--rounds 3] [--requests 10]
 
-Serves an index of a temp copy of corpus/ on a free 127.0.0.1 port; one client asks the bundled questions
-`--rounds` times; 8 and 16 clients (thread + Client each) send `--requests` each; 8 again during a rebuild that
-indexes added synthetic documents. Error = exception, timeout or error box. All waits bounded; server always stopped.
+Serves an index of a temp copy of corpus/ on a free 127.0.0.1 port. Two paths to the same answers:
+- Gradio: the UI's /ask event through Gradio's queue (gradio_client: join the queue, read the result over SSE); it
+  returns the whole conversation (up to 20 turns) as HTML, since each client is one session.
+- Gradio, as a browser speaks it ("gradio-sse" rows): POST {prefix}/queue/join, then read the session's event stream
+  ({prefix}/queue/data) until the event completes. gradio_client (2.7) waits for each stream message in a
+  `time.sleep(0.05)` poll loop (gradio_client/utils.py, stream_sse_v1plus) and opens a new connection per request,
+  which adds ~50-100 ms per answer on the client's side that a browser's EventSource does not.
+- REST: POST /api/v1/ask (FastAPI, JSON, one answer), with a plain keep-alive HTTP connection per client.
+One client asks the bundled questions `--rounds` times; 8 and 16 clients (a thread each) send `--requests` each;
+8 again during a rebuild that indexes added synthetic documents. Error = exception, timeout, error box or a non-200
+reply. All waits bounded; server always stopped.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import json
 import math
 import os
@@ -25,10 +34,13 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
+import uuid
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gradio_client import Client
 
@@ -66,14 +78,88 @@ def ask(client: Client, question: str) -> Sample:
     return started, time.perf_counter() - started, ok
 
 
+def ask_rest(conn: http.client.HTTPConnection, question: str) -> Sample:
+    started = time.perf_counter()
+    try:
+        conn.request("POST", "/api/v1/ask", json.dumps({"question": question}), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        ok = response.status == 200 and body.get("state") in ("answered", "partial", "refused")
+    except Exception:  # noqa: BLE001 - counted, and the connection is opened again for the next request
+        conn.close()
+        ok = False
+    return started, time.perf_counter() - started, ok
+
+
+class SseClient:
+    """The UI's /ask event as the browser sends it: join the queue, read the session's stream to the result."""
+
+    def __init__(self, url: str):
+        parts = urllib.parse.urlsplit(url)
+        self.host, self.port = parts.hostname, parts.port
+        self.joins = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT_S)
+        with urllib.request.urlopen(url + "config", timeout=REQUEST_TIMEOUT_S) as response:
+            config = json.loads(response.read())
+        self.prefix = config.get("api_prefix", "")
+        self.fn_index = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "ask")
+        self.session = uuid.uuid4().hex[:12]
+
+    def ask(self, question: str) -> bool:
+        body = {"data": [question, 5, "hybrid", [], None], "fn_index": self.fn_index, "session_hash": self.session}
+        headers = {"Content-Type": "application/json"}
+        self.joins.request("POST", f"{self.prefix}/queue/join", json.dumps(body | {"event_data": None}), headers)
+        joined = self.joins.getresponse()
+        event_id = json.loads(joined.read())["event_id"]
+        stream = http.client.HTTPConnection(self.host, self.port, timeout=REQUEST_TIMEOUT_S)
+        try:
+            stream.request("GET", f"{self.prefix}/queue/data?session_hash={self.session}")
+            response = stream.getresponse()
+            while line := response.readline():
+                if not line.startswith(b"data:"):
+                    continue
+                message = json.loads(line[5:])
+                if message.get("msg") == "process_completed" and message.get("event_id") == event_id:
+                    html = (message.get("output") or {}).get("data", [""])[0] or ""
+                    return bool(message.get("success")) and "pqa-error" not in html
+            return False
+        finally:
+            stream.close()
+
+    def close(self) -> None:
+        self.joins.close()
+
+
+def ask_sse(client: SseClient, question: str) -> Sample:
+    started = time.perf_counter()
+    try:
+        ok = client.ask(question)
+    except Exception:  # noqa: BLE001 - counted, and the join connection is opened again for the next request
+        client.joins.close()
+        ok = False
+    return started, time.perf_counter() - started, ok
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)  # nearest-rank percentile
     return ordered[min(len(ordered) - 1, max(0, math.ceil(q / 100 * len(ordered)) - 1))] if ordered else math.nan
 
 
-def one_client(url: str, questions: list[str], user: int, n: int, go: threading.Barrier, stop: float) -> list[Sample]:
+def open_client(url: str, path: str) -> tuple[Any, Any]:
+    """(client, its ask function) for a path: "gradio" (gradio_client), "gradio-sse" (as a browser) or "rest"."""
+    if path == "gradio-sse":
+        return SseClient(url), ask_sse
+    if path == "rest":
+        parts = urllib.parse.urlsplit(url)
+        conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=REQUEST_TIMEOUT_S)
+        return conn, ask_rest
+    return Client(url, verbose=False), ask
+
+
+def one_client(
+    url: str, path: str, questions: list[str], user: int, n: int, go: threading.Barrier, stop: float
+) -> list[Sample]:
     try:
-        client = Client(url, verbose=False)
+        client, asker = open_client(url, path)
     except Exception:  # noqa: BLE001
         go.abort()  # the others must not wait for this client
         return [(time.perf_counter(), 0.0, False)] * n
@@ -81,17 +167,17 @@ def one_client(url: str, questions: list[str], user: int, n: int, go: threading.
         with contextlib.suppress(threading.BrokenBarrierError):
             go.wait(timeout=REQUEST_TIMEOUT_S)
         picks = [questions[(user * n + i) % len(questions)] for i in range(n)]
-        return [(stop, 0.0, False) if time.perf_counter() > stop else ask(client, q) for q in picks]
+        return [(stop, 0.0, False) if time.perf_counter() > stop else asker(client, q) for q in picks]
     finally:
         client.close()
 
 
-def load(url: str, questions: list[str], users: int, n: int) -> tuple[list[Sample], float]:
+def load(url: str, questions: list[str], users: int, n: int, path: str = "gradio") -> tuple[list[Sample], float]:
     """`users` clients sending `n` questions each, all started together: (samples, wall seconds)."""
     go, stop = threading.Barrier(users + 1), time.perf_counter() + PHASE_TIMEOUT_S
     pool = ThreadPoolExecutor(max_workers=users)
     try:
-        futures = [pool.submit(one_client, url, questions, u, n, go, stop) for u in range(users)]
+        futures = [pool.submit(one_client, url, path, questions, u, n, go, stop) for u in range(users)]
         with contextlib.suppress(threading.BrokenBarrierError):
             go.wait(timeout=REQUEST_TIMEOUT_S)
         started = time.perf_counter()
@@ -102,7 +188,7 @@ def load(url: str, questions: list[str], users: int, n: int) -> tuple[list[Sampl
     return [s for f in done for s in f.result()] + [(started, wall, False)] * (n * len(pending)), wall
 
 
-def write_synthetic_docs(corpus: Path, docs: int, paragraphs: int) -> None:
+def write_synthetic_docs(corpus: Path, docs: int, paragraphs: int, name: str = "synthetic_policy") -> None:
     rng = random.Random(7)
     actors = ["the ministry", "the regional council", "member states", "the secretariat", "partner agencies"]
     topics = ["data retention", "border security", "water sharing", "trade corridors", "refugee support"]
@@ -115,7 +201,7 @@ def write_synthetic_docs(corpus: Path, docs: int, paragraphs: int) -> None:
             )
             for p in range(1, paragraphs + 1)
         )
-        (corpus / f"synthetic_policy_{d}.md").write_text(f"# Synthetic policy {d}\n\n{body}\n", encoding="utf-8")
+        (corpus / f"{name}_{d}.md").write_text(f"# Synthetic policy {d}\n\n{body}\n", encoding="utf-8")
 
 
 def rebuild(url: str, out: Rebuild) -> None:
@@ -153,20 +239,26 @@ def run(args: argparse.Namespace, work: Path) -> None:
         proc = subprocess.Popen([*command, "--host", "127.0.0.1", "--port", str(port)], stdout=out, stderr=out, env=env)
     try:
         wait_until_up(url, proc, log)
-        with contextlib.closing(Client(url, verbose=False)) as client:
-            cold = ask(client, questions[0])
-            started = time.perf_counter()
-            seq = [ask(client, q) for _ in range(args.rounds) for q in questions]
-        rows = [row(f"1 client, sequential, {args.rounds} rounds", seq, time.perf_counter() - started)]
-        rows += [row(f"{u} clients", *load(url, questions, u, args.requests)) for u in (8, 16)]
-        write_synthetic_docs(corpus, DOCS, PARAGRAPHS)
-        result, rebuild_start = Rebuild(), time.perf_counter()
-        (builder := threading.Thread(target=rebuild, args=(url, result), daemon=True)).start()
-        time.sleep(0.5)  # the rebuild is queued first, the load joins it
-        samples, wall = load(url, questions, 8, args.requests)
-        builder.join(timeout=REBUILD_TIMEOUT_S)
-        rows.append(row("8 clients during rebuild", samples, wall))
-        overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in samples)
+        rows, cold = [], {}
+        for path in ("gradio", "gradio-sse", "rest"):
+            client, asker = open_client(url, path)
+            with contextlib.closing(client):
+                cold[path] = asker(client, questions[0])
+                started = time.perf_counter()
+                seq = [asker(client, q) for _ in range(args.rounds) for q in questions]
+            rows.append(row(f"{path}: 1 client, sequential, {args.rounds} rounds", seq, time.perf_counter() - started))
+            rows += [row(f"{path}: {u} clients", *load(url, questions, u, args.requests, path)) for u in (8, 16)]
+        rebuilds = []
+        for path in ("gradio", "gradio-sse", "rest"):  # each path during a rebuild of its own added documents
+            write_synthetic_docs(corpus, DOCS, PARAGRAPHS, f"synthetic_{path.replace('-', '_')}")
+            result, rebuild_start = Rebuild(), time.perf_counter()
+            (builder := threading.Thread(target=rebuild, args=(url, result), daemon=True)).start()
+            time.sleep(0.5)  # the rebuild is queued first, the load joins it
+            samples, wall = load(url, questions, 8, args.requests, path)
+            builder.join(timeout=REBUILD_TIMEOUT_S)
+            rows.append(row(f"{path}: 8 clients during rebuild", samples, wall))
+            overlap = sum(rebuild_start <= s[0] < rebuild_start + result.seconds for s in samples)
+            rebuilds.append((path, result, overlap, len(samples)))
         tracebacks = log.read_text(errors="replace").count("Traceback")
     finally:
         proc.terminate()
@@ -177,9 +269,12 @@ def run(args: argparse.Namespace, work: Path) -> None:
     print(f"`{shlex.join(['.venv/bin/python', 'benchmarks/ui_load.py', *sys.argv[1:]])}`\n")
     print(f"/ask over {len(questions)} bundled questions; concurrent clients send {args.requests} each.\n")
     print("| scenario | requests | errors | p50 ms | p95 ms | mean ms | answers/s | wall s |\n" + "|---" * 8 + "|")
-    print("\n".join(rows) + f"\n\nCold first request (not counted): {cold[1] * 1000:.0f} ms")
-    print(f"Rebuild via /rebuild (+{DOCS} documents x {PARAGRAPHS} paragraphs): {'ok' if result.ok else 'FAILED'}")
-    print(f"in {result.seconds:.1f} s; {overlap}/{len(samples)} requests started while it ran; {result.note}.")
+    firsts = ", ".join(f"{path} {sample[1] * 1000:.0f} ms" for path, sample in cold.items())
+    print("\n".join(rows) + f"\n\nFirst request of each path (not counted): {firsts}")
+    for path, result, overlap, count in rebuilds:
+        done = f"{'ok' if result.ok else 'FAILED'} in {result.seconds:.1f} s"
+        print(f"Rebuild via /rebuild (+{DOCS} documents x {PARAGRAPHS} paragraphs) under {path}: {done}; ", end="")
+        print(f"{overlap}/{count} requests started while it ran; {result.note}.")
     print(f"Server log: {tracebacks} traceback(s).")
 
 

@@ -6,7 +6,8 @@
 --pause POINT prints `PQA-PAUSE POINT` when the build reaches POINT, then sleeps (forever, or until FILE exists with
 --hold-until), so a test can kill -9 the process exactly there. --replay DIR answers Embedder.encode from vectors
 the parent computed with the same model (DIR/texts.json + DIR/vectors.npy) so children do not load torch; a text
-not in the cache falls back to the real model. Nothing here ships: shipped code has no test hooks.
+not in the cache falls back to the real model, and so does Embedder.encode_late (a build's late chunking needs the
+chunks' token states, which are not cached). Nothing here ships: shipped code has no test hooks.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 MARKER = "PQA-PAUSE"
 POINTS = (
     "scanned",  # corpus scanned, nothing read or embedded yet
-    "embedding",  # inside Embedder.encode, before any vector exists
+    "embedding",  # inside Embedder.encode or encode_late, before any vector exists
     "sqlite-rows",  # first document's rows inserted into the new SQLite file, uncommitted
     "bm25-written",  # SQLite committed and BM25 arrays written; FAISS not written yet
     "faiss-half-written",  # vectors.faiss holds half its bytes
@@ -89,6 +90,7 @@ def install_pauses(pause: Callable[[str], None]) -> None:
 
     wrap(sync, "scan_corpus", after="scanned")
     wrap(Embedder, "encode", before="embedding")
+    wrap(Embedder, "encode_late", before="embedding")
     wrap(store.GenerationWriter, "add_document", after="sqlite-rows", once=True)
     wrap(store, "write_bm25", after="bm25-written")
 

@@ -127,7 +127,9 @@ def test_a_file_failing_on_a_worker_is_skipped_alone_and_a_failed_run_raises(tmp
     # A file whose bytes are None makes the reader itself raise on the worker (an AttributeError, not a read error).
     odd = CorpusFile("odd.txt", corpus / "odd.txt", None, "0" * 64)  # type: ignore[arg-type]
     embedder = Embedder(precision="f32")
-    result, skipped = ingest_on_ray([files[0], odd, files[1]], embedder, ChunkSettings(), {}, "local", say=print)
+    result, skipped = ingest_on_ray(
+        [files[0], odd, files[1]], embedder, ChunkSettings(), "late", None, "local", say=print
+    )
     assert [d.prepared.doc.id for d in result.documents] == ["leave.md", "security.txt"]
     assert [s.path for s in skipped] == ["odd.txt"]
     assert skipped[0].reason.startswith("failed on a Ray worker: AttributeError")
@@ -136,7 +138,7 @@ def test_a_file_failing_on_a_worker_is_skipped_alone_and_a_failed_run_raises(tmp
     # A worker whose embedder is not the driver's (another model version, say) fails the whole run, plainly.
     embedder.__dict__["identity"] = {**embedder.identity, "dimension": 999}
     with pytest.raises(PolicyQAError, match=r"Ray worker's embedder differs.*dimension.*999, 384"):
-        ingest_on_ray(files, embedder, ChunkSettings(), {}, "local")
+        ingest_on_ray(files, embedder, ChunkSettings(), "late", None, "local")
 
 
 def test_without_ray_installed_the_cli_names_the_extra(small_corpus: Path, tmp_path: Path) -> None:

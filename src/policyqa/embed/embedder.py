@@ -254,6 +254,37 @@ class Embedder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_late(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)`, plus a unit vector per character span of each text pooled from that text's token states
+        in the same forward pass (late chunking; NaN rows for spans that hold no token)."""
+        if not texts:
+            return self.encode([]), []
+        if self.backend == "openvino":
+            return self._openvino().encode_late(texts, spans, progress=progress)
+        return self._torch_late(texts, spans, progress)
+
+    def _torch_late(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        from policyqa.embed.late_chunking import pool_spans
+
+        model = self.model
+        # output_value=None gives each text's features: the (normalised) sentence embedding and the token states
+        # (padded to its batch; padding comes after the text's tokens, so token i is token i of the tokenizer).
+        features = model.encode(texts, batch_size=self.batch_size, output_value=None, show_progress_bar=progress)
+        marks = model.tokenizer(texts, return_offsets_mapping=True, truncation=True, max_length=model.max_seq_length)[
+            "offset_mapping"
+        ]
+        vectors = np.stack([f["sentence_embedding"].float().numpy() for f in features]).astype(np.float32)
+        vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        pooled = []
+        for feature, offsets, text_spans in zip(features, marks, spans, strict=True):
+            states = feature["token_embeddings"][: len(offsets)].float().numpy()
+            pooled.append(pool_spans(states, np.array(offsets, np.int64).reshape(-1, 2), text_spans))
+        return vectors, pooled
+
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         """Unit vectors for queries and answer sentences. On the torch backend, a process that has not loaded torch
         (a CLI search) uses the numpy forward pass: same vectors, no torch import. Once torch is loaded (a server

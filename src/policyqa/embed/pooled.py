@@ -57,7 +57,34 @@ class MeanPooledEncoder:
             out[batch] = self._encode_batch([texts[i] for i in batch])
         return out
 
+    def encode_late(
+        self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)` and, from the same forward pass, a unit vector per character span of each text pooled from
+        that text's token states (late chunking, policyqa.embed.late_chunking; NaN rows for spans with no token)."""
+        from policyqa.embed.late_chunking import pool_spans
+
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.zeros((len(texts), self.dimension), np.float32)
+        pooled: list[np.ndarray] = [np.zeros((0, self.dimension), np.float32)] * len(texts)
+        starts = range(0, len(order), self.batch_size)
+        if progress:
+            from tqdm import tqdm
+
+            starts = tqdm(starts, desc="Batches")
+        for start in starts:
+            batch = order[start : start + self.batch_size]
+            encodings, hidden, vectors = self._forward([texts[i] for i in batch])
+            out[batch] = vectors
+            for row, i in enumerate(batch):
+                pooled[i] = pool_spans(hidden[row], np.array(encodings[row].offsets, np.int64), spans[i])
+        return out, pooled
+
     def _encode_batch(self, texts: list[str]) -> np.ndarray:
+        return self._forward(texts)[2]
+
+    def _forward(self, texts: list[str]) -> tuple[list, np.ndarray, np.ndarray]:
+        """(tokenizer encodings, token states, unit mean-pooled vectors) of one batch."""
         encodings = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encodings], dtype=np.int64)
         type_ids = np.array([e.type_ids for e in encodings], dtype=np.int64)
@@ -65,7 +92,7 @@ class MeanPooledEncoder:
         hidden = np.asarray(self.hidden_states(ids, type_ids, mask), dtype=np.float32)
         weights = mask[..., None].astype(np.float32)
         pooled = (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return encodings, hidden, pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
 
     def hidden_states(self, ids: np.ndarray, type_ids: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """(batch, length, hidden) last-layer token states."""

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from policyqa.embed.documents import EmbeddedDocument, EmbedResult, embed_documents
+from policyqa.embed.documents import EmbeddedDocument, EmbedResult, Reuse, embed_documents
 from policyqa.embed.embedder import BUNDLED_PACKAGE, Embedder
+from policyqa.embed.late_chunking import SentenceVectors
 from policyqa.errors import DocumentError, PolicyQAError
 from policyqa.ingest.chunking import Chunker, ChunkSettings
 from policyqa.ingest.documents import CorpusFile, Skipped
@@ -76,7 +77,8 @@ def ingest_on_ray(
     files: list[CorpusFile],
     embedder: Embedder,
     chunking: ChunkSettings,
-    reusable: Mapping[str, np.ndarray],
+    mode: SentenceVectors,
+    reuse: Reuse | None,
     address: str,
     progress: bool = False,
     say: Callable[[str], None] = print,
@@ -89,7 +91,7 @@ def ingest_on_ray(
     spec = EmbedderSpec.of(embedder)
     started = _connect(ray, address)
     try:
-        rows = _run(ray, files, spec, chunking, dict(reusable), progress, say)
+        rows = _run(ray, files, spec, chunking, mode, reuse, progress, say)
     except PolicyQAError:
         raise
     except Exception as exc:  # noqa: BLE001 - Ray wraps worker errors in its own types; say what failed, plainly
@@ -143,7 +145,8 @@ def _run(
     files: list[CorpusFile],
     spec: EmbedderSpec,
     chunking: ChunkSettings,
-    reusable: dict[str, np.ndarray],
+    mode: SentenceVectors,
+    reuse: Reuse | None,
     progress: bool,
     say: Callable[[str], None],
 ) -> list[dict[str, Any]]:
@@ -174,7 +177,7 @@ def _run(
     )
     dataset = dataset.map_batches(
         _EmbedStage,
-        fn_constructor_kwargs={"spec": spec, "reusable": reusable},
+        fn_constructor_kwargs={"spec": spec, "mode": mode, "reuse": reuse},
         batch_size=EMBED_BATCH,
         compute=ActorPoolStrategy(min_size=1, max_size=actors),
         num_cpus=0 if use_gpus else 1,
@@ -216,11 +219,11 @@ def _prepare_batch(batch: dict[str, np.ndarray], spec: EmbedderSpec, chunking: C
 class _EmbedStage:
     """An actor of the embed pool: one Embedder, loaded once, embeds batches of prepared documents."""
 
-    def __init__(self, spec: EmbedderSpec, reusable: dict[str, np.ndarray]):
+    def __init__(self, spec: EmbedderSpec, mode: SentenceVectors, reuse: Reuse | None):
         import ray
 
         self.embedder = spec.checked_embedder()
-        self.reusable = reusable
+        self.mode, self.reuse = mode, reuse
         if ray.get_gpu_ids() and spec.backend == "torch":
             self.embedder.model.to("cuda")  # SentenceTransformer.encode runs on the model's device
 
@@ -231,12 +234,14 @@ class _EmbedStage:
         new, reused = np.zeros(count, dtype=np.int64), np.zeros(count, dtype=np.int64)
         ready = [i for i in range(count) if not errors[i]]
         try:  # one call for the batch, so that texts are batched by length across its documents
-            groups = [(ready, embed_documents([batch["prepared"][i] for i in ready], self.embedder, self.reusable))]
+            groups = [
+                (ready, embed_documents([batch["prepared"][i] for i in ready], self.embedder, self.mode, self.reuse))
+            ]
         except Exception:  # noqa: BLE001 - then document by document, so that only the failing one is skipped
             groups = []
             for i in ready:
                 try:
-                    groups.append(([i], embed_documents([batch["prepared"][i]], self.embedder, self.reusable)))
+                    groups.append(([i], embed_documents([batch["prepared"][i]], self.embedder, self.mode, self.reuse)))
                 except Exception as exc:  # noqa: BLE001
                     errors[i] = _reason(exc)
         for indices, result in groups:

@@ -8,13 +8,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from policyqa.embed.documents import EmbedResult, embed_documents
+from policyqa.embed.documents import EmbedResult, Reuse, embed_documents
 from policyqa.embed.embedder import Backend, Embedder
+from policyqa.embed.late_chunking import BEFORE as SENTENCES_BEFORE
+from policyqa.embed.late_chunking import DEFAULT_SENTENCE_VECTORS, SentenceVectors, sentence_settings
 from policyqa.embed.openvino_backend import Precision
 from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
 from policyqa.index.records import FORMAT_VERSION
+from policyqa.index.reuse import reuse_from
 from policyqa.index.store import IndexReader, Store, open_store
 from policyqa.ingest.chunking import Chunker, ChunkSettings
 from policyqa.ingest.documents import CorpusFile, Document, Skipped, scan_corpus
@@ -23,7 +24,10 @@ from policyqa.ingest.prepare import PreparedDocument, prepare_document
 PROGRESS_MIN_CHUNKS = 64
 # How documents are read into titles and headings; a change re-reads every document (a full rebuild, with the reason).
 READING = {"version": 2, "what": "titles from front matter, metadata or first paragraph; heading levels"}
-_BEFORE = {"reading": {"version": 1, "what": "titles from the first heading or line"}}  # indexes built before
+_BEFORE = {  # what indexes built before a setting was recorded hold
+    "reading": {"version": 1, "what": "titles from the first heading or line"},
+    "sentences": SENTENCES_BEFORE,
+}
 
 
 @dataclass
@@ -79,12 +83,15 @@ class BuildReport:
         return data
 
 
-def build_settings(embedder: Embedder, chunking: ChunkSettings) -> dict[str, Any]:
+def build_settings(
+    embedder: Embedder, chunking: ChunkSettings, sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS
+) -> dict[str, Any]:
     return {
         "format_version": FORMAT_VERSION,
         "model": embedder.identity,
         "chunking": chunking.as_dict(),
         "reading": READING,
+        "sentences": sentence_settings(sentence_vectors),
     }
 
 
@@ -98,7 +105,7 @@ def plan_sync(
     if base is None:
         plan.added = list(files)
         return plan
-    for key in ("model", "chunking", "reading"):
+    for key in ("model", "chunking", "reading", "sentences"):
         built = base.manifest.get(key, _BEFORE.get(key))
         if built != settings[key]:
             plan.full_rebuild_reason = f"{key} settings changed ({_changes(built, settings[key])})"
@@ -163,6 +170,7 @@ def build_index(
     backend: Backend | None = None,
     precision: Precision | None = None,
     chunking: ChunkSettings | None = None,
+    sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
     full: bool = False,
     progress: bool | None = None,
     lock_timeout: float = 300.0,
@@ -175,8 +183,10 @@ def build_index(
     different backend than the index's means a full rebuild (its vectors may differ). `precision` (openvino:
     auto | f32 | bf16) defaults to $POLICYQA_PRECISION, else the index's, else auto; a change is a full rebuild.
     `store` names another store than the folder `index_dir` (`milvus:///path/file.db`, `http(s)://host:19530`).
-    `ray` runs read → chunk → embed on Ray Data: "local" starts a local Ray instance (or joins this process's),
-    "auto" or "ray://host:10001" an existing cluster; the plan and the publish stay here (needs the `ray` extra)."""
+    `sentence_vectors`: how `ask`'s sentence vectors are made (policyqa.embed.late_chunking); a change is a full
+    rebuild. `ray` runs read → chunk → embed on Ray Data: "local" starts a local Ray instance (or joins this
+    process's), "auto", a head's host:port or "ray://host:10001" an existing cluster; the plan and the publish stay
+    here (needs the `ray` extra)."""
     started = time.perf_counter()
     corpus_dir, target = Path(corpus_dir), open_store(store if store is not None else index_dir)
     say = log or (lambda message: print(message, file=sys.stderr))
@@ -190,7 +200,7 @@ def build_index(
 
         require_ray()
     chunking = chunking or ChunkSettings()
-    settings = build_settings(embedder, chunking)
+    settings = build_settings(embedder, chunking, sentence_vectors)
     with target.build_session(corpus_dir, lock_timeout, say):
         files, scan_skips = scan_corpus(corpus_dir)
         base, unusable = (None, None) if full else open_base(target)
@@ -218,8 +228,10 @@ def _write_generation(
     ray: str | None = None,
 ) -> BuildReport:
     modified_ids = {f.id for f in plan.modified}
-    reusable = _reusable_vectors(base, modified_ids) if base else {}
-    embedded, skipped = _prepare_and_embed(plan.added + plan.modified, embedder, chunking, reusable, progress, ray, say)
+    mode = settings["sentences"]["vectors"]
+    reuse = reuse_from(base, modified_ids, mode) if base else None
+    files = plan.added + plan.modified
+    embedded, skipped = _prepare_and_embed(files, embedder, chunking, mode, reuse, progress, ray, say)
     plan.skipped += skipped
     prepared = [item.prepared for item in embedded.documents]
     if len(plan.unchanged) + len(prepared) == 0:
@@ -234,12 +246,7 @@ def _write_generation(
             writer.delete_document(doc_id)
         now = time.time()
         for item in embedded.documents:
-            doc, chunks = item.prepared.doc, item.prepared.chunks
-            sentences = [
-                [(a, b, v) for (a, b), v in zip(spans, vectors, strict=True)]
-                for spans, vectors in zip(item.prepared.sentence_spans, item.sentence_vectors, strict=True)
-            ]
-            writer.add_document(doc, chunks, item.chunk_vectors, now, sentences)
+            writer.add_document(item.prepared.doc, item.prepared.chunks, item.chunk_vectors, now, item.sentence_rows())
         writer.set_manifest(
             {
                 **settings,
@@ -267,7 +274,8 @@ def _prepare_and_embed(
     files: list[CorpusFile],
     embedder: Embedder,
     chunking: ChunkSettings,
-    reusable: dict[str, np.ndarray],
+    mode: SentenceVectors,
+    reuse: Reuse | None,
     progress: bool | None,
     ray: str | None,
     say: Any,
@@ -276,7 +284,7 @@ def _prepare_and_embed(
     if ray is not None:
         from policyqa.index.ray_ingest import ingest_on_ray
 
-        return ingest_on_ray(files, embedder, chunking, reusable, ray, progress=bool(progress), say=say)
+        return ingest_on_ray(files, embedder, chunking, mode, reuse, ray, progress=bool(progress), say=say)
     chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
     prepared: list[PreparedDocument] = []
     skipped: list[Skipped] = []
@@ -286,23 +294,11 @@ def _prepare_and_embed(
         except DocumentError as exc:
             skipped.append(Skipped(file.id, str(exc)))
             say(f"warning: skipped {file.id}: {exc}")
-    texts = sum(len(p.chunks) + len(p.sentence_texts()) for p in prepared)
-    show = progress if progress is not None else (sys.stderr.isatty() and texts >= PROGRESS_MIN_CHUNKS)
-    return embed_documents(prepared, embedder, reusable, progress=show), skipped
 
+    def show(count: int) -> bool:  # a progress bar for `count` texts to embed?
+        return progress if progress is not None else (sys.stderr.isatty() and count >= PROGRESS_MIN_CHUNKS)
 
-def _reusable_vectors(base: IndexReader, doc_ids: set[str]) -> dict[str, np.ndarray]:
-    """Vectors of the old chunks and sentences of modified documents, by text: an edit re-embeds only changed
-    chunks and sentences."""
-    reuse: dict[str, np.ndarray] = {}
-    for doc_id in doc_ids:
-        text = base.document_text(doc_id) or ""
-        records = list(base.iter_chunks(doc_id))
-        for record, vector in zip(records, base.chunk_vectors(r.id for r in records), strict=True):
-            reuse[record.text] = vector
-        for sentence in base.sentences(r.id for r in records):
-            reuse.setdefault(text[sentence.start : sentence.end], sentence.vector)
-    return reuse
+    return embed_documents(prepared, embedder, mode, reuse, show), skipped
 
 
 def _sha_of(plan: SyncPlan, doc_id: str) -> str | None:

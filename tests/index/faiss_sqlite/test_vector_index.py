@@ -180,3 +180,23 @@ def test_document_filter_on_ivf_index(corpus: Path, tmp_path: Path, monkeypatch:
     assert describe(idx.generation.vectors)["type"] == "ivf"
     hits = idx.search(DOHA_QUESTION, k=3, doc_ids=["extra.md"], mode="dense")
     assert [h.doc_id for h in hits] == ["extra.md"]
+
+
+def test_a_few_queries_search_single_threaded_with_the_same_results_and_the_thread_setting_kept() -> None:
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((300, DIM)).astype(np.float32)
+    index, _ = build_vector_index(np.arange(300, dtype=np.int64), vectors, DIM, threshold=10_000)
+    queries = rng.standard_normal((12, DIM)).astype(np.float32)
+    many = search(index, queries, 10)  # above FEW_QUERIES: FAISS's own threading
+    default = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(2)
+    try:
+        for i in range(len(queries)):
+            scores, ids = search(index, queries[i : i + 1], 10, np.arange(0, 300, 2))
+            assert faiss.omp_get_max_threads() == 2  # restored for this thread's later work (a build's k-means)
+            allowed = many[1][i][many[1][i] % 2 == 0]
+            assert list(ids[0][: len(allowed)]) == list(allowed)
+            one = search(index, queries[i : i + 1], 10)
+            assert np.array_equal(one[1], many[1][i : i + 1]) and np.allclose(one[0], many[0][i : i + 1], atol=1e-5)
+    finally:
+        faiss.omp_set_num_threads(default)
