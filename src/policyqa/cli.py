@@ -63,6 +63,15 @@ def _parser() -> argparse.ArgumentParser:
     _add_paths(build, corpus=True)
     build.add_argument("--full", action="store_true", help="rebuild everything from scratch")
     build.add_argument("--json", action="store_true", help="print the build report as JSON")
+    build.add_argument(
+        "--ray",
+        nargs="?",
+        const="local",
+        default=None,
+        metavar="ADDRESS",
+        help="read, chunk and embed on Ray: alone, a local Ray instance; 'auto' or ray://host:10001 an existing "
+        "cluster (needs the ray extra: pip install -e '.[ray]')",
+    )
     build.set_defaults(run=cmd_build)
 
     search = sub.add_parser("search", help="semantic search over the index")
@@ -186,7 +195,7 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
 def cmd_build(args: argparse.Namespace) -> int:
     from policyqa.index.sync import build_index
 
-    report = build_index(args.corpus, args.index, model=args.model, full=args.full)
+    report = build_index(args.corpus, args.index, model=args.model, full=args.full, ray=args.ray)
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
     return 0
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from policyqa.embed.documents import embed_documents
+from policyqa.embed.documents import EmbedResult, Reuse, embed_documents
 from policyqa.embed.embedder import Backend, Embedder
 from policyqa.embed.late_chunking import BEFORE as SENTENCES_BEFORE
 from policyqa.embed.late_chunking import DEFAULT_SENTENCE_VECTORS, SentenceVectors, sentence_settings
@@ -175,6 +175,7 @@ def build_index(
     progress: bool | None = None,
     lock_timeout: float = 300.0,
     log: Any = None,
+    ray: str | None = None,
 ) -> BuildReport:
     """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded.
 
@@ -183,7 +184,9 @@ def build_index(
     auto | f32 | bf16) defaults to $POLICYQA_PRECISION, else the index's, else auto; a change is a full rebuild.
     `store` names another store than the folder `index_dir` (`milvus:///path/file.db`, `http(s)://host:19530`).
     `sentence_vectors`: how `ask`'s sentence vectors are made (policyqa.embed.late_chunking); a change is a full
-    rebuild."""
+    rebuild. `ray` runs read → chunk → embed on Ray Data: "local" starts a local Ray instance (or joins this
+    process's), "auto", a head's host:port or "ray://host:10001" an existing cluster; the plan and the publish stay
+    here (needs the `ray` extra)."""
     started = time.perf_counter()
     corpus_dir, target = Path(corpus_dir), open_store(store if store is not None else index_dir)
     say = log or (lambda message: print(message, file=sys.stderr))
@@ -192,6 +195,10 @@ def build_index(
     manifest = target.current_manifest()
     embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision)
     embedder.require_backend()
+    if ray is not None:  # fail before anything is locked or scanned
+        from policyqa.index.ray_ingest import require_ray
+
+        require_ray()
     chunking = chunking or ChunkSettings()
     settings = build_settings(embedder, chunking, sentence_vectors)
     with target.build_session(corpus_dir, lock_timeout, say):
@@ -205,7 +212,7 @@ def build_index(
         if base is not None and not plan.is_stale:
             target.tidy()  # what the doctor's note on leftovers promises, even when there is nothing to write
             return _report(plan, [], 0, 0, base, started, None)
-        return _write_generation(plan, base, embedder, chunking, settings, target, progress, started, say)
+        return _write_generation(plan, base, embedder, chunking, settings, target, progress, started, say, ray)
 
 
 def _write_generation(
@@ -218,29 +225,21 @@ def _write_generation(
     progress: bool | None,
     started: float,
     say: Any,
+    ray: str | None = None,
 ) -> BuildReport:
-    chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
-    prepared: list[PreparedDocument] = []
-    for file in plan.added + plan.modified:
-        try:
-            prepared.append(prepare_document(file, chunker))
-        except DocumentError as exc:
-            plan.skipped.append(Skipped(file.id, str(exc)))
-            say(f"warning: skipped {file.id}: {exc}")
+    modified_ids = {f.id for f in plan.modified}
+    mode = settings["sentences"]["vectors"]
+    reuse = reuse_from(base, modified_ids, mode) if base else None
+    files = plan.added + plan.modified
+    embedded, skipped = _prepare_and_embed(files, embedder, chunking, mode, reuse, progress, ray, say)
+    plan.skipped += skipped
+    prepared = [item.prepared for item in embedded.documents]
     if len(plan.unchanged) + len(prepared) == 0:
         raise EmptyCorpusError(
             "the corpus has no readable documents (supported: .txt .md .pdf .docx .html); "
             + ("the previous index was kept" if base else "nothing was indexed")
             + "".join(f"\n  skipped {s.path}: {s.reason}" for s in plan.skipped)
         )
-    modified_ids = {f.id for f in plan.modified}
-    mode = settings["sentences"]["vectors"]
-    reuse = reuse_from(base, modified_ids, mode) if base else None
-
-    def show(count: int) -> bool:  # a progress bar for `count` texts to embed?
-        return progress if progress is not None else (sys.stderr.isatty() and count >= PROGRESS_MIN_CHUNKS)
-
-    embedded = embed_documents(prepared, embedder, mode, reuse, show)
     writer = store.writer(base, settings["model"]["dimension"])
     try:
         for doc_id in plan.deleted + sorted(modified_ids):
@@ -269,6 +268,37 @@ def _write_generation(
         return _report(plan, docs, embedded.chunks_embedded, embedded.chunks_reused, new, started, published)
     finally:
         new.close()
+
+
+def _prepare_and_embed(
+    files: list[CorpusFile],
+    embedder: Embedder,
+    chunking: ChunkSettings,
+    mode: SentenceVectors,
+    reuse: Reuse | None,
+    progress: bool | None,
+    ray: str | None,
+    say: Any,
+) -> tuple[EmbedResult, list[Skipped]]:
+    """Read, chunk and embed the files to (re)index, here or on Ray; the files that could not be read, with why."""
+    if ray is not None:
+        from policyqa.index.ray_ingest import ingest_on_ray
+
+        return ingest_on_ray(files, embedder, chunking, mode, reuse, ray, progress=bool(progress), say=say)
+    chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
+    prepared: list[PreparedDocument] = []
+    skipped: list[Skipped] = []
+    for file in files:
+        try:
+            prepared.append(prepare_document(file, chunker))
+        except DocumentError as exc:
+            skipped.append(Skipped(file.id, str(exc)))
+            say(f"warning: skipped {file.id}: {exc}")
+
+    def show(count: int) -> bool:  # a progress bar for `count` texts to embed?
+        return progress if progress is not None else (sys.stderr.isatty() and count >= PROGRESS_MIN_CHUNKS)
+
+    return embed_documents(prepared, embedder, mode, reuse, show), skipped
 
 
 def _sha_of(plan: SyncPlan, doc_id: str) -> str | None:
