@@ -87,11 +87,17 @@ def stopped_at_exit(proc: subprocess.Popen) -> Iterator[subprocess.Popen]:
             proc.wait(timeout=15)
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("server")
+def bundled_copy(root: Path, bundled_index: Path) -> tuple[Path, Path]:
+    """A private copy of the bundled corpus and its built index under `root`: a server may change both."""
     corpus, index = root / "corpus", root / "index"
     shutil.copytree(BUNDLED_CORPUS, corpus)
     shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
+    return corpus, index
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("server")
+    corpus, index = bundled_copy(root, bundled_index)
     with running_app(corpus, index, root / "server.log") as running:
         yield running

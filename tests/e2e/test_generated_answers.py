@@ -3,15 +3,14 @@ streamed through the UI's own HTTP API (what the browser uses)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.conftest import BUNDLED_CORPUS, DOHA_QUESTION
-from tests.e2e.conftest import Server, free_port, running_app
+from tests.conftest import DOHA_QUESTION
+from tests.e2e.conftest import Server, bundled_copy, free_port, running_app
 from tests.llm_server import API_KEY, LLMServer, llm_server
 
 
@@ -24,9 +23,7 @@ def llm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LLMServer]:
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path, llm: LLMServer) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("genapp")
-    corpus, index = root / "corpus", root / "index"
-    shutil.copytree(BUNDLED_CORPUS, corpus)
-    shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
+    corpus, index = bundled_copy(root, bundled_index)
     log = root / "server.log"
     env = {"POLICYQA_LLM_API_KEY": API_KEY, "POLICYQA_LLM_TIMEOUT": "120"}
     args = ["--llm-url", llm.url, "--llm-model", "gemma-270m"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fcntl
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -14,8 +13,8 @@ import httpx
 import pytest
 from policyqa_app.login_throttle import MAX_FAILURES
 
-from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION
-from tests.e2e.conftest import Server, running_app
+from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
+from tests.e2e.conftest import Server, bundled_copy, running_app
 
 AUTH = ("api-user", "s3cret-pw")
 NEW_DOC = "rest_api_note.txt"
@@ -25,9 +24,7 @@ NEW_TEXT = "Heliotrope Accord\n\nThe Heliotrope Accord on river water sharing wa
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("rest")
-    corpus, index = root / "corpus", root / "index"
-    shutil.copytree(BUNDLED_CORPUS, corpus)
-    shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
+    corpus, index = bundled_copy(root, bundled_index)
     log = root / "server.log"
     with running_app(corpus, index, log, {"POLICYQA_AUTH": ":".join(AUTH)}, ready="api/v1/docs") as running:
         yield Server(running.url.rstrip("/"), corpus, index, log)
@@ -50,9 +47,7 @@ def error_of(response: httpx.Response, status: int) -> str:
 def test_every_route_needs_the_ui_credentials(tmp_path: Path, bundled_index: Path) -> None:
     """On a server of its own: wrong passwords count towards the login lockout (app/login_throttle.py), which
     would refuse this module's other calls from the same address."""
-    corpus, index = tmp_path / "corpus", tmp_path / "index"
-    shutil.copytree(BUNDLED_CORPUS, corpus)
-    shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
+    corpus, index = bundled_copy(tmp_path, bundled_index)
     calls = [("GET", "/status"), ("GET", "/documents"), ("POST", "/search"), ("POST", "/ask"), ("POST", "/build")]
     calls += [("POST", "/documents"), ("DELETE", f"/documents/{BUNDLED_DOC}")]
     env = {"POLICYQA_AUTH": ":".join(AUTH)}
