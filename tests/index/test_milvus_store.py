@@ -208,7 +208,9 @@ def test_killed_build_leaves_the_alias_on_the_old_version(corpus: Path, tmp_path
     assert first.wait() == 0, first.stderr.read()
     _big_corpus(corpus / "bulk", documents=12)
     child = _start_build(corpus, location)
-    half_written = tmp_path / "index.db" / "collections" / "policyqa_g000002_chunks"
+    # milvus-lite makes a collection's folder first and counts the collection as existing once its schema.json is
+    # written (milvus_lite/db.py list_collections): wait for that, or the kill may leave no unused version to note.
+    half_written = tmp_path / "index.db" / "collections" / "policyqa_g000002_chunks" / "schema.json"
     deadline = time.monotonic() + 180
     while not half_written.exists() and time.monotonic() < deadline and child.poll() is None:
         time.sleep(0.01)  # kill it as soon as it writes the new version
