@@ -59,8 +59,15 @@ def test_huge_query_is_truncated_with_a_warning(bundled_index: Path) -> None:
 
 
 def test_k_larger_than_index_returns_everything(bundled_store: str) -> None:
+    """Every chunk is shown, inside one of the distinct passages (small-to-big grows matches into passages)."""
     idx = open_index(bundled_store)
-    assert len(idx.search("Tashkent", k=999)) == len(idx)
+    hits = idx.search("Tashkent", k=999)
+    spans = sorted((h.start, h.end) for h in hits)
+    assert all(a_end <= b_start for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False))
+    chunks = list(idx.chunks())
+    assert len(chunks) == len(idx) > len(hits)
+    assert all(any(h.start <= c.start and c.end <= h.end for h in hits) for c in chunks)
+    assert sorted(i for h in hits for i in h.chunk_ids) == sorted(c.id for c in chunks)
 
 
 def test_missing_and_damaged_index_errors_say_what_to_run(tmp_path: Path) -> None:

@@ -50,11 +50,12 @@ def test_the_build_stores_the_pooled_vectors_of_each_sentences_home_chunk(bundle
     for chunk in chunks:
         for a, b, vector in rows[chunk.id]:  # every row of a sentence, also in a chunk that is not its home
             assert float(vector @ expected[a, b]) > 0.999
-    # Pooled in context, not the sentence alone: close to its own embedding, never identical.
+    # Pooled in context, not the sentence alone: close to its own embedding, not identical (64-token chunks give
+    # little context, so most are very close; sentences cut by a chunk boundary differ most).
     text = generation.document_text(BUNDLED_DOC) or ""
     alone = embedder.encode([text[a:b] for a, b in homes])
     cosines = np.sum(alone * np.stack([expected[span] for span in homes]), axis=1)
-    assert 0.5 < float(np.median(cosines)) < 0.99
+    assert 0.5 < float(np.median(cosines)) < 0.9995 and float(cosines.min()) < 0.99
 
 
 @pytest.mark.parametrize("mode", ["late", "separate"])

@@ -47,15 +47,49 @@ def test_passages_are_exact_distinct_slices_around_the_match(small_index: Path, 
         generation.close()
 
 
-def test_turning_small_to_big_on_rebuilds_with_the_reason(corpus: Path, tmp_path: Path) -> None:
+def test_an_index_of_chunks_shown_as_matched_is_rebuilt_with_the_reason(corpus: Path, tmp_path: Path) -> None:
     index_dir = tmp_path / "index"
-    build_index(corpus, index_dir)  # the default: chunks shown as matched
+    build_index(corpus, index_dir, chunking=ChunkSettings(200, 40, passage_chars=0))  # the default before
     generation = Generation.open_current(index_dir)
     assert passage_chars(generation) == 0 and "passage_chars" not in generation.manifest["chunking"]
     generation.close()
     old = open_index(index_dir).search(DOHA_QUESTION, k=3)
-    report = build_index(corpus, index_dir, chunking=ChunkSettings(64, 0, passage_chars=1100))
+    report = build_index(corpus, index_dir)
     reason = report.full_rebuild_reason or ""
     assert "chunk_tokens: 200 → 64" in reason and "passage_chars: None → 1100" in reason
     new = open_index(index_dir).search(DOHA_QUESTION, k=3)
     assert max(h.end - h.start for h in new) > 600 and old[0].chunk_id != new[0].chunk_id
+
+
+def test_a_passage_names_the_chunks_it_holds(small_index: Path) -> None:
+    """chunk_ids are exactly the chunks inside the passage, in document order, the match among them; together the
+    passages of a search hold no chunk twice."""
+    generation = Generation.open_current(small_index)
+    try:
+        hits = open_index(small_index).search("Afghanistan security", k=10)
+        chunks = sorted(generation.iter_chunks(), key=lambda c: c.start)
+        for hit in hits:
+            inside = [c.id for c in chunks if hit.start <= c.start and c.end <= hit.end]
+            assert list(hit.chunk_ids) == inside and hit.chunk_id in inside
+        held = [i for h in hits for i in h.chunk_ids]
+        assert len(held) == len(set(held)) > len(hits)
+    finally:
+        generation.close()
+
+
+def test_the_answer_reads_the_sentences_of_the_whole_passage(small_index: Path) -> None:
+    from policyqa.answer.compose import candidates
+
+    index = open_index(small_index)
+    hits = index.search(DOHA_QUESTION, k=3)
+    generation = Generation.open_current(small_index)
+    try:
+        pool, vectors = candidates(generation, hits, index.embedder.encode_queries)
+        assert len(pool) == len(vectors)
+        for hit in hits:
+            matched = generation.chunk_records([hit.chunk_id])[hit.chunk_id]
+            own = [(a, b) for h, a, b, _ in pool if h is hit]
+            assert any(b <= matched.start or a >= matched.end for a, b in own)  # beyond the matched chunk
+            assert all(a < hit.end and hit.start < b for a, b in own)
+    finally:
+        generation.close()

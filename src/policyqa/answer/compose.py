@@ -112,9 +112,10 @@ def is_mostly_latin(text: str) -> bool:
 def candidates(
     generation: IndexReader, hits: list[Hit], encode: Callable[[list[str]], np.ndarray]
 ) -> tuple[list[tuple[Hit, int, int, str]], np.ndarray]:
-    """Whole sentences of the retrieved chunks (deduplicated) with the vectors stored at build time."""
+    """Whole sentences of the retrieved passages (deduplicated) with the vectors stored at build time: those of every
+    chunk a passage holds (one chunk, or several for a small-to-big passage)."""
     stored: dict[int, list[tuple[int, int, np.ndarray]]] = {}
-    for s in generation.sentences(h.chunk_id for h in hits):
+    for s in generation.sentences(i for h in hits for i in held_chunks(h)):
         stored.setdefault(s.chunk_id, []).append((s.start, s.end, s.vector))
     texts: dict[str, str] = {}
     seen: set[tuple[str, int, int]] = set()
@@ -122,7 +123,10 @@ def candidates(
     vectors: list[np.ndarray | None] = []
     for hit in hits:
         text = texts.setdefault(hit.doc_id, generation.document_text(hit.doc_id) or "")
-        spans = stored.get(hit.chunk_id) or [(a, b, None) for a, b in passage_sentences(text, hit.start, hit.end)]
+        held = [row for i in held_chunks(hit) for row in stored.get(i, [])]
+        spans = sorted(held, key=lambda row: row[:2]) or [
+            (a, b, None) for a, b in passage_sentences(text, hit.start, hit.end)
+        ]
         for start, end, vector in spans:
             if (hit.doc_id, start, end) not in seen:
                 seen.add((hit.doc_id, start, end))
@@ -134,6 +138,10 @@ def candidates(
             vectors[i] = v
     dim = len(vectors[0]) if vectors else 0
     return found, np.array(vectors, dtype=np.float32).reshape(len(found), dim)
+
+
+def held_chunks(hit: Hit) -> tuple[int, ...]:
+    return hit.chunk_ids or (hit.chunk_id,)
 
 
 def analyse(

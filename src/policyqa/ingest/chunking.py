@@ -19,17 +19,16 @@ class TokenCounter(Protocol):
 
 @dataclass(frozen=True)
 class ChunkSettings:
-    """200-token chunks with 40 overlap, shown as matched (the default). `passage_chars` > 0 turns on small-to-big:
-    small chunks are matched and each match is shown grown with its neighbours to a passage of up to that many
-    characters (policyqa.search.passages). With 64/0 and 1,100 it raised cross-validated hit@5 on the PolicyQA dev
-    policies
-    from 0.663 to 0.700 but lowered the hit within 1,500 characters from 0.424 to 0.411 and made search 1.54x slower
-    (benchmarks/retrieval_ablation.py, BENCHMARKS.md); its effect on answers and refusals, calibrated on 200/40
-    chunks, is not measured yet, so it is an option, not the default."""
+    """Small-to-big (the default): 64-token chunks without overlap are matched, and each match is shown grown with
+    its neighbours to a passage of up to `passage_chars` characters (policyqa.search.passages). By 2-fold
+    cross-validation over the PolicyQA dev policies it raised hit@5 from 0.663 to 0.707 against 200-token chunks with
+    40 overlap shown as matched (the default before), at about the same hit within 1,500 characters (0.424 → 0.416),
+    with answers and refusals as good (BENCHMARKS.md, "Retrieval, third round"). `passage_chars=0` shows chunks as
+    matched."""
 
-    chunk_tokens: int = 200
-    overlap_tokens: int = 40
-    passage_chars: int = 0  # 0: chunks are shown as matched
+    chunk_tokens: int = 64
+    overlap_tokens: int = 0
+    passage_chars: int = 1100  # 0: chunks are shown as matched
 
     def as_dict(self) -> dict[str, int | str]:
         settings = {k: v for k, v in asdict(self).items() if k != "passage_chars" or v}  # 0: as indexes before it

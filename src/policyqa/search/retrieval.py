@@ -21,7 +21,7 @@ MAX_K = 1000
 Mode = Literal["dense", "bm25", "hybrid"]
 MODES: tuple[str, ...] = get_args(Mode)
 FUSION_DEPTH = 50  # candidates taken from each list before fusing
-GROWN_FUSION_DEPTH = 100  # the same for small-to-big (64-token chunks): 100 won on one fold, 20 on the other
+GROWN_FUSION_DEPTH = 100  # the same for small-to-big (64-token chunks, the default): both folds chose 100
 # Weighted fusion of min-max normalised scores beat reciprocal rank fusion on PolicyQA dev (MRR@10 0.448 vs 0.438,
 # hit within 1,500 chars 0.426 vs 0.412; benchmarks/policyqa_dev.py), and its score in [0, 1] reads better. With small
 # chunks grown into passages, 2-fold cross-validation picked 0.7 on one fold and 0.8 on the other.
@@ -52,6 +52,7 @@ class Hit:
     chunk_id: int
     page_end: int | None = None
     rank: int = 0
+    chunk_ids: tuple[int, ...] = ()  # the chunks a small-to-big passage holds (chunk_id, the match, among them)
 
 
 def clean_query(query: object) -> str:
@@ -135,8 +136,8 @@ def retrieve(
         found = passages(generation, ranked, span_chars, wanted)
     else:
         records = generation.chunk_records(i for i, _ in ranked)
-        found = [(records[i], score) for i, score in ranked if i in records]
-    hits = [to_hit(record, score, rank) for rank, (record, score) in enumerate(found, 1)]
+        found = [(records[i], score, (i,)) for i, score in ranked if i in records]
+    hits = [to_hit(record, score, rank, held) for rank, (record, score, held) in enumerate(found, 1)]
     return diversify(generation, query_vector, hits, k) if mmr else hits
 
 
@@ -147,18 +148,20 @@ def passage_chars(generation: IndexReader) -> int:
 
 def passages(
     generation: IndexReader, ranked: list[tuple[int, float]], span_chars: int, k: int
-) -> list[tuple[ChunkRecord, float]]:
-    """The best k matches grown into distinct passages (a match inside a passage already shown is skipped).
-    Records are read a few at a time: most candidates are only there in case matches fall into shown passages."""
-    shown: list[tuple[ChunkRecord, float]] = []
+) -> list[tuple[ChunkRecord, float, tuple[int, ...]]]:
+    """The best k matches grown into distinct passages (a match inside a passage already shown is skipped), each
+    with the ids of the chunks it holds. Records are read a few at a time: most candidates are only there in case
+    matches fall into shown passages."""
+    shown: list[tuple[ChunkRecord, float, tuple[int, ...]]] = []
     for batch in range(0, len(ranked), 2 * k):
         part = ranked[batch : batch + 2 * k]
         records = generation.chunk_records(i for i, _ in part)
         for i, score in part:
             record = records.get(i)
-            passages = [p for p, _ in shown]
+            passages = [p for p, _, _ in shown]
             if record is not None and not overlaps(record, passages):
-                shown.append((grow(generation, record, span_chars, passages), score))
+                passage, held = grow(generation, record, span_chars, passages)
+                shown.append((passage, score, held))
                 if len(shown) == k:
                     return shown
     return shown
@@ -179,7 +182,7 @@ def dense_search(
     return retrieve(generation, "", query_vector, k, doc_ids, mode="dense")
 
 
-def to_hit(record: ChunkRecord, score: float, rank: int) -> Hit:
+def to_hit(record: ChunkRecord, score: float, rank: int, held: tuple[int, ...] = ()) -> Hit:
     return Hit(
         text=record.text,
         score=score,
@@ -192,4 +195,5 @@ def to_hit(record: ChunkRecord, score: float, rank: int) -> Hit:
         chunk_id=record.id,
         page_end=record.page_end,
         rank=rank,
+        chunk_ids=held or (record.id,),
     )

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.index.faiss_sqlite.layout import ChunkLayouts, LayoutRow
 from policyqa.index.faiss_sqlite.sparse import BM25_DIR, SparseIndex, write_bm25
 from policyqa.index.faiss_sqlite.vector_index import fit_vector_index, make_vector_index
 from policyqa.index.faiss_sqlite.vector_index import search as vector_search
@@ -191,13 +192,17 @@ class Generation:
     def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
         """Chunks of `record`'s document within `reach` ids of it, in document order, without their text (ids of a
         document are consecutive: a document's chunks are written together)."""
-        query = (
-            'SELECT id, start, "end", page, page_end, heading FROM chunks '
-            "WHERE id BETWEEN ? AND ? AND doc_id = ? ORDER BY id"
-        )
-        with self._reading():
-            rows = self.db.execute(query, [record.id - reach, record.id + reach, record.doc_id]).fetchall()
+        rows = self.layouts.around(record.doc_id, record.id, reach)
         return [ChunkRecord(i, record.doc_id, record.title, s, e, p, pe, h, "") for i, s, e, p, pe, h in rows]
+
+    @cached_property
+    def layouts(self) -> ChunkLayouts:
+        def load(doc_id: str) -> list[LayoutRow]:
+            query = 'SELECT id, start, "end", page, page_end, heading FROM chunks WHERE doc_id = ? ORDER BY id'
+            with self._reading():
+                return self.db.execute(query, [doc_id]).fetchall()
+
+        return ChunkLayouts(load)
 
     def document_slice(self, doc_id: str, start: int, end: int) -> str:
         """text[start:end] of a document without loading all of it (SQLite substr counts characters, from 1)."""
