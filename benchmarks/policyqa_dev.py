@@ -46,6 +46,7 @@ from policyqa.ingest.chunking import ChunkSettings  # noqa: E402
 from policyqa.search.fusion import Ranked, reciprocal_rank_fusion, weighted_fusion  # noqa: E402
 from policyqa.search.retrieval import (  # noqa: E402
     FUSION_DEPTH,
+    GROWN_FUSION_DEPTH,
     HYBRID_DENSE_WEIGHT,
     Mode,
     allowed_chunk_ids,
@@ -57,7 +58,7 @@ from policyqa.search.retrieval import (  # noqa: E402
 
 K = 10
 DENSE_WEIGHTS = (0.3, 0.5)
-SMALL_TO_BIG = ChunkSettings(64, 0, passage_chars=1100)  # small-to-big, the option beside the default
+PREVIOUS = ChunkSettings(200, 40, passage_chars=0)  # the default before small-to-big: chunks shown as matched
 LANGCHAIN_SETTINGS = ((1000, 200), (500, 100))  # the docs' example and a smaller one
 INSTALL_HINT = "pip install -e '.[bench]'"
 
@@ -137,13 +138,13 @@ def fused_search(generation: Generation, fuse: Callable[[Ranked, Ranked], list[t
 
     def search(question: Question, vector: np.ndarray) -> Sequence[Located]:
         allowed = allowed_chunk_ids(generation, [question.doc_id])
-        depth = max(K, FUSION_DEPTH)
+        depth = max(K, GROWN_FUSION_DEPTH if passage_chars(generation) else FUSION_DEPTH)
         dense = dense_ranked(generation, vector, depth, allowed)
         sparse = generation.sparse.top(question.text, depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
         span_chars = passage_chars(generation)
         if span_chars:
-            return [record for record, _ in passages(generation, ranked, span_chars, K)]
+            return [record for record, _, _ in passages(generation, ranked, span_chars, K)]
         records = generation.chunk_records(i for i, _ in ranked[:K])
         return [records[i] for i, _ in ranked[:K] if i in records]
 
@@ -238,11 +239,11 @@ def main() -> None:
             results.append(evaluate(name, len(generation), search, questions, vectors, fold_a))
             print(f"  {name}: done", file=sys.stderr, flush=True)
         previous_dir = Path(tmp) / "index-previous"
-        build_index(corpus_dir, previous_dir, chunking=SMALL_TO_BIG, progress=False, log=lambda _m: None)
+        build_index(corpus_dir, previous_dir, chunking=PREVIOUS, progress=False, log=lambda _m: None)
         previous = Generation.open_current(previous_dir)
         for mode in ("dense", "hybrid"):
-            size = f"{SMALL_TO_BIG.chunk_tokens}/{SMALL_TO_BIG.overlap_tokens}"
-            name = f"{mode}, small-to-big ({size} chunks, {SMALL_TO_BIG.passage_chars}-char passages)"
+            size = f"{PREVIOUS.chunk_tokens}/{PREVIOUS.overlap_tokens}"
+            name = f"{mode}, previous default ({size} chunks, shown as matched)"
             results.append(evaluate(name, len(previous), library_search(previous, mode), questions, vectors, fold_a))
         previous.close()
         for chunk_chars, overlap_chars in LANGCHAIN_SETTINGS:
