@@ -7,6 +7,7 @@ import pytest
 
 from policyqa import open_index
 from policyqa.errors import IndexFormatError, IndexNotFoundError, QueryError
+from policyqa.index.store import open_store
 from policyqa.search.retrieval import QueryTruncatedWarning
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 
@@ -68,6 +69,15 @@ def test_k_larger_than_index_returns_everything(bundled_store: str) -> None:
     assert len(chunks) == len(idx) > len(hits)
     assert all(any(h.start <= c.start and c.end <= h.end for h in hits) for c in chunks)
     assert sorted(i for h in hits for i in h.chunk_ids) == sorted(c.id for c in chunks)
+    reader = open_store(bundled_store).open_current()
+    try:
+        for hit in hits:  # twice: the second read may come from the reader's memory
+            text = reader.document_text(hit.doc_id) or ""
+            assert hit.text == text[hit.start : hit.end]
+            assert reader.document_slice(hit.doc_id, hit.start, hit.end) == hit.text
+            assert reader.document_slice(hit.doc_id, hit.start, hit.end) == hit.text
+    finally:
+        reader.close()
 
 
 def test_missing_and_damaged_index_errors_say_what_to_run(tmp_path: Path) -> None:

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 
 from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
-from policyqa.index.faiss_sqlite.layout import ChunkLayouts, LayoutRow
 from policyqa.index.faiss_sqlite.sparse import BM25_DIR, SparseIndex, write_bm25
 from policyqa.index.faiss_sqlite.vector_index import fit_vector_index, make_vector_index
 from policyqa.index.faiss_sqlite.vector_index import search as vector_search
+from policyqa.index.layout import ChunkLayouts, LayoutRow
 from policyqa.index.problems import Problem
 from policyqa.index.records import (
     FORMAT_VERSION,
@@ -192,8 +192,7 @@ class Generation:
     def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
         """Chunks of `record`'s document within `reach` ids of it, in document order, without their text (ids of a
         document are consecutive: a document's chunks are written together)."""
-        rows = self.layouts.around(record.doc_id, record.id, reach)
-        return [ChunkRecord(i, record.doc_id, record.title, s, e, p, pe, h, "") for i, s, e, p, pe, h in rows]
+        return self.layouts.neighbours(record, reach)
 
     @cached_property
     def layouts(self) -> ChunkLayouts:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
+from policyqa.index.layout import ChunkLayouts, LayoutRow
 from policyqa.index.milvus import schema
 from policyqa.index.problems import Problem
 from policyqa.index.records import ChunkRecord, DocumentRecord, SentenceRecord, StoredDocument
@@ -16,6 +20,7 @@ from policyqa.ingest.terms import tokenize
 
 _CHUNK_FIELDS = ["id", "doc_id", "title", "start", "end", "page", "page_end", "heading", "text"]
 BM25_K1 = 1.5  # Milvus' and bm25s' default
+PARTS_KEPT = 64  # document text parts kept in memory by a reader (a version never changes)
 PAGE = 1000  # rows per query page (a server caps a plain query at 16,384)
 
 
@@ -55,6 +60,8 @@ def _chunk(row: dict[str, Any]) -> ChunkRecord:
 class MilvusReader:
     def __init__(self, client: Any, version: str, manifest: dict[str, Any]):
         self.client, self.version, self.manifest = client, version, manifest
+        self._part_cache: OrderedDict[tuple[str, int], str] = OrderedDict()
+        self._parts_lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -97,6 +104,22 @@ class MilvusReader:
             expr += f" and part >= {first} and part <= {last}"
         return sorted(self._all("documents", expr, ["part", "text", "info"]), key=lambda r: r["part"])
 
+    def _part_text(self, doc_id: str, part: int) -> str:
+        """One stored part of a document's text; the most recent PARTS_KEPT are kept (a passage is one query less)."""
+        key = (doc_id, part)
+        with self._parts_lock:
+            if key in self._part_cache:
+                self._part_cache.move_to_end(key)
+                return self._part_cache[key]
+        expr = f"doc_id == {schema.expr_list([doc_id])[1:-1]} and part == {part}"
+        rows = self._all("documents", expr, ["text"])
+        text = rows[0]["text"] if rows else ""
+        with self._parts_lock:
+            self._part_cache[key] = text
+            while len(self._part_cache) > PARTS_KEPT:
+                self._part_cache.popitem(last=False)
+        return text
+
     def document(self, doc_id: str) -> StoredDocument | None:
         parts = self._parts(doc_id)
         if not parts:
@@ -114,7 +137,7 @@ class MilvusReader:
         if end <= start:
             return ""
         first, last = start // schema.PART_CHARS, (end - 1) // schema.PART_CHARS
-        text = "".join(p["text"] for p in self._parts(doc_id, first, last))
+        text = "".join(self._part_text(doc_id, part) for part in range(first, last + 1))
         offset = first * schema.PART_CHARS
         return text[start - offset : end - offset]
 
@@ -147,15 +170,17 @@ class MilvusReader:
         return np.array([by_id[i] for i in ids], dtype=np.float32).reshape(len(ids), dimension)
 
     def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
-        expr = (
-            f"id >= {record.id - reach} and id <= {record.id + reach} "
-            f"and doc_id == {schema.expr_list([record.doc_id])[1:-1]}"
-        )
-        rows = self.client.query(self.collection("chunks"), filter=expr, output_fields=_CHUNK_FIELDS[:8])
-        found = sorted((_chunk({**r, "text": ""}) for r in rows), key=lambda c: c.id)
-        return [
-            ChunkRecord(c.id, c.doc_id, record.title, c.start, c.end, c.page, c.page_end, c.heading, "") for c in found
-        ]
+        return self.layouts.neighbours(record, reach)
+
+    @cached_property
+    def layouts(self) -> ChunkLayouts:
+        def load(doc_id: str) -> list[LayoutRow]:
+            expr = f"doc_id == {schema.expr_list([doc_id])[1:-1]}"
+            rows = self._all("chunks", expr, _CHUNK_FIELDS[:8])
+            found = sorted((_chunk({**r, "text": ""}) for r in rows), key=lambda c: c.id)
+            return [(c.id, c.start, c.end, c.page, c.page_end, c.heading) for c in found]
+
+        return ChunkLayouts(load)
 
     def sentences(self, chunk_ids: Iterable[int]) -> list[SentenceRecord]:
         ids = [int(i) for i in chunk_ids]

@@ -6,7 +6,8 @@ import sqlite3
 from pathlib import Path
 
 from policyqa.index.faiss_sqlite.generation import DATABASE, Generation
-from policyqa.index.faiss_sqlite.layout import ChunkLayouts, LayoutRow
+from policyqa.index.layout import ChunkLayouts, LayoutRow
+from policyqa.index.store import open_store
 from tests.conftest import BUNDLED_DOC
 
 
@@ -47,3 +48,21 @@ def test_the_cache_keeps_at_most_its_rows_and_reloads_what_it_dropped() -> None:
     assert list(layouts.documents) == ["a", "c"] and layouts.rows == 80
     layouts.around("b", 120, 0)
     assert loads == ["a", "b", "c", "b"]
+
+
+def test_both_stores_give_a_chunks_neighbours_in_document_order(bundled_store: str) -> None:
+    reader = open_store(bundled_store).open_current()
+    try:
+        chunks = sorted(reader.iter_chunks(), key=lambda c: c.id)
+        assert [c.start for c in chunks] == sorted(c.start for c in chunks)
+        for chunk in chunks:
+            for reach in (1, 4):
+                expected = [
+                    (c.id, c.start, c.end, c.page, c.page_end, c.heading)
+                    for c in chunks
+                    if abs(c.id - chunk.id) <= reach
+                ]
+                got = reader.neighbours(chunk, reach)
+                assert [(n.id, n.start, n.end, n.page, n.page_end, n.heading) for n in got] == expected
+    finally:
+        reader.close()
