@@ -42,10 +42,10 @@ def test_the_cache_keeps_at_most_its_rows_and_reloads_what_it_dropped() -> None:
     assert [r[0] for r in layouts.around("a", 5, 2)] == [3, 4, 5, 6, 7]
     assert [r[0] for r in layouts.around("a", 0, 3)] == [0, 1, 2, 3]  # clipped at the document's first chunk
     layouts.around("b", 139, 1)
-    assert loads == ["a", "b"] and layouts.rows == 80
+    assert loads == ["a", "b"] and layouts.cache.used == 80
     layouts.around("a", 1, 1)  # a is now the most recent
     layouts.around("c", 200, 1)  # over 80 rows: b, the least recent, goes
-    assert list(layouts.documents) == ["a", "c"] and layouts.rows == 80
+    assert list(layouts.cache.entries) == ["a", "c"] and layouts.cache.used == 80
     layouts.around("b", 120, 0)
     assert loads == ["a", "b", "c", "b"]
 

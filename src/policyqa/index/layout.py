@@ -11,24 +11,53 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from typing import Generic, TypeVar
 
 from policyqa.index.records import ChunkRecord
 
 LayoutRow = tuple[int, int, int, int | None, int | None, str | None]  # id, start, end, page, page_end, heading
 MAX_ROWS = 200_000  # about 30 MB of Python tuples at most
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+class LoadingCache(Generic[K, V]):
+    """Values loaded on first use and kept, the least recently used dropped once their sizes pass `capacity` (the
+    last one loaded always stays). Safe to share between threads; two may load the same key at once."""
+
+    def __init__(self, load: Callable[[K], V], capacity: int, size: Callable[[V], int] = lambda _value: 1):
+        self.load, self.capacity, self.size = load, capacity, size
+        self.entries: OrderedDict[K, V] = OrderedDict()
+        self.used = 0
+        self.lock = threading.Lock()
+
+    def get(self, key: K) -> V:
+        with self.lock:
+            if key in self.entries:
+                self.entries.move_to_end(key)
+                return self.entries[key]
+        value = self.load(key)
+        with self.lock:
+            if key not in self.entries:
+                self.entries[key] = value
+                self.used += self.size(value)
+                while self.used > self.capacity and len(self.entries) > 1:
+                    _, dropped = self.entries.popitem(last=False)
+                    self.used -= self.size(dropped)
+        return value
+
 
 class ChunkLayouts:
     def __init__(self, load: Callable[[str], list[LayoutRow]], max_rows: int = MAX_ROWS):
-        self.load, self.max_rows = load, max_rows
-        self.documents: OrderedDict[str, tuple[list[int], list[LayoutRow]]] = OrderedDict()
-        self.rows = 0
-        self.lock = threading.Lock()
+        self.cache: LoadingCache[str, tuple[list[int], list[LayoutRow]]] = LoadingCache(
+            lambda doc_id: with_ids(load(doc_id)), max_rows, lambda entry: len(entry[1])
+        )
 
     def around(self, doc_id: str, chunk_id: int, reach: int) -> list[LayoutRow]:
         """The document's chunks with ids within `reach` of `chunk_id`, in id (document) order."""
-        ids, rows = self.layout(doc_id)
+        ids, rows = self.cache.get(doc_id)
         return rows[bisect_left(ids, chunk_id - reach) : bisect_right(ids, chunk_id + reach)]
 
     def neighbours(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
@@ -36,19 +65,6 @@ class ChunkLayouts:
         rows = self.around(record.doc_id, record.id, reach)
         return [ChunkRecord(i, record.doc_id, record.title, s, e, p, pe, h, "") for i, s, e, p, pe, h in rows]
 
-    def layout(self, doc_id: str) -> tuple[list[int], list[LayoutRow]]:
-        with self.lock:
-            cached = self.documents.get(doc_id)
-            if cached is not None:
-                self.documents.move_to_end(doc_id)
-                return cached
-        rows = self.load(doc_id)
-        entry = ([r[0] for r in rows], rows)
-        with self.lock:
-            if doc_id not in self.documents:
-                self.documents[doc_id] = entry
-                self.rows += len(rows)
-                while self.rows > self.max_rows and len(self.documents) > 1:
-                    _, (_, dropped) = self.documents.popitem(last=False)
-                    self.rows -= len(dropped)
-        return entry
+
+def with_ids(rows: list[LayoutRow]) -> tuple[list[int], list[LayoutRow]]:
+    return [r[0] for r in rows], rows

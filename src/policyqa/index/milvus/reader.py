@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from policyqa.index.layout import ChunkLayouts, LayoutRow
+from policyqa.index.layout import ChunkLayouts, LayoutRow, LoadingCache
 from policyqa.index.milvus import schema
 from policyqa.index.problems import Problem
 from policyqa.index.records import ChunkRecord, DocumentRecord, SentenceRecord, StoredDocument
@@ -60,8 +58,8 @@ def _chunk(row: dict[str, Any]) -> ChunkRecord:
 class MilvusReader:
     def __init__(self, client: Any, version: str, manifest: dict[str, Any]):
         self.client, self.version, self.manifest = client, version, manifest
-        self._part_cache: OrderedDict[tuple[str, int], str] = OrderedDict()
-        self._parts_lock = threading.Lock()
+        # the last PARTS_KEPT document text parts read: a passage's text without a query per result
+        self.part_texts: LoadingCache[tuple[str, int], str] = LoadingCache(self._load_part, PARTS_KEPT)
 
     @property
     def name(self) -> str:
@@ -104,21 +102,10 @@ class MilvusReader:
             expr += f" and part >= {first} and part <= {last}"
         return sorted(self._all("documents", expr, ["part", "text", "info"]), key=lambda r: r["part"])
 
-    def _part_text(self, doc_id: str, part: int) -> str:
-        """One stored part of a document's text; the most recent PARTS_KEPT are kept (a passage is one query less)."""
-        key = (doc_id, part)
-        with self._parts_lock:
-            if key in self._part_cache:
-                self._part_cache.move_to_end(key)
-                return self._part_cache[key]
-        expr = f"doc_id == {schema.expr_list([doc_id])[1:-1]} and part == {part}"
-        rows = self._all("documents", expr, ["text"])
-        text = rows[0]["text"] if rows else ""
-        with self._parts_lock:
-            self._part_cache[key] = text
-            while len(self._part_cache) > PARTS_KEPT:
-                self._part_cache.popitem(last=False)
-        return text
+    def _load_part(self, key: tuple[str, int]) -> str:
+        doc_id, part = key
+        rows = self._all("documents", f"doc_id == {schema.expr_list([doc_id])[1:-1]} and part == {part}", ["text"])
+        return rows[0]["text"] if rows else ""
 
     def document(self, doc_id: str) -> StoredDocument | None:
         parts = self._parts(doc_id)
@@ -137,7 +124,7 @@ class MilvusReader:
         if end <= start:
             return ""
         first, last = start // schema.PART_CHARS, (end - 1) // schema.PART_CHARS
-        text = "".join(self._part_text(doc_id, part) for part in range(first, last + 1))
+        text = "".join(self.part_texts.get((doc_id, part)) for part in range(first, last + 1))
         offset = first * schema.PART_CHARS
         return text[start - offset : end - offset]
 
