@@ -74,7 +74,8 @@ def main() -> None:
         print("|---|---|---|---|---|---|---|")
         for size, overlap in SETTINGS:
             index_dir = Path(tmp) / f"index-{size}"
-            build_index(Path(tmp) / "corpus", index_dir, chunking=ChunkSettings(size, overlap), log=lambda _m: None)
+            chunking = ChunkSettings(size, overlap, passage_chars=0)  # chunks shown as matched: the sweep's subject
+            build_index(Path(tmp) / "corpus", index_dir, chunking=chunking, log=lambda _m: None)
             generation = Generation.open_current(index_dir)
             m = evaluate(generation, questions, vectors, args.mode)
             print(

@@ -5,8 +5,9 @@
 
 PolicyQA dev: the same corpus built into both stores; every (policy, question) searched within its own policy
 through the library's `retrieve` (dense, bm25, hybrid = weighted fusion above the seam), plus Milvus' own
-`hybrid_search` with RRFRanker and WeightedRanker(0.7, 0.3) over the same two fields, so the library's fusion is
-measured against the engine's. Hit rules as in policyqa_dev.py. Latency: one search with the question vector
+`hybrid_search` with RRFRanker and WeightedRanker(0.7, 0.3) over the same two fields (its fused list grown into
+passages as the library's is, when the index shows passages), so the library's fusion is measured against the
+engine's. Hit rules as in policyqa_dev.py. Latency: one search with the question vector
 already computed (p50, p95).
 
 Synthetic: N chunks of random words (a 5,000-word vocabulary, 60 words each) with random unit 384-d vectors in
@@ -40,7 +41,15 @@ from policyqa.embed.embedder import Embedder  # noqa: E402
 from policyqa.index.store import IndexReader, open_store  # noqa: E402
 from policyqa.ingest.chunking import Chunk  # noqa: E402
 from policyqa.ingest.documents import Document  # noqa: E402
-from policyqa.search.retrieval import FUSION_DEPTH, Mode, allowed_chunk_ids, retrieve  # noqa: E402
+from policyqa.search.retrieval import (  # noqa: E402
+    FUSION_DEPTH,
+    GROWN_FUSION_DEPTH,
+    Mode,
+    allowed_chunk_ids,
+    passage_chars,
+    passages,
+    retrieve,
+)
 
 K = 10
 Search = Callable[[Question, np.ndarray], Sequence[object]]
@@ -84,7 +93,8 @@ def milvus_native(reader: IndexReader, ranker: object) -> Search:
     def search(question: Question, vector: np.ndarray) -> Sequence[object]:
         allowed = allowed_chunk_ids(reader, [question.doc_id])
         expr = f"id in {expr_list([int(i) for i in allowed])}"
-        depth = max(K, FUSION_DEPTH)
+        span_chars = passage_chars(reader)
+        depth = max(K, GROWN_FUSION_DEPTH if span_chars else FUSION_DEPTH)
         requests = [
             AnnSearchRequest([vector.tolist()], "vector", {"metric_type": "IP"}, depth, expr=expr),
             AnnSearchRequest([" ".join(tokenize([question.text])[0])], "sparse", {}, depth, expr=expr),
@@ -93,9 +103,12 @@ def milvus_native(reader: IndexReader, ranker: object) -> Search:
             reader.collection("chunks"),
             requests,
             ranker,
-            limit=K,
+            limit=depth if span_chars else K,
             output_fields=["id"],  # type: ignore[attr-defined]
         )[0]
+        if span_chars:  # grown into passages as the library grows its own fused list
+            ranked = [(int(h["id"]), float(h["distance"])) for h in hits]
+            return [record for record, _, _ in passages(reader, ranked, span_chars, K)]
         records = reader.chunk_records(int(h["id"]) for h in hits)
         return [records[int(h["id"])] for h in hits]
 
