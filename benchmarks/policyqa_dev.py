@@ -30,13 +30,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chunk_size import BUDGET, first_hit_rank  # noqa: E402
+from chunk_size import BUDGET, Located, rank_metrics, timed_ranks  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
@@ -61,13 +60,6 @@ DENSE_WEIGHTS = (0.3, 0.5)
 PREVIOUS = ChunkSettings(200, 40, passage_chars=0)  # the default before small-to-big: chunks shown as matched
 LANGCHAIN_SETTINGS = ((1000, 200), (500, 100))  # the docs' example and a smaller one
 INSTALL_HINT = "pip install -e '.[bench]'"
-
-
-class Located(Protocol):
-    @property
-    def start(self) -> int: ...
-    @property
-    def end(self) -> int: ...
 
 
 @dataclass(frozen=True)
@@ -97,27 +89,12 @@ def folds(doc_ids: Sequence[str]) -> tuple[set[str], set[str]]:
     return set(ordered[0::2]), set(ordered[1::2])
 
 
-def metrics(ranks: list[int | None], budget_ranks: list[int | None]) -> dict[str, float]:
-    n = max(len(ranks), 1)
-    return {
-        **{f"hit@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 10)},
-        "mrr@10": sum(1 / r for r in ranks if r) / n,
-        "budget": sum(r is not None for r in budget_ranks) / n,
-    }
-
-
 def evaluate(
     name: str, chunks: int, search: Search, questions: list[Question], vectors: np.ndarray, fold_a: set[str]
 ) -> Result:
-    ranks, budget_ranks, seconds = [], [], []
-    for question, vector in zip(questions, vectors, strict=True):
-        started = time.perf_counter()
-        hits = search(question, vector)
-        seconds.append(time.perf_counter() - started)
-        ranks.append(first_hit_rank(hits[:K], question))
-        budget_ranks.append(first_hit_rank(hits[:K], question, BUDGET))
+    ranks, budget_ranks, seconds = timed_ranks(search, questions, vectors, K)
     by_fold = tuple(
-        metrics(
+        rank_metrics(
             [r for r, q in zip(ranks, questions, strict=True) if (q.doc_id in fold_a) == in_a],
             [r for r, q in zip(budget_ranks, questions, strict=True) if (q.doc_id in fold_a) == in_a],
         )

@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chunk_size import BUDGET, first_hit_rank  # noqa: E402
+from chunk_size import BUDGET, first_hit_rank, rank_metrics  # noqa: E402
 from policyqa_data import write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
@@ -29,11 +29,8 @@ from policyqa.search.retrieval import retrieve  # noqa: E402
 
 
 def metrics(ranks: list[int | None], budget_ranks: list[int | None]) -> str:
-    n = len(ranks)
-    hits = [sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 10)]
-    mrr = sum(1 / r for r in ranks if r and r <= 10) / n
-    budget = sum(r is not None for r in budget_ranks) / n
-    return " | ".join(f"{v:.3f}" for v in [*hits, mrr, budget])
+    m = rank_metrics(ranks, budget_ranks)
+    return " | ".join(f"{m[key]:.3f}" for key in ("hit@1", "hit@5", "hit@10", "mrr@10", "budget"))
 
 
 def main() -> None:

@@ -30,7 +30,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chunk_size import BUDGET, first_hit_rank  # noqa: E402
+from chunk_size import BUDGET, first_hit_rank, rank_metrics  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
 from policyqa.embed.embedder import Embedder  # noqa: E402
@@ -231,12 +231,7 @@ def ranked_spans(units: Units, dense, sparse, weight: float, depth: int, span: i
 def metrics(results: list[list[Span]], questions: list[Question]) -> dict[str, float]:
     ranks = [first_hit_rank(r, q) for r, q in zip(results, questions, strict=True)]
     budget = [first_hit_rank(r, q, BUDGET) for r, q in zip(results, questions, strict=True)]
-    n = max(len(questions), 1)
-    return {
-        **{f"hit@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 10)},
-        "mrr@10": sum(1 / r for r in ranks if r) / n,
-        "budget": sum(r is not None for r in budget) / n,
-    }
+    return rank_metrics(ranks, budget)
 
 
 TARGETS = {"hit@5": 0.70, "budget": 0.47}  # the retrieval issue's targets

@@ -33,7 +33,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from chunk_size import BUDGET, first_hit_rank  # noqa: E402
+from chunk_size import BUDGET, rank_metrics, timed_ranks  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
 from policyqa import build_index  # noqa: E402
@@ -61,22 +61,9 @@ def percentiles(seconds: list[float]) -> tuple[float, float]:
 
 
 def evaluate(search: Search, questions: list[Question], vectors: np.ndarray) -> dict[str, float]:
-    ranks, budget, seconds = [], [], []
-    for question, vector in zip(questions, vectors, strict=True):
-        started = time.perf_counter()
-        hits = search(question, vector)
-        seconds.append(time.perf_counter() - started)
-        ranks.append(first_hit_rank(hits[:K], question))
-        budget.append(first_hit_rank(hits[:K], question, BUDGET))
-    n = len(ranks)
+    ranks, budget_ranks, seconds = timed_ranks(search, questions, vectors, K)
     p50, p95 = percentiles(seconds)
-    return {
-        **{f"hit@{k}": sum(r is not None and r <= k for r in ranks) / n for k in (1, 5, 10)},
-        "mrr": sum(1 / r for r in ranks if r) / n,
-        "budget": sum(r is not None for r in budget) / n,
-        "p50": p50,
-        "p95": p95,
-    }
+    return {**rank_metrics(ranks, budget_ranks), "p50": p50, "p95": p95}
 
 
 def library(reader: IndexReader, mode: Mode) -> Search:
@@ -143,7 +130,7 @@ def dev(dev_json: Path) -> None:
     for kind, mode, chunks, m in rows:
         print(
             f"| {kind} | {mode} | {chunks} | {m['hit@1']:.3f} | {m['hit@5']:.3f} | {m['hit@10']:.3f} | "
-            f"{m['mrr']:.3f} | {m['budget']:.3f} | {m['p50']:.1f} | {m['p95']:.1f} |"
+            f"{m['mrr@10']:.3f} | {m['budget']:.3f} | {m['p50']:.1f} | {m['p95']:.1f} |"
         )
 
 
