@@ -274,9 +274,18 @@ def test_docx_zip_of_junk_is_rejected(tmp_path: Path) -> None:
         load(path)
 
 
-def test_docx_plain_junk_is_rejected(tmp_path: Path) -> None:
+def test_docx_binary_junk_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="docx"):
-        load(write(tmp_path / "junk.docx", b"this is not a zip file at all" * 10))
+        load(write(tmp_path / "junk.docx", b"\x93\x00\x17 not a zip file" * 10))
+
+
+def test_a_file_is_read_by_its_content_when_its_name_lies(tmp_path: Path) -> None:
+    text = load(write(tmp_path / "notes.docx", b"Plain notes, saved under the wrong name. " * 10))
+    assert text.text.startswith("Plain notes") and "read as plain text" in text.notes[0]
+    page = b"<!doctype html><html><body><h1>Saved page</h1><p>Body text of a saved web page.</p></body></html>"
+    html = load(write(tmp_path / "saved.pdf", page))
+    assert "Body text of a saved web page." in html.text and "<p>" not in html.text
+    assert "read as HTML" in html.notes[0] and "'.pdf'" in html.notes[0]
 
 
 # --- HTML ---------------------------------------------------------------------------------------------------------

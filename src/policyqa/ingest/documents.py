@@ -16,6 +16,7 @@ from functools import cached_property
 from pathlib import Path
 
 from policyqa.errors import DocumentError
+from policyqa.ingest.clean import clean_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -39,6 +40,10 @@ class Document:
     size: int
     page_starts: tuple[int, ...] = ()  # offset where page i+1 starts; empty when the format has no pages
     headings: tuple[Heading, ...] = field(default_factory=tuple)
+    page_labels: tuple[str, ...] = ()  # printed label of each page where the file has them ("iii", "12")
+    footnotes: tuple[tuple[int, int], ...] = ()  # (start, end) of footnote text, kept apart from the body
+    ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
+    notes: tuple[str, ...] = ()  # how the file was read, when a user should know (OCR, a misnamed type)
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
@@ -173,32 +178,30 @@ def walk_corpus(root: Path) -> tuple[list[Path], list[Skipped]]:
 
 def read_document(file: CorpusFile) -> Document:
     """Parse one corpus file; raises DocumentError with a human-readable reason when it cannot."""
-    from policyqa.ingest import readers  # keeps pypdf/docx/bs4 imports off the search path
+    from policyqa.ingest.readers import read_bytes  # keeps pypdfium2/docx/bs4 imports off the search path
 
-    suffix = file.path.suffix.lower()
-    if suffix in (".txt", ".md"):
-        parsed = readers.read_plain_text(file.data, markdown=suffix == ".md")
-    elif suffix == ".pdf":
-        parsed = readers.read_pdf(file.data)
-    elif suffix == ".docx":
-        parsed = readers.read_docx(file.data)
-    elif suffix in (".html", ".htm"):
-        parsed = readers.read_html(file.data)
-    else:
-        raise DocumentError(f"unsupported file type '{suffix}'")
-    if not parsed.text.strip():
+    parsed = read_bytes(file.data, file.path.suffix)
+    text, moved = clean_text(parsed.text)
+    if not text.strip():
         raise DocumentError("no text could be extracted (empty or image-only file)")
-    title = sane_title(parsed.title) or _title(parsed.headings, parsed.text, file.path)
+    starts = [moved(s) for s, _ in parsed.headings]
+    titles = [" ".join(clean_text(t)[0].split()) for _, t in parsed.headings]
+    meta_title = clean_text(parsed.title)[0] if parsed.title else None
+    title = sane_title(meta_title) or _title(list(zip(starts, titles, strict=True)), text, file.path)
     levels = parsed.levels or [1] * len(parsed.headings)
     return Document(
         id=file.id,
         path=file.path,
         title=title,
-        text=parsed.text,
+        text=text,
         sha256=file.sha256,
         size=len(file.data),
-        page_starts=tuple(parsed.page_starts),
-        headings=tuple(Heading(s, t, lv) for (s, t), lv in zip(parsed.headings, levels, strict=True)),
+        page_starts=tuple(moved(s) for s in parsed.page_starts),
+        headings=tuple(Heading(s, t, lv) for s, t, lv in zip(starts, titles, levels, strict=True) if t),
+        page_labels=tuple(parsed.page_labels),
+        footnotes=tuple((moved(a), moved(b)) for a, b in parsed.footnotes),
+        ocr_pages=tuple(parsed.ocr_pages),
+        notes=tuple(parsed.notes),
     )
 
 
@@ -233,7 +236,7 @@ def _title(headings: list[tuple[int, str]], text: str, path: Path) -> str:
     Front matter and print-tool header lines are skipped."""
     if headings:
         return shorten(" ".join(headings[0][1].split()), 200)
-    from policyqa.ingest.readers import FRONT_MATTER
+    from policyqa.ingest.readers.text import FRONT_MATTER
 
     body = text[m.end() :] if (m := FRONT_MATTER.match(text)) else text
     paragraph: list[str] = []

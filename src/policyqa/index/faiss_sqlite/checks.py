@@ -120,11 +120,15 @@ def _sentence_problems(db: sqlite3.Connection, dimension: int | None) -> list[Pr
             Problem(f"sentence vectors of {len(orphans)} missing chunk(s) (ids {examples(orphans)})", REBUILD)
         )
     bad: list[int] = []
+    # Lengths measured in Python: SQLite's length() stops at the first NUL of a TEXT value (a NUL in a document
+    # made every later sentence look damaged), and it counts what Python counts only for NUL-free text.
+    lengths = {doc_id: len(text) for doc_id, text in db.execute("SELECT doc_id, text FROM documents")}
     rows = db.execute(
-        'SELECT s.chunk_id, s.start, s."end", s.vector, c.start, c."end", length(d.text) FROM sentences s '
-        "JOIN chunks c ON c.id = s.chunk_id JOIN documents d ON d.doc_id = c.doc_id"
+        'SELECT s.chunk_id, s.start, s."end", s.vector, c.start, c."end", c.doc_id FROM sentences s '
+        "JOIN chunks c ON c.id = s.chunk_id"
     )
-    for chunk_id, start, end, blob, chunk_start, chunk_end, length in rows:
+    for chunk_id, start, end, blob, chunk_start, chunk_end, doc_id in rows:
+        length = lengths.get(doc_id, -1)
         vector = np.frombuffer(blob, dtype="<f4") if len(blob) % 4 == 0 else np.zeros(0, np.float32)
         shape_ok = len(vector) == dimension if dimension else len(vector) > 0
         unit = shape_ok and bool(np.isfinite(vector).all()) and abs(float(vector @ vector) - 1.0) < 1e-3
