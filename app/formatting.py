@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from policyqa.answer.types import Answer, Citation
-from policyqa.ingest.readers import FRONT_MATTER
+from policyqa.ingest.readers.text import FRONT_MATTER
+from policyqa.search.pages import page_name
 from policyqa.search.retrieval import Hit
 
 REFUSAL = "The corpus does not answer this question"
@@ -19,7 +20,7 @@ SCORE_LEGEND = (
     "the quote contains); below {threshold:.2f} the corpus is taken not to answer."
 )
 _MARKER = re.compile(r"\[(\d+)\]")
-SourceContext = Callable[[Citation], tuple[str, list[str], int | None]]  # citation -> (title, section path, page)
+SourceContext = Callable[[Citation], tuple[str, list[str], str | None]]  # citation -> (title, section path, page)
 
 
 def esc(value: object) -> str:
@@ -50,10 +51,10 @@ def header_html(documents: int, chunks: int, model: str | None, built_at: float 
     )
 
 
-def _where(doc_id: str, page: int | None, heading: str | None, span: tuple[int, int] | None = None) -> str:
+def _where(doc_id: str, page: str | None, heading: str | None, span: tuple[int, int] | None = None) -> str:
     bits = [f"<code>{esc(doc_id)}</code>"]
     if page is not None:
-        bits.append(f"page {esc(page)}")
+        bits.append(esc(page))
     if span is not None:
         bits.append(f"chars {span[0]}–{span[1]}")
     if heading:
@@ -195,7 +196,7 @@ def crumb_html(path: list[str]) -> str:
     return '<div class="pqa-crumb">' + " › ".join(f"<span>{esc(p)}</span>" for p in path) + "</div>"
 
 
-def source_html(c: Citation, turn: int, title: str, path: list[str], page: int | None) -> str:
+def source_html(c: Citation, turn: int, title: str, path: list[str], page: str | None) -> str:
     view = (
         f'<button class="pqa-view" type="button" data-doc="{esc(c.doc_id)}" data-start="{c.start}" '
         f'data-end="{c.end}">View in document</button>'
@@ -221,7 +222,8 @@ def sources_html(
         return hits_html(answer.passages, "Nearest material (does not answer the question)", "evidence") + legend
     items = []
     for c in answer.citations:
-        title, path, page = context(c) if context else (c.title, [c.heading] if c.heading else [], c.page)
+        where = page_name(c.page, c.page_label)
+        title, path, page = context(c) if context else (c.title, [c.heading] if c.heading else [], where)
         items.append(source_html(c, turn, title, path, page))
     return "".join(items) + legend
 
@@ -231,7 +233,8 @@ def hits_html(hits: list[Hit], title: str = "", score_name: str = "score") -> st
         return message_box("No passages found.", "info")
     items = [
         f'<div class="pqa-hit"><div class="pqa-meta"><span class="pqa-marker">#{h.rank or i}</span> '
-        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, h.page, h.heading, (h.start, h.end))} · {score_name} {h.score:.3f}"
+        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, page_name(h.page, h.page_label), h.heading, (h.start, h.end))}"
+        f" · {score_name} {h.score:.3f}"
         f'</div><div class="pqa-passage">{display_text(h.text, is_markdown(h.doc_id))}</div></div>'
         for i, h in enumerate(hits, 1)
     ]

@@ -14,9 +14,11 @@ from policyqa import PolicyQAError
 from policyqa.answer.compose import LIMITS
 from policyqa.answer.generate import generate_stream
 from policyqa.answer.types import Citation
+from policyqa.index.records import PageMap
 from policyqa.index.status import index_status
 from policyqa.ingest.documents import heading_path
 from policyqa.search.followup import Expansion, best_answer, expand_followup
+from policyqa.search.pages import page_name
 from policyqa.search.retrieval import MAX_QUERY_CHARS, MODES, Mode
 
 from . import formatting as fmt
@@ -155,14 +157,13 @@ class Handlers:
         """citation -> (document title, section path and page at the quote), one document read per document."""
         documents: dict[str, Any] = {}
 
-        def context(c: Citation) -> tuple[str, list[str], int | None]:
+        def context(c: Citation) -> tuple[str, list[str], str | None]:
             if c.doc_id not in documents:
                 documents[c.doc_id] = index.document(c.doc_id)
             doc = documents[c.doc_id]
             if doc is None:
-                return c.title, [], c.page
-            page = bisect.bisect_right(doc.page_starts, c.start) if doc.page_starts else None
-            return doc.title, heading_path(doc.headings, c.start), page
+                return c.title, [], page_name(c.page, c.page_label)
+            return doc.title, heading_path(doc.headings, c.start), page_name(c.page, c.page_label)
 
         return context
 
@@ -197,14 +198,20 @@ class Handlers:
                 return html, hidden, gr.update(visible=True)
             page = bisect.bisect_right(doc.page_starts, start)
             first = doc.page_starts[page - 1]
-            last = doc.page_starts[page] - 2 if page < len(doc.page_starts) else len(doc.text)  # pages join with \n\n
-            where = f"page {page} of {len(doc.page_starts)}"
+            last = doc.page_starts[page] if page < len(doc.page_starts) else len(doc.text)
+            label = PageMap(doc.page_starts, doc.page_labels).label(page)
+            where = f"{page_name(page, label)} of {len(doc.page_starts)}"
             html = fmt.document_html(doc_id, doc.title, doc.text[first:last], start, end, first, where, path)
+            if page in doc.ocr_pages:
+                ocr_note = "This page has no text layer: its text was read by OCR and may hold recognition errors."
+                html = fmt.message_box(ocr_note, "info") + html
             image = hidden
             if doc_id.lower().endswith(".pdf"):
                 try:
-                    picture = render_page(self._corpus_file(doc_id), page)
-                    image = gr.update(value=picture, visible=True, label=f"{doc_id} · page {page}")
+                    shown = render_page(self._corpus_file(doc_id), page, doc.text[start:end])
+                    image = gr.update(value=shown.image, visible=True, label=f"{doc_id} · {page_name(page, label)}")
+                    if shown.note:
+                        html = fmt.message_box(shown.note, "info") + html
                 except Exception as exc:  # noqa: BLE001 - the text is still shown
                     html = fmt.message_box(f"The page image cannot be shown: {describe(exc)}", "warning") + html
             return html, image, gr.update(visible=True)
@@ -330,6 +337,7 @@ def documents_table(status: dict[str, Any]) -> str:
     for d in docs:
         note = " (file removed; rebuild)" if d["doc_id"] in removed else ""
         note = note or (" (changed; rebuild)" if d["doc_id"] in changed else "")
+        note += "".join(f"; {n}" for n in d.get("notes", ()))
         rows.append((d["title"], d["doc_id"], str(d["chunks"]), fmt.size(d["size"]), fmt.when(d["indexed_at"]) + note))
     rows += [("—", doc_id, "—", "—", "not indexed yet (rebuild)") for doc_id in stale.get("added") or []]
     if not rows:

@@ -44,6 +44,7 @@ class HitOut(BaseModel):
     doc_id: str
     title: str
     page: int | None
+    page_label: str | None = Field(None, description="the printed page label where it differs from the page index")
     heading: str | None
     start: int
     end: int
@@ -63,6 +64,7 @@ class CitationOut(BaseModel):
     doc_id: str
     title: str
     page: int | None
+    page_label: str | None = Field(None, description="the printed page label where it differs from the page index")
     heading: str | None
     start: int = Field(description="document text[start:end] is the quote, exactly")
     end: int

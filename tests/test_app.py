@@ -401,20 +401,6 @@ def test_a_busy_port_says_which_flag_to_use() -> None:
     assert f"port {port} is in use; run ./scripts/run.sh --port {port + 1}" in done.stderr
 
 
-def test_pypdf_font_notices_stay_out_of_the_log(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    from pypdf._utils import logger_warning
-
-    from policyqa.ingest.documents import CorpusFile, read_document
-    from tests.filemakers import make_pdf
-
-    path = make_pdf(tmp_path / "a.pdf", ["Some text"])
-    read_document(CorpusFile("a.pdf", path, path.read_bytes(), "0" * 64))  # installs the filter
-    with caplog.at_level("WARNING"):
-        logger_warning("fontTools is required to fully parse the encoding of a CFF Type1 font", source="pypdf._cmap")
-        logger_warning("Another pypdf warning", source="pypdf._cmap")
-    assert "fontTools" not in caplog.text and "Another pypdf warning" in caplog.text
-
-
 def test_partial_and_refused_states_show_their_reason() -> None:
     quote = "The office opens at 9."
     c = Citation(1, "o.md", "O", None, None, 0, len(quote), quote, quote, 0, len(quote), 0.61)

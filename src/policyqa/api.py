@@ -14,6 +14,7 @@ import numpy as np
 
 from policyqa.answer.compose import LIMITS, Analysis, Limits, analyse, decide
 from policyqa.answer.generate import LLMSettings, generate_answer
+from policyqa.answer.pages import with_quote_pages
 from policyqa.answer.types import Answer
 from policyqa.embed.embedder import Backend, Embedder, same_model
 from policyqa.embed.openvino_backend import Precision
@@ -23,6 +24,7 @@ from policyqa.index.store import IndexReader, Store, open_store
 from policyqa.index.sync import build_index
 from policyqa.search import rerank as rerank_model
 from policyqa.search.filters import DocumentFilter
+from policyqa.search.pages import with_page_labels
 from policyqa.search.rerank import Reranker
 from policyqa.search.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
 
@@ -137,7 +139,7 @@ class PolicyIndex:
         text = clean_query(query)
         k = check_k(k)
         filters = DocumentFilter(None, path, where or {})
-        return self._retrieve(text, k, doc_ids, mode, filters, mmr, rerank)[2]
+        return with_page_labels(self._retrieve(text, k, doc_ids, mode, filters, mmr, rerank)[2], self.generation)
 
     def ask(
         self,
@@ -165,7 +167,8 @@ class PolicyIndex:
         chosen = limits or LIMITS
         if threshold is not None:
             chosen = replace(chosen, threshold=threshold)
-        answer = replace(decide(analysis, chosen), seconds=time.perf_counter() - started)
+        answer = with_quote_pages(decide(analysis, chosen), self.generation)
+        answer = replace(answer, seconds=time.perf_counter() - started)
         return answer if llm is None else generate_answer(answer, llm, self.encode_texts)
 
     def analyse(

@@ -15,6 +15,7 @@ from policyqa.embed.embedder import BACKENDS
 from policyqa.embed.openvino_backend import PRECISIONS
 from policyqa.errors import PolicyQAError
 from policyqa.index.store import STORE_ENV
+from policyqa.search.pages import page_name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -218,7 +219,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not hits:
         print("no results")
     for hit in hits:
-        where = _location(hit.doc_id, hit.page, hit.start, hit.end)
+        where = _location(hit.doc_id, page_name(hit.page, hit.page_label), hit.start, hit.end)
         heading = f" — {hit.heading}" if hit.heading else ""
         print(f"[{hit.rank}] {hit.score:.3f}  {where}{heading}")
         print("    " + " ".join(hit.text.split()))  # the whole passage: the match may be anywhere in it
@@ -244,7 +245,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if answer.abstained:
         print(f"{REFUSAL_TEXT} Nearest material (evidence score of its best sentence):")
         for hit in answer.passages[:3]:
-            print(f"  - {_location(hit.doc_id, hit.page, hit.start, hit.end)} (evidence {hit.score:.2f})")
+            where = _location(hit.doc_id, page_name(hit.page, hit.page_label), hit.start, hit.end)
+            print(f"  - {where} (evidence {hit.score:.2f})")
             print("    " + " ".join(hit.text.split())[:300])
         return 0
     generated = answer.generated
@@ -260,13 +262,14 @@ def cmd_ask(args: argparse.Namespace) -> int:
     for c in answer.citations:
         heading = f" — {c.heading}" if c.heading else ""
         print(
-            f"[{c.marker}] {c.title} · {_location(c.doc_id, c.page, c.start, c.end)}{heading} (evidence {c.score:.2f})"
+            f"[{c.marker}] {c.title} · {_location(c.doc_id, page_name(c.page, c.page_label), c.start, c.end)}{heading} "
+            f"(evidence {c.score:.2f})"
         )
     return 0
 
 
-def _location(doc_id: str, page: int | None, start: int, end: int) -> str:
-    return f"{doc_id}" + (f", page {page}" if page else "") + f", chars {start}-{end}"
+def _location(doc_id: str, page: str | None, start: int, end: int) -> str:
+    return f"{doc_id}" + (f", {page}" if page else "") + f", chars {start}-{end}"
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -324,6 +327,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"second-stage model: {status['second_stage']}")
     for doc in status["documents"]:
         print(f"  {doc['doc_id']}  {doc['chunks']} chunks  {doc['size']} bytes  {doc['title'][:60]}")
+        for note in doc.get("notes", ()):
+            print(f"      note: {note}")
     stale = status["stale"]
     if stale["is_stale"]:
         print("STALE against the corpus — run `policyqa build`:")

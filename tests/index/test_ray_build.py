@@ -124,7 +124,7 @@ def test_a_file_failing_on_a_worker_is_skipped_alone_and_a_failed_run_raises(tmp
     (corpus / "leave.md").write_text(LEAVE, encoding="utf-8")
     (corpus / "security.txt").write_text(SECURITY, encoding="utf-8")
     files, _ = scan_corpus(corpus)
-    # A file whose bytes are None makes the reader itself raise on the worker (an AttributeError, not a read error).
+    # A file whose bytes are None makes the reader itself raise on the worker (a TypeError, not a read error).
     odd = CorpusFile("odd.txt", corpus / "odd.txt", None, "0" * 64)  # type: ignore[arg-type]
     embedder = Embedder(precision="f32")
     result, skipped = ingest_on_ray(
@@ -132,7 +132,7 @@ def test_a_file_failing_on_a_worker_is_skipped_alone_and_a_failed_run_raises(tmp
     )
     assert [d.prepared.doc.id for d in result.documents] == ["leave.md", "security.txt"]
     assert [s.path for s in skipped] == ["odd.txt"]
-    assert skipped[0].reason.startswith("failed on a Ray worker: AttributeError")
+    assert skipped[0].reason.startswith("failed on a Ray worker: TypeError")
     assert result.chunks_embedded == sum(len(d.prepared.chunks) for d in result.documents)
 
     # A worker whose embedder is not the driver's (another model version, say) fails the whole run, plainly.

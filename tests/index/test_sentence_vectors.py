@@ -22,7 +22,7 @@ def test_every_chunk_has_its_sentences(bundled_index: Path) -> None:
         stored = generation.sentences([chunk.id])
         assert [(s.start, s.end) for s in stored] == passage_sentences(text, chunk.start, chunk.end)
         assert all(np.isfinite(s.vector).all() and abs(float(s.vector @ s.vector) - 1) < 1e-4 for s in stored)
-    assert generation.manifest["format_version"] == FORMAT_VERSION == 3
+    assert generation.manifest["format_version"] == FORMAT_VERSION == 4
 
 
 def test_an_edit_reuses_unchanged_sentences_and_a_delete_drops_them(corpus: Path, tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ of the question are covered, others not) or "refused", with a one-line reason th
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -161,9 +162,11 @@ def analyse(
     sentences = [Sentence(h, a, b, t, float(d)) for (h, a, b, t), d in zip(pool, dense, strict=True)]
     parts = question_parts(question, generation.idf)
     found = [WordSet(s.text) for s in sentences]
-    everything = WordSet(" ".join(s.text for s in sentences))
+    naming = {s.hit.doc_id: document_words(s.hit) for s in sentences}
+    names = {doc_id: WordSet(words) for doc_id, words in naming.items()}
+    everything = WordSet(" ".join([s.text for s in sentences] + list(naming.values())))
     texts = {s.hit.doc_id: generation.document_text(s.hit.doc_id) or "" for s in sentences}
-    evidence = [_part_evidence(p, sentences, found, everything, texts) for p in parts]
+    evidence = [_part_evidence(p, sentences, found, everything, texts, names) for p in parts]
     whole = QuestionPart(question, tuple(t for p in parts for t in p.terms), None)
     scored = [
         DENSE_WEIGHT * s.dense + (1 - DENSE_WEIGHT) * coverage(whole, f) for s, f in zip(sentences, found, strict=True)
@@ -181,6 +184,7 @@ def _part_evidence(
     found: list[WordSet],
     everything: WordSet,
     texts: dict[str, str],
+    doc_names: dict[str, WordSet],
 ) -> PartEvidence:
     unseen = missing(part.terms, everything)
     names = [t for t in part.terms if t.is_name and t not in unseen]
@@ -189,7 +193,7 @@ def _part_evidence(
         DENSE_WEIGHT * s.dense + (1 - DENSE_WEIGHT) * coverage(part, f) for s, f in zip(sentences, found, strict=True)
     ]
     order = np.argsort(-np.array(scores), kind="stable")[:TRIES] if scores else []
-    windows = tuple(_window(part, names, int(i), sentences, texts[sentences[i].hit.doc_id]) for i in order)
+    windows = tuple(_window(part, names, int(i), sentences, texts, doc_names) for i in order)
     return PartEvidence(
         part,
         windows,
@@ -201,10 +205,25 @@ def _part_evidence(
     )
 
 
-def _window(part: QuestionPart, names: list[Term], index: int, sentences: list[Sentence], text: str) -> Window:
+def document_words(hit: Hit) -> str:
+    """The words naming a document: its title and its file name (separators read as spaces)."""
+    return hit.title + " " + re.sub(r"[_\-./]+", " ", hit.doc_id)
+
+
+def _window(
+    part: QuestionPart,
+    names: list[Term],
+    index: int,
+    sentences: list[Sentence],
+    texts: dict[str, str],
+    doc_names: dict[str, WordSet],
+) -> Window:
     """The sentence, with the neighbour that holds what it lacks (a name, the expected answer type) or that
-    continues it ("In his opinion, …", which may open the next paragraph)."""
+    continues it ("In his opinion, …", which may open the next paragraph). A name the document's own title or file
+    name holds ("the 2019 strategy", a law by its state) counts as present: its sentences need not repeat it."""
     s = sentences[index]
+    text = texts[s.hit.doc_id]
+    names = missing(names, doc_names[s.hit.doc_id])
     low = text.rfind("\n\n", 0, max(text.rfind("\n\n", 0, s.start), 0)) + 1
     high = text.find("\n\n", s.end)
     high = text.find("\n\n", high + 2) if high >= 0 else -1

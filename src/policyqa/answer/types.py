@@ -24,6 +24,7 @@ class Citation:
     passage_start: int
     passage_end: int
     score: float  # the evidence score of this quote (the one compared with the refusal threshold)
+    page_label: str | None = None  # the printed label of `page` where it differs from the page index ("iii")
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from policyqa.index.records import ChunkRecord
 
 LayoutRow = tuple[int, int, int, int | None, int | None, str | None]  # id, start, end, page, page_end, heading
 MAX_ROWS = 200_000  # about 30 MB of Python tuples at most
+PAGE_MAPS = 256  # documents whose page starts and labels a reader keeps
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass
 
 import numpy as np
 
-from policyqa.ingest.documents import Heading
+from policyqa.ingest.documents import Document, Heading
 
-# Of what an index holds, in any store. 2: a BM25 index beside the vectors; 3: sentence vectors for `ask`.
-FORMAT_VERSION = 3
+# Of what an index holds, in any store. 2: a BM25 index beside the vectors; 3: sentence vectors for `ask`;
+# 4: each document's layout (printed page labels, footnote ranges, pages read by OCR, reading notes).
+FORMAT_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,7 @@ class DocumentRecord:
     size: int
     chunks: int
     indexed_at: float
+    notes: tuple[str, ...] = ()  # how the file was read, when a user should know ("pages 3–5 read by OCR")
 
 
 @dataclass(frozen=True)
@@ -58,3 +61,46 @@ class StoredDocument:
     text: str
     page_starts: tuple[int, ...]
     headings: tuple[Heading, ...]
+    page_labels: tuple[str, ...] = ()
+    footnotes: tuple[tuple[int, int], ...] = ()
+    ocr_pages: tuple[int, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PageMap:
+    """Where a document's pages start and what they are printed as: a citation's page from its offset."""
+
+    starts: tuple[int, ...]
+    labels: tuple[str, ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page index (the PDF's own numbering) holding `offset`; None without pages."""
+        return bisect.bisect_right(self.starts, offset) if self.starts else None
+
+    def label(self, page: int | None) -> str | None:
+        """The printed label of `page` where it differs from the page index ("iii", "A-4", "12" on PDF page 14)."""
+        if page is None or not 1 <= page <= len(self.labels):
+            return None
+        label = self.labels[page - 1].strip()
+        return label if label and label != str(page) else None
+
+
+def layout_json(doc: Document) -> dict[str, list]:
+    """What a store keeps of a document's layout beside its text, page starts and headings (JSON, no pickle)."""
+    return {
+        "page_labels": list(doc.page_labels),
+        "footnotes": [list(span) for span in doc.footnotes],
+        "ocr_pages": list(doc.ocr_pages),
+        "notes": list(doc.notes),
+    }
+
+
+def layout_fields(layout: dict[str, list]) -> dict[str, tuple]:
+    """`StoredDocument` keyword arguments from `layout_json`'s value."""
+    return {
+        "page_labels": tuple(str(x) for x in layout.get("page_labels", ())),
+        "footnotes": tuple((int(a), int(b)) for a, b in layout.get("footnotes", ())),
+        "ocr_pages": tuple(int(x) for x in layout.get("ocr_pages", ())),
+        "notes": tuple(str(x) for x in layout.get("notes", ())),
+    }

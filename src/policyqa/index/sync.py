@@ -23,7 +23,7 @@ from policyqa.ingest.prepare import PreparedDocument, prepare_document
 
 PROGRESS_MIN_CHUNKS = 64
 # How documents are read into titles and headings; a change re-reads every document (a full rebuild, with the reason).
-READING = {"version": 2, "what": "titles from front matter, metadata or first paragraph; heading levels"}
+READING = {"version": 3, "what": "cleaned text; PDFs by pypdfium2, headers, footers and footnotes apart; page labels"}
 _BEFORE = {  # what indexes built before a setting was recorded hold
     "reading": {"version": 1, "what": "titles from the first heading or line"},
     "sentences": SENTENCES_BEFORE,
@@ -62,6 +62,7 @@ class BuildReport:
     modified_files: list[str]
     deleted_files: list[str]
     skipped_files: list[Skipped]
+    reading_notes: dict[str, list[str]] = field(default_factory=dict)  # doc_id -> how it was read (OCR, its type)
 
     def summary(self) -> str:
         lines = [
@@ -75,6 +76,7 @@ class BuildReport:
         if self.generation is None:
             lines.append("index is up to date; nothing written")
         lines += [f"skipped {s.path}: {s.reason}" for s in self.skipped_files]
+        lines += [f"note on {doc_id}: {note}" for doc_id, notes in self.reading_notes.items() for note in notes]
         return "\n".join(lines)
 
     def as_dict(self) -> dict[str, Any]:
@@ -337,4 +339,5 @@ def _report(
         modified_files=modified,
         deleted_files=list(plan.deleted),
         skipped_files=list(plan.skipped),
+        reading_notes={d.id: list(d.notes) for d in docs if d.notes},
     )

@@ -53,6 +53,7 @@ class Hit:
     page_end: int | None = None
     rank: int = 0
     chunk_ids: tuple[int, ...] = ()  # the chunks a small-to-big passage holds (chunk_id, the match, among them)
+    page_label: str | None = None  # the printed label of `page` where it differs from the page index ("iii")
 
 
 def clean_query(query: object) -> str:

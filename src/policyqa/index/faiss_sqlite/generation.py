@@ -28,14 +28,17 @@ from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
 from policyqa.index.faiss_sqlite.sparse import BM25_DIR, SparseIndex, write_bm25
 from policyqa.index.faiss_sqlite.vector_index import fit_vector_index, make_vector_index
 from policyqa.index.faiss_sqlite.vector_index import search as vector_search
-from policyqa.index.layout import ChunkLayouts, LayoutRow
+from policyqa.index.layout import PAGE_MAPS, ChunkLayouts, LayoutRow, LoadingCache
 from policyqa.index.problems import Problem
 from policyqa.index.records import (
     FORMAT_VERSION,
     ChunkRecord,
     DocumentRecord,
+    PageMap,
     SentenceRecord,
     StoredDocument,
+    layout_fields,
+    layout_json,
     vector_blob,
 )
 from policyqa.ingest.chunking import Chunk
@@ -53,7 +56,7 @@ CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE documents (
     doc_id TEXT PRIMARY KEY, path TEXT NOT NULL, title TEXT NOT NULL, sha256 TEXT NOT NULL,
     size INTEGER NOT NULL, text TEXT NOT NULL, page_starts TEXT NOT NULL, headings TEXT NOT NULL,
-    indexed_at REAL NOT NULL
+    indexed_at REAL NOT NULL, layout TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE chunks (
     id INTEGER PRIMARY KEY, doc_id TEXT NOT NULL REFERENCES documents(doc_id),
@@ -203,6 +206,20 @@ class Generation:
 
         return ChunkLayouts(load)
 
+    def page_map(self, doc_id: str) -> PageMap:
+        return self._page_maps.get(doc_id)
+
+    @cached_property
+    def _page_maps(self) -> LoadingCache[str, PageMap]:
+        def load(doc_id: str) -> PageMap:
+            with self._reading():
+                row = self.db.execute("SELECT page_starts, layout FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
+            if row is None:
+                return PageMap(())
+            return PageMap(tuple(json.loads(row[0])), layout_fields(json.loads(row[1]))["page_labels"])
+
+        return LoadingCache(load, PAGE_MAPS)
+
     def document_slice(self, doc_id: str, start: int, end: int) -> str:
         """text[start:end] of a document without loading all of it (SQLite substr counts characters, from 1)."""
         with self._reading():
@@ -221,10 +238,10 @@ class Generation:
     def documents(self) -> list[DocumentRecord]:
         with self._reading():
             rows = self.db.execute(
-                "SELECT d.doc_id, d.path, d.title, d.sha256, d.size, COUNT(c.id), d.indexed_at "
+                "SELECT d.doc_id, d.path, d.title, d.sha256, d.size, COUNT(c.id), d.indexed_at, d.layout "
                 "FROM documents d LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
             )
-            return [DocumentRecord(*row) for row in rows]
+            return [DocumentRecord(*row[:7], layout_fields(json.loads(row[7]))["notes"]) for row in rows]
 
     def document_text(self, doc_id: str) -> str | None:
         with self._reading():
@@ -234,12 +251,13 @@ class Generation:
     def document(self, doc_id: str) -> StoredDocument | None:
         with self._reading():
             row = self.db.execute(
-                "SELECT doc_id, path, title, text, page_starts, headings FROM documents WHERE doc_id = ?", [doc_id]
+                "SELECT doc_id, path, title, text, page_starts, headings, layout FROM documents WHERE doc_id = ?",
+                [doc_id],
             ).fetchone()
         if row is None:
             return None
-        headings = tuple(Heading(*item) for item in json.loads(row[5]))  # [start, title] before levels were kept
-        return StoredDocument(*row[:4], tuple(json.loads(row[4])), headings)
+        headings = tuple(Heading(*item) for item in json.loads(row[5]))
+        return StoredDocument(*row[:4], tuple(json.loads(row[4])), headings, **layout_fields(json.loads(row[6])))
 
     def close(self) -> None:
         self.db.close()
@@ -355,7 +373,7 @@ class GenerationWriter:
     ) -> None:
         """`sentences`: per chunk, (start, end, vector) of its sentences."""
         self.db.execute(
-            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 doc.id,
                 str(doc.path),
@@ -366,6 +384,7 @@ class GenerationWriter:
                 json.dumps(list(doc.page_starts)),
                 json.dumps([[h.start, h.title, h.level] for h in doc.headings]),
                 indexed_at,
+                json.dumps(layout_json(doc)),
             ],
         )
         ids = np.arange(self._next_id, self._next_id + len(chunks), dtype=np.int64)

@@ -9,10 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from policyqa.index.layout import ChunkLayouts, LayoutRow, LoadingCache
+from policyqa.index.layout import PAGE_MAPS, ChunkLayouts, LayoutRow, LoadingCache
 from policyqa.index.milvus import schema
 from policyqa.index.problems import Problem
-from policyqa.index.records import ChunkRecord, DocumentRecord, SentenceRecord, StoredDocument
+from policyqa.index.records import (
+    ChunkRecord,
+    DocumentRecord,
+    PageMap,
+    SentenceRecord,
+    StoredDocument,
+    layout_fields,
+)
 from policyqa.ingest.documents import Heading
 from policyqa.ingest.terms import tokenize
 
@@ -92,6 +99,7 @@ class MilvusReader:
                     info["size"],
                     info["chunks"],
                     info["indexed_at"],
+                    layout_fields(info.get("layout", {}))["notes"],
                 )
             )
         return out
@@ -114,7 +122,22 @@ class MilvusReader:
         info = json.loads(parts[0]["info"])
         headings = tuple(Heading(*item) for item in info["headings"])
         text = "".join(p["text"] for p in parts)
-        return StoredDocument(doc_id, info["path"], info["title"], text, tuple(info["page_starts"]), headings)
+        layout = layout_fields(info.get("layout", {}))
+        return StoredDocument(doc_id, info["path"], info["title"], text, tuple(info["page_starts"]), headings, **layout)
+
+    def page_map(self, doc_id: str) -> PageMap:
+        return self._page_maps.get(doc_id)
+
+    @cached_property
+    def _page_maps(self) -> LoadingCache[str, PageMap]:
+        def load(doc_id: str) -> PageMap:
+            rows = self._all("documents", f"doc_id == {schema.expr_list([doc_id])[1:-1]} and part == 0", ["info"])
+            if not rows:
+                return PageMap(())
+            info = json.loads(rows[0]["info"])
+            return PageMap(tuple(info["page_starts"]), layout_fields(info.get("layout", {}))["page_labels"])
+
+        return LoadingCache(load, PAGE_MAPS)
 
     def document_text(self, doc_id: str) -> str | None:
         parts = self._parts(doc_id)

@@ -14,6 +14,7 @@ import numpy as np
 
 from policyqa.index.milvus import schema
 from policyqa.index.milvus.reader import MilvusReader, iterate
+from policyqa.index.records import layout_json
 from policyqa.ingest.chunking import Chunk
 from policyqa.ingest.documents import Document
 from policyqa.ingest.terms import tokenize
@@ -57,6 +58,7 @@ class MilvusWriter:
             "page_starts": list(doc.page_starts),
             "headings": [[h.start, h.title, h.level] for h in doc.headings],
             "indexed_at": indexed_at,
+            "layout": layout_json(doc),
         }
         parts = [doc.text[i : i + schema.PART_CHARS] for i in range(0, max(len(doc.text), 1), schema.PART_CHARS)]
         self._insert(
