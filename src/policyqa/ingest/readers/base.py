@@ -28,7 +28,12 @@ class ParsedText:
 
 
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, then cp1252, then latin-1: never drops a text file."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else Windows-1252; never drops a text file.
+
+    A file that is mostly valid UTF-8 is read as UTF-8 even with stray bytes in it (a pasted Windows quote): each
+    stray byte becomes its Windows-1252 character, and the rest of the file keeps its letters. Only a file whose
+    non-ASCII bytes are mostly not UTF-8 is read as Windows-1252 throughout.
+    """
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
             text = data.decode("utf-16")
@@ -37,17 +42,30 @@ def decode_text(data: bytes) -> str:
     elif b"\x00" in data[:65536]:
         raise DocumentError("binary file (contains NUL bytes), not text")
     else:
-        text = _decode_8bit(data)
+        text = _decode_8bit(data.removeprefix(b"\xef\xbb\xbf"))
     sample = text[:65536]
     if sample and len(_CONTROL.findall(sample)) > 0.05 * len(sample):
         raise DocumentError("binary file (mostly control characters), not text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+# A stray byte, as "surrogateescape" decoding keeps it (U+DC80..U+DCFF), mapped to its Windows-1252 character; the
+# five bytes Windows-1252 leaves undefined keep their Latin-1 code point (a C1 control the cleaner drops).
+_STRAY_BYTE = {0xDC00 + b: bytes([b]).decode("cp1252", "ignore") or chr(b) for b in range(0x80, 0x100)}
+_STRAY = re.compile("[\udc80-\udcff]")
+_ASCII = bytes(range(0x80))
+
+
 def _decode_8bit(data: bytes) -> str:
-    for encoding in ("utf-8-sig", "cp1252"):
-        try:
-            return data.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    return data.decode("latin-1")
+    text = data.decode("utf-8", "surrogateescape")
+    stray = len(_STRAY.findall(text))
+    if not stray:
+        return text
+    non_ascii = len(data.translate(None, _ASCII))
+    if stray > non_ascii // 2:  # mostly not UTF-8: Windows-1252 throughout
+        text = data.decode("cp1252", "surrogateescape")
+    return _STRAY.sub(_stray_character, text)  # what is left: each stray byte as its Windows-1252 character
+
+
+def _stray_character(match: re.Match[str]) -> str:
+    return _STRAY_BYTE[ord(match.group())]

@@ -1,0 +1,285 @@
+"""Which parts of a parsed page are its content, as blocks in reading order (one pass over the lxml tree).
+
+The content is the page's <main> (or role="main", or its only <article>) when it has one, else the <body>. Left out:
+elements that are never read (scripts, styles, forms' controls, embedded objects), the site's furniture by tag or
+ARIA role (nav, aside, banner, contentinfo, …; header and footer outside the content element), and elements whose
+class or id names furniture (cookie banners, menus, share bars, breadcrumbs), unless they hold the page's <h1>.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from policyqa.ingest.readers.table_rows import Row, table_lines
+
+_NEVER_READ = {
+    "head", "script", "style", "noscript", "template", "svg", "iframe", "object", "embed", "canvas", "video",
+    "audio", "map", "button", "select", "input", "textarea", "option", "datalist", "dialog", "title", "meta", "link",
+}  # fmt: skip
+_FURNITURE_ROLES = {
+    "navigation", "banner", "contentinfo", "complementary", "search", "dialog", "alertdialog", "menu", "menubar",
+    "toolbar", "form",
+}  # fmt: skip
+# Words of a class or id (split at spaces, "-" and "_") that always name furniture
+_FURNITURE_WORDS = {
+    "cookie", "cookies", "consent", "gdpr", "onetrust", "breadcrumb", "breadcrumbs", "skip", "skipnav", "invisible",
+    "visually", "sr", "screenreader", "offscreen", "headerlink", "permalink", "anchorjs",
+}  # fmt: skip
+# … and words that usually do, but also turn up in layout classes ("elementor-widget", "has-sidebar"): these drop an
+# element only when it reads like furniture (short, or mostly links)
+_LIKELY_WORDS = {
+    "share", "sharing", "social", "subscribe", "newsletter", "popup", "modal", "overlay", "offcanvas", "toolbar",
+    "pager", "pagination", "print", "feedback", "related", "recommended", "comments", "comment", "respond", "widget",
+    "widgets", "advert", "advertisement", "ads", "promo", "sidebar", "tagcloud",
+}  # fmt: skip
+# … and, outside the content element, the site's frame
+_FRAME_WORDS = {
+    "nav", "navbar", "navigation", "menu", "menubar", "megamenu", "header", "footer", "masthead", "banner", "search",
+    "login", "signin", "utility", "topbar",
+}  # fmt: skip
+FURNITURE_TEXT_CHARS = 1000  # an element named like furniture with more text than this, mostly not links, is content
+_HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+_INLINE = {
+    "a", "abbr", "acronym", "b", "bdi", "bdo", "big", "cite", "code", "data", "del", "dfn", "em", "font", "i", "img",
+    "ins", "kbd", "label", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup",
+    "time", "tt", "u", "var", "wbr",
+}  # fmt: skip
+_WORD_SPLIT = re.compile(r"[\s_-]+")
+_SPACES = re.compile(r"[ \t\n\r\f]+")
+MAX_COLSPAN = 64  # a hostile colspan="1000000" must not make a row of a million cells
+
+
+@dataclass(frozen=True)
+class Block:
+    text: str
+    level: int = 0  # 1-6 for a heading, 0 for a paragraph, list item or table
+
+
+def page_blocks(root: Any) -> list[Block]:
+    content = _content_element(root)
+    blocks: list[Block] = []
+    if content.find(".//h1") is None and (lead := _lead_heading(root, content)) is not None:
+        blocks.append(Block(lead, 1))  # the page's title heading sits above <main> on many sites
+    _Walker(blocks, inside_content=content.tag != "body").walk(content)
+    return blocks
+
+
+def _content_element(root: Any) -> Any:
+    body = root.find("body")
+    if body is None:
+        body = root
+    for found in body.iter("main", "article", "div", "section"):
+        if found.tag == "main" or found.get("role") == "main":
+            return found
+    articles = body.findall(".//article")
+    return articles[0] if len(articles) == 1 else body
+
+
+def _lead_heading(root: Any, content: Any) -> str | None:
+    """The last <h1> before the content element that is not furniture."""
+    lead = None
+    for element in root.iter():
+        if element is content:
+            break
+        if element.tag == "h1" and not _in_furniture(element):
+            lead = _inline_text(element)
+    return lead or None
+
+
+def _is_furniture(element: Any, inside_content: bool) -> bool:
+    """Site furniture by tag or ARIA role, or by its class/id words (then only when it reads like furniture)."""
+    tag = element.tag
+    if not isinstance(tag, str) or tag in _HEADINGS or tag in ("body", "html", "main"):
+        return False  # a heading's or the page's own classes are style, not furniture
+    role = (element.get("role") or "").strip().lower()
+    if tag in ("nav", "menu") or role in _FURNITURE_ROLES or (not inside_content and tag in ("header", "footer")):
+        return True
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    words = set(_WORD_SPLIT.split(names)) if names.strip() else set()
+    if words & _FURNITURE_WORDS:
+        return True
+    likely = tag == "aside" or element.get("aria-hidden") == "true" or words & _LIKELY_WORDS
+    if not likely and not (not inside_content and words & _FRAME_WORDS):
+        return False
+    return _reads_like_furniture(element)
+
+
+def _reads_like_furniture(element: Any) -> bool:
+    from lxml import etree
+
+    text = len("".join(etree.tostring(element, method="text", encoding="unicode").split()))
+    if text <= FURNITURE_TEXT_CHARS:
+        return True
+    links = sum(len("".join(etree.tostring(a, method="text", encoding="unicode", with_tail=False).split()))
+                for a in element.iter("a"))  # fmt: skip
+    return links > text / 2
+
+
+def _holds_page_heading(element: Any) -> bool:
+    return element.find(".//h1") is not None
+
+
+class _Walker:
+    """Appends blocks in reading order: text gathers until a block element starts or ends, then becomes a block."""
+
+    def __init__(self, blocks: list[Block], inside_content: bool) -> None:
+        self.blocks = blocks
+        self.inside_content = inside_content
+        self.pieces: list[str] = []
+        self.heading: tuple[Any, int] | None = None  # the heading element being read and its level
+        self.pre_depth = 0
+
+    def walk(self, top: Any) -> None:
+        from lxml import etree
+
+        walker = etree.iterwalk(top, events=("start", "end"))
+        passed_over = None  # an element whose subtree was skipped: its "end" event comes next
+        for event, element in walker:
+            tag = element.tag if isinstance(element.tag, str) else ""
+            if event == "start":
+                if self._skipped(element, tag):
+                    walker.skip_subtree()
+                    passed_over = element
+                    continue
+                self._start(element, tag)
+                if tag == "table" and _is_data_table(element):
+                    self._flush()
+                    if lines := _table_lines(element):
+                        self.blocks.append(Block("\n".join(lines)))
+                    walker.skip_subtree()
+                elif element.text:
+                    self._add(element.text)
+            else:
+                if element is not passed_over:
+                    self._end(element, tag)
+                passed_over = None
+                if element is not top and element.tail:
+                    self._add(element.tail)
+        self._flush()
+
+    def _skipped(self, element: Any, tag: str) -> bool:
+        if not tag or tag in _NEVER_READ:
+            return True
+        return _is_furniture(element, self.inside_content) and not _holds_page_heading(element)
+
+    def _start(self, element: Any, tag: str) -> None:
+        if tag == "br":
+            self.pieces.append("\n")
+        elif tag == "pre":
+            self.pre_depth += 1
+        if tag in _INLINE or self.heading is not None:
+            return
+        self._flush()
+        if tag in _HEADINGS:
+            self.heading = (element, _HEADINGS[tag])
+
+    def _end(self, element: Any, tag: str) -> None:
+        if tag == "pre":
+            self.pre_depth -= 1
+        if self.heading is not None and self.heading[0] is element:
+            text = " ".join("".join(self.pieces).split())
+            self.pieces = []
+            if text:
+                self.blocks.append(Block(text, self.heading[1]))
+            self.heading = None
+        elif tag not in _INLINE and self.heading is None:
+            self._flush()
+
+    def _add(self, text: str) -> None:
+        self.pieces.append(text if self.pre_depth else _SPACES.sub(" ", text))
+
+    def _flush(self) -> None:
+        if not self.pieces:
+            return
+        raw = "".join(self.pieces)
+        self.pieces = []
+        lines = [line.strip(" ") if self.pre_depth else " ".join(line.split(" ")).strip() for line in raw.split("\n")]
+        text = "\n".join(line for line in lines if line.strip())
+        if text:
+            self.blocks.append(Block(text))
+
+
+def _is_data_table(table: Any) -> bool:
+    """A table of data, not one that lays out a page (nested tables, headings or role="presentation" inside)."""
+    if (table.get("role") or "").lower() in ("presentation", "none"):
+        return False
+    return next(table.iterdescendants("table", "h1", "h2", "h3", "h4", "h5", "h6"), None) is None
+
+
+def _table_lines(table: Any) -> list[str]:
+    rows: list[Row] = []
+    marked = 0  # leading rows marked as headers (in <thead>, or of <th> cells only)
+    for row in table.iter("tr"):
+        cells = [cell for cell in row if cell.tag in ("td", "th")]
+        values: Row = []
+        for cell in cells:
+            span = min(max(_int(cell.get("colspan"), 1), 1), MAX_COLSPAN)
+            values += [_inline_text(cell)] + [None] * (span - 1)
+        in_head = row.getparent() is not None and row.getparent().tag == "thead"
+        if marked == len(rows) and cells and (in_head or all(cell.tag == "th" for cell in cells)):
+            marked += 1
+        rows.append(values)
+    if marked >= len(rows):  # <th> cells only: that says nothing of which row names the columns
+        marked = 0
+    return table_lines(rows, marked or None)
+
+
+def _inline_text(element: Any) -> str:
+    """The element's words on one line, without what is never read or always furniture (a heading's "¶" link)."""
+    from lxml import etree
+
+    pieces: list[str] = []
+    walker = etree.iterwalk(element, events=("start", "end"))
+    for event, node in walker:
+        if event == "start":
+            if not isinstance(node.tag, str) or node.tag in _NEVER_READ or _always_furniture(node):
+                walker.skip_subtree()
+            elif node.text:
+                pieces.append(node.text)
+        elif node is not element and node.tail:
+            pieces.append(node.tail)
+    return " ".join(" ".join(pieces).split())
+
+
+def _always_furniture(element: Any) -> bool:
+    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
+    return bool(names.strip()) and not set(_WORD_SPLIT.split(names)).isdisjoint(_FURNITURE_WORDS)
+
+
+def _int(value: str | None, default: int) -> int:
+    try:
+        return int((value or "").strip() or default)
+    except ValueError:
+        return default
+
+
+_MARKUP = re.compile(r"<[a-z!/][^>]*>", re.IGNORECASE)
+# A "title" made only of these words is a control's label ("Mobile Menu Overlay", "Skip to main content")
+_UI_WORDS = {
+    "mobile", "menu", "overlay", "main", "navigation", "nav", "skip", "to", "content", "toggle", "close", "open",
+    "search", "cookie", "cookies", "consent", "home", "log", "login", "in", "sign", "signin", "the", "site",
+    "header", "footer", "banner", "primary", "secondary", "page", "back", "top", "button", "expand", "collapse",
+}  # fmt: skip
+
+
+def page_title(root: Any) -> str | None:
+    """The page's first <h1> outside the site's furniture (what a reader sees as its title), else og:title, else
+    <title>. Never UI text ("Mobile Menu Overlay") or markup."""
+    h1 = next((_inline_text(h) for h in root.iter("h1") if not _in_furniture(h)), None)
+    og = root.find(".//meta[@property='og:title']")
+    title = root.find("head/title")
+    candidates = [h1, og.get("content") if og is not None else None]
+    candidates.append("".join(title.itertext()) if title is not None else None)
+    return next((t for t in (" ".join((c or "").split()) for c in candidates) if _sane(t)), None)
+
+
+def _in_furniture(element: Any) -> bool:
+    return any(_is_furniture(el, inside_content=False) for el in element.iterancestors())
+
+
+def _sane(title: str) -> bool:
+    if not (3 <= len(title) <= 300) or sum(ch.isalpha() for ch in title) < 3 or _MARKUP.search(title):
+        return False
+    return not set(re.findall(r"\w+", title.lower())) <= _UI_WORDS
