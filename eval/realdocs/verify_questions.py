@@ -42,6 +42,7 @@ ABSENT_TERMS = {
     "How many days does GitHub keep": (("github_",), [r"\d+ days[^.]{0,80}(delet|account)",
                                                       r"(delet|account)[^.]{0,80}\d+ days"]),
     "Who chairs the FedRAMP Board": (FEDRAMP, [r"\bchair"]),
+    "By what date must federal agencies stop using RSA": ("*", [r"\bRSA\b"]),
 }
 
 
