@@ -1,13 +1,13 @@
-"""Check eval/realdocs/expected.json against the corpus files themselves.
+"""Check eval/realdocs/file_facts.json against the corpus files themselves.
 
-expected.json says, per file, what a person reading it sees and what an extraction must get right: a pattern the
+file_facts.json says, per file, what a person reading it sees and what an extraction must get right: a pattern the
 right title matches (and wrong titles the file's metadata offers), running header/footer lines (regular expressions
 on whole lines) that must stay out of chunks, sentences, titles and quotes, headings, table rows (cells in order,
 to be kept on one line), footnote texts (to be kept out of the body), strings that only appear when a footnote
 marker is glued to a word, printed page labels by 1-based PDF page, pages that need OCR, and whether the file is
 encrypted. This script checks each expectation describes the file as it is (the lines really repeat, the headings
 and cells really exist, the traps are really there), so extraction tests can rely on them.
-Run: .venv/bin/python eval/realdocs/verify_expected.py
+Run: .venv/bin/python eval/realdocs/verify_file_facts.py
 """
 
 import json
@@ -111,7 +111,7 @@ def check(name: str, spec: dict) -> list[str]:
 
 
 def main() -> int:
-    expected = json.loads((CORPUS.parent / "expected.json").read_text(encoding="utf-8"))
+    expected = json.loads((CORPUS.parent / "file_facts.json").read_text(encoding="utf-8"))
     missing = sorted({p.name for p in CORPUS.iterdir()} - set(expected))
     problems = [f"no expectations for {name}" for name in missing]
     for name, spec in expected.items():
