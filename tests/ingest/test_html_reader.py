@@ -119,11 +119,12 @@ def test_repeated_end_tags_are_read_in_linear_time() -> None:
 
 def test_headings_hidden_in_objects_cost_one_pass() -> None:
     hidden = b"".join(b"<h2>Heading %d hidden inside an object element of a long page</h2>" % i for i in range(20_000))
-    data = b"<html><body><object>" + hidden + b"</object><h2>Visible</h2><p>Body text.</p></body></html>"
+    body = b"<p>A visible paragraph of the page that the reader keeps in its text.</p>" * 20_000
+    data = b"<html><body><object>" + hidden + b"</object><h2>Visible</h2>" + body + b"</body></html>"
     started = time.perf_counter()
     parsed = read_html(data)
-    assert time.perf_counter() - started < 10  # 121 s when each heading was searched for from the start
-    assert parsed.headings == [(0, "Visible")] and parsed.text == "Visible\n\nBody text."
+    assert time.perf_counter() - started < 10  # minutes when each heading was searched for from the start
+    assert parsed.headings == [(0, "Visible")] and parsed.text.startswith("Visible\n\nA visible paragraph")
 
 
 def test_a_page_with_too_many_elements_is_refused_before_parsing() -> None:
@@ -135,7 +136,7 @@ def test_a_page_with_too_many_elements_is_refused_before_parsing() -> None:
 
 
 def test_a_page_just_under_the_element_limit_is_read() -> None:
-    data = b"<html><body>" + b"<p>x</p>" * (MAX_HTML_ELEMENTS - 10) + b"</body></html>"
+    data = b"<html><body><p>" + b"<i>x</i>" * (MAX_HTML_ELEMENTS - 10) + b"</p></body></html>"
     assert read_html(data).text.count("x") == MAX_HTML_ELEMENTS - 10
 
 
