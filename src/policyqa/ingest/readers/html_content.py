@@ -39,6 +39,7 @@ _FRAME_WORDS = {
     "nav", "navbar", "navigation", "menu", "menubar", "megamenu", "header", "footer", "masthead", "banner", "search",
     "login", "signin", "utility", "topbar",
 }  # fmt: skip
+MAIN_SHARE = 0.3  # of the body's words that <main> must hold to be taken as the content
 FURNITURE_TEXT_CHARS = 1000  # an element named like furniture with more text than this, mostly not links, is content
 _HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 _INLINE = {
@@ -46,7 +47,7 @@ _INLINE = {
     "ins", "kbd", "label", "mark", "nobr", "q", "s", "samp", "small", "span", "strike", "strong", "sub", "sup",
     "time", "tt", "u", "var", "wbr",
 }  # fmt: skip
-_WORD_SPLIT = re.compile(r"[\s_-]+")
+_WORD_SPLIT = re.compile(r"[\s_-]+|(?<=[a-z])(?=[A-Z])")  # "wrapperFooter": wrapper, Footer
 _SPACES = re.compile(r"[ \t\n\r\f]+")
 MAX_COLSPAN = 64  # a hostile colspan="1000000" must not make a row of a million cells
 
@@ -67,14 +68,24 @@ def page_blocks(root: Any) -> list[Block]:
 
 
 def _content_element(root: Any) -> Any:
+    """<main> (or role="main", or the only <article>) when it holds a fair share of the page's words, else <body>:
+    some sites wrap only a teaser or the page's title in <main>."""
     body = root.find("body")
     if body is None:
         body = root
-    for found in body.iter("main", "article", "div", "section"):
-        if found.tag == "main" or found.get("role") == "main":
-            return found
-    articles = body.findall(".//article")
-    return articles[0] if len(articles) == 1 else body
+    found = next((e for e in body.iter("main", "div", "section") if e.tag == "main" or e.get("role") == "main"), None)
+    if found is None:
+        articles = body.findall(".//article")
+        found = articles[0] if len(articles) == 1 else None
+    if found is None or _words(found) < MAIN_SHARE * _words(body):
+        return body
+    return found
+
+
+def _words(element: Any) -> int:
+    from lxml import etree
+
+    return len(etree.tostring(element, method="text", encoding="unicode").split())
 
 
 def _lead_heading(root: Any, content: Any) -> str | None:
@@ -96,11 +107,10 @@ def _is_furniture(element: Any, inside_content: bool) -> bool:
     role = (element.get("role") or "").strip().lower()
     if tag in ("nav", "menu") or role in _FURNITURE_ROLES or (not inside_content and tag in ("header", "footer")):
         return True
-    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
-    words = set(_WORD_SPLIT.split(names)) if names.strip() else set()
+    words = _name_words(element)
     if words & _FURNITURE_WORDS:
         return True
-    likely = tag == "aside" or element.get("aria-hidden") == "true" or words & _LIKELY_WORDS
+    likely = tag in ("aside", "form") or element.get("aria-hidden") == "true" or words & _LIKELY_WORDS
     if not likely and not (not inside_content and words & _FRAME_WORDS):
         return False
     return _reads_like_furniture(element)
@@ -244,8 +254,12 @@ def _inline_text(element: Any) -> str:
 
 
 def _always_furniture(element: Any) -> bool:
-    names = f"{element.get('class') or ''} {element.get('id') or ''}".lower()
-    return bool(names.strip()) and not set(_WORD_SPLIT.split(names)).isdisjoint(_FURNITURE_WORDS)
+    return not _name_words(element).isdisjoint(_FURNITURE_WORDS)
+
+
+def _name_words(element: Any) -> set[str]:
+    names = f"{element.get('class') or ''} {element.get('id') or ''}"
+    return {word.lower() for word in _WORD_SPLIT.split(names) if word} if names.strip() else set()
 
 
 def _int(value: str | None, default: int) -> int:
