@@ -54,8 +54,9 @@ def read_pdf(data: bytes) -> ParsedText:
         with PDFIUM_LOCK:
             pdf.close()
     if not any(page.lines for page in pages):
-        reason = notes[0] if notes else "no text in any page"
-        raise DocumentError(f"no text could be read from this PDF ({reason})")
+        if ocr_pages:
+            raise DocumentError("no text found: the pages are images and OCR read no text on them")
+        raise DocumentError(f"no text could be read from this PDF ({notes[0] if notes else 'its pages have no text'})")
     furniture = find_furniture(pages)
     laid = lay_out(pages, furniture.dropped, bookmarks)
     indexes = [str(i + 1) for i in range(count)]

@@ -35,17 +35,33 @@ class Block:
 
 @dataclass
 class Vocabulary:
-    """The document's words, to tell a hyphenated word broken at a line end from a compound."""
+    """The document's words, to tell a word broken at a line end ("regu-" "lation") from a compound ("cloud-"
+    "based"). Where the document itself does not say (neither form occurs elsewhere), its own habit decides:
+    typeset documents hyphenate words at line ends, word processors mostly break after a compound's hyphen."""
 
     words: set[str] = field(default_factory=set)
+    joins_words: bool = False  # line-end hyphens in this document mostly break words
 
     @classmethod
     def of(cls, pages: list[PageLines]) -> Vocabulary:
         found: set[str] = set()
         for page in pages:
             for line in page.lines:
-                found.update(w.lower() for w in _WORD.findall(line.text))
-        return cls(found)
+                for word in _WORD.findall(line.text.lower()):
+                    found.add(word)
+                    if "-" in word:
+                        found.update(word.split("-"))
+        vocabulary = cls(found)
+        votes = [vocabulary._known(first, second) for first, second in _line_end_breaks(pages)]
+        vocabulary.joins_words = votes.count("joined") > votes.count("hyphenated")
+        return vocabulary
+
+    def _known(self, first: str, second: str) -> str | None:
+        if first + second in self.words:
+            return "joined"
+        if f"{first}-{second}" in self.words:
+            return "hyphenated"
+        return None
 
     def join(self, before: str, after: str) -> str:
         """`before` and `after` as consecutive lines of one paragraph."""
@@ -56,18 +72,28 @@ class Vocabulary:
             tail = re.match(r"[^\W\d_]+", after)
             if head and tail and not after[0].isupper():
                 first, second = head.group().lower(), tail.group().lower()
-                whole = first + second
-                if f"{first}-{second}" in self.words or (
-                    whole not in self.words and first in self.words and second in self.words
-                ):
-                    return before[:-1] + "-" + after
-                return before[:-1] + after
+                known = self._known(first, second)
+                if known == "joined" or (known is None and self.joins_words):
+                    return before[:-1] + after
             return before[:-1] + "-" + after
         if before[-1] in _HYPHENS[1:]:
             return before[:-1] + after
         if before[-1] in _HYPHENS and len(before) > 1 and before[-2].isdigit() and after[0].isdigit():
             return before + after  # a number range or code broken at the line end: "113-" + "274"
         return before + " " + after
+
+
+def _line_end_breaks(pages: list[PageLines]) -> list[tuple[str, str]]:
+    """(first part, second part) of each word broken by a hyphen at a line end, the next line going on in lower
+    case."""
+    found: list[tuple[str, str]] = []
+    for page in pages:
+        for line, following in zip(page.lines, page.lines[1:], strict=False):
+            head = re.search(r"[^\W\d_]+(?=.$)", line.text) if line.text[-1:] in _HYPHENS else None
+            tail = re.match(r"[^\W\d_]+", following.text) if head else None
+            if head and tail and tail.group()[0].islower():
+                found.append((head.group().lower(), tail.group().lower()))
+    return found
 
 
 def body_size(pages: list[PageLines], skip: list[set[int]]) -> float:
@@ -151,10 +177,21 @@ class PageLayout:
 
 def paragraphs(page: PageLines, order: list[int], layout: PageLayout, vocabulary: Vocabulary) -> list[Block]:
     """The lines `order` (body lines, no headings) of a page as paragraphs."""
+    from policyqa.ingest.readers.pdf_tables import find_tables
+
     blocks: list[Block] = []
     lines = page.lines
+    tables = {t.start: t for t in find_tables([lines[i] for i in order], layout.size, vocabulary.join)}
     previous: Line | None = None
-    for i in order:
+    skip_to = 0
+    for position, i in enumerate(order):
+        if position < skip_to:
+            continue
+        if table := tables.get(position):  # a table: one line per row, its own block
+            blocks.append(Block("paragraph", "\n".join(table.lines), lines=len(table.lines)))
+            skip_to = table.end
+            previous = lines[order[table.end - 1]]
+            continue
         line = lines[i]
         text = _LEADER.sub(" … ", line.text).strip()
         if previous is None or _breaks(previous, line, page, layout):
@@ -178,8 +215,10 @@ def _breaks(previous: Line, line: Line, page: PageLines, layout: PageLayout) -> 
         return ended
     if line.top - previous.bottom > layout.gap + 0.3 * size:
         return True
-    if abs(line.size - previous.size) > 0.15 * size or line.bold != previous.bold and len(previous.text) < 80:
+    if abs(line.size - previous.size) > 0.15 * size:
         return True
+    if previous.bold and not line.bold and previous.x1 < _right_edge(page, previous) - 3 * size:
+        return True  # a short bold line (a run-in heading) before body text
     if _LIST_START.match(line.text):
         return True
     if ended and previous.x1 < _right_edge(page, previous) - 3 * size:

@@ -26,6 +26,7 @@ _PRINT_STAMP = re.compile(
     r"^(?:\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?\s+\d{1,2}:\d{2}|(?:https?|file)://\S+(?:\s+\d+\s*/\s*\d+)?$)",
     re.IGNORECASE,
 )
+_NUMBER_WORDS = {"page", "pg", "pg.", "p.", "of", "|", "-", "–", "—", "/"}
 _EDGE_TOKEN = re.compile(r"^(\S+)\s.*?\s?(\S+)$")
 
 
@@ -44,8 +45,9 @@ def page_number(text: str) -> str | None:
 
 
 def _key(text: str) -> str:
-    """A line's text with its numbers (arabic or roman) as "#": the same running line on every page."""
-    words = ("#" if page_number(word) else word for word in text.lower().split())
+    """A line's text without its page number ("Page 3 of 10", "iv", "2-3"): the same running line on every page,
+    whether or not a page prints its number in it."""
+    words = (w for w in text.lower().split() if not page_number(w) and w not in _NUMBER_WORDS)
     return re.sub(r"\d+", "#", " ".join(words))
 
 
@@ -113,14 +115,15 @@ def _numbers_from_running_lines(pages: list[PageLines], result: Furniture) -> No
     for found in lines_by_key.values():
         if len(found) < 2:
             continue
+        sides = []  # the ends of the line where a changing page number is printed (both, on odd and even pages)
         for side in (0, 1):
-            words = {n: _edge_words(line.text)[side] for n, line in found.items()}
-            labels = {n: page_number(w) for n, w in words.items() if w}
-            if len(set(labels.values()) - {None}) >= max(2, len(found) // 2):
-                for n, label in labels.items():
-                    if label is not None and result.numbers[n] is None:
-                        result.numbers[n] = label
-                break
+            labels = {n: page_number(_edge_words(line.text)[side]) for n, line in found.items()}
+            if len(set(labels.values()) - {None}) >= max(2, len(found) // 4):
+                sides.append(labels)
+        for n in found:
+            label = next((labels[n] for labels in sides if labels[n] is not None), None)
+            if label is not None and result.numbers[n] is None:
+                result.numbers[n] = label
 
 
 def _edge_words(text: str) -> tuple[str, str]:

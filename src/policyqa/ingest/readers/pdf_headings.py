@@ -15,6 +15,7 @@ from policyqa.ingest.readers.pdf_lines import Line, PageLines
 
 LARGER = 1.15  # a heading's size against the body text's
 MAX_HEADING_CHARS = 160
+COVER_CHARS = 600  # a first page with less text than this is a cover: its largest line is the title
 _NUMBERED = re.compile(r"^(?:(?:chapter|section|part|appendix|annex)\s+)?(\d+(?:\.\d+)*)\.?\s", re.IGNORECASE)
 _BULLET = re.compile(r"^[•●▪■◦○\-–—*✓]\s")
 _IDENTIFIER = re.compile(r"^[\w./:-]*\d[\w./:-]*$")  # one "word" with a digit: "NIST.SP.800-63b", "M-24-15"
@@ -155,26 +156,30 @@ def _continues(previous: Line, line: Line) -> bool:
 
 
 def title_from_fonts(pages: list[PageLines], skip: list[set[int]], body_size: float) -> str | None:
-    """The largest text on the first page with text, when it is clearly larger than the body text."""
+    """The largest text on the first page with text (its lines close together, top to bottom), when it is
+    clearly larger than the body text or the page is a cover (little text). Numbers and identifiers set large
+    ("Calendar No. 618", "NIST Special Publication 800-207") are passed over."""
     for number, page in enumerate(pages[:2]):
-        lines = [(i, line) for i, line in enumerate(page.lines) if i not in skip[number] and _title_like(line.text)]
+        lines = [line for i, line in enumerate(page.lines) if i not in skip[number] and _title_like(line.text)]
         if not lines:
             continue
-        largest = max(line.size for _, line in lines)
-        if largest < LARGER * body_size:
+        largest = max(line.size for line in lines)
+        cover = sum(len(line.text) for line in page.lines) < COVER_CHARS
+        if largest < LARGER * body_size and not cover:
             return None
-        parts: list[str] = []
-        last = -2
-        for i, line in lines:
-            if line.size >= 0.95 * largest:
-                if parts and i != last + 1:
-                    break
-                parts.append(line.text)
-                last = i
-        title = " ".join(parts)
+        big = sorted((line for line in lines if line.size >= 0.95 * largest), key=lambda line: line.top)
+        parts = [big[0]]
+        for line in big[1:]:
+            if line.top - parts[-1].bottom > line.size:
+                break
+            parts.append(line)
+        title = " ".join(line.text for line in parts)
         return title if len(title) <= 200 else None
     return None
 
 
 def _title_like(text: str) -> bool:
-    return sum(ch.isalpha() for ch in text) >= 3 and not page_number(text) and not _IDENTIFIER.match(text)
+    words = text.split()
+    if sum(ch.isalpha() for ch in text) < 3 or page_number(text) or _IDENTIFIER.match(text):
+        return False
+    return not (len(words) <= 4 and any(ch.isdigit() for ch in text))

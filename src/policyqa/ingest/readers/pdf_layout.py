@@ -50,17 +50,17 @@ def lay_out(pages: list[PageLines], furniture: list[set[int]], bookmarks: list[B
 def _headings(
     pages: list[PageLines], skip: list[set[int]], bookmarks: list[Bookmark], size: float
 ) -> list[HeadingLines]:
-    """Bookmarks when they match the text; font headings for the rest (below the outline's deepest level)."""
+    """Bookmarks when they match the text (lines set like headings but not in the outline stay paragraphs of their
+    own, level 0, out of the breadcrumb: on cover pages they are names and dates); else headings by font."""
     found = headings_from_bookmarks(pages, skip, bookmarks) if bookmarks else []
     if len(found) < max(1, len(bookmarks) // 2):
         return headings_from_fonts(pages, skip, size)
     taken = [set(s) for s in skip]
     for heading in found:
         taken[heading.page].update(heading.lines)
-    deepest = max(h.level for h in found)
     extra = headings_from_fonts(pages, taken, size)
     for heading in extra:
-        heading.level = deepest + 1
+        heading.level = 0
     return found + extra
 
 
@@ -136,7 +136,7 @@ def _assemble(pages: list[list[Block]], notes: list[list[str]], vocabulary: Voca
             start = writer.add(block.text)
             if starts[number] is None:
                 starts[number] = start
-            if block.kind == "heading":
+            if block.kind == "heading" and block.level:
                 out.headings.append((start, block.text))
                 out.levels.append(block.level)
             last = block

@@ -20,6 +20,7 @@ _MARKER_CHARS = frozenset("0123456789*†‡§¶")
 _BULLETS = {"\uf0b7": "•", "\uf0a7": "▪", "\uf0d8": "•", "\uf0fc": "✓", "\uf076": "•", "\uf0a8": "•", "\uf02d": "-"}
 _BOLD_WEIGHT = 600
 SOFT, HARD = 1, 2
+CELL_GAP = 1.2  # a gap this many times the font size parts two table cells (or tab stops) on one line
 
 
 @dataclass
@@ -35,6 +36,7 @@ class Line:
     bold: bool = False
     marker: str = ""  # a raised footnote marker that starts the line: "1" of "¹ See the Act."
     vertical: bool = False  # text running up or down the page (a margin note, a rotated label)
+    cells: list[tuple[float, str]] = field(default_factory=list)  # (x0, text) of pieces apart like table cells
 
     @property
     def height(self) -> float:
@@ -85,7 +87,38 @@ def read_page_lines(page: Any, textpage: Any) -> PageLines:
         line = _vertical_line(group) if vertical else _make_line(group, raw, pdfium_c)
         if line is not None:
             result.lines.append(line)
+    result.lines = _rejoin_rows(result.lines)
     return result
+
+
+def _rejoin_rows(lines: list[Line]) -> list[Line]:
+    """A piece drawn later than the rest of its row ("SUBJECT:" ... its subject) goes back to the end of that row.
+    Only when one or two lines on the page are like that: many are columns or table cells, left as drawn."""
+    late: list[tuple[int, int]] = []
+    for i, line in enumerate(lines):
+        for j in range(max(0, i - 60), i - 1):
+            row = lines[j]
+            overlap = min(row.bottom, line.bottom) - max(row.top, line.top)
+            if overlap > 0.5 * min(row.height, line.height) and row.x1 < line.x0 and not line.vertical:
+                late.append((i, j))
+                break
+    if not late or len(late) > 2:
+        return lines
+    for i, j in late:
+        row, line = lines[j], lines[i]
+        lines[j] = Line(
+            f"{row.text} {line.text}",
+            row.x0,
+            min(row.top, line.top),
+            line.x1,
+            max(row.bottom, line.bottom),
+            row.size,
+            row.bold and line.bold,
+            row.marker,
+            row.vertical,
+        )
+    dropped = {i for i, _ in late}
+    return [line for k, line in enumerate(lines) if k not in dropped]
 
 
 def _boxed_chars(
@@ -101,6 +134,10 @@ def _boxed_chars(
     chars: list[_Char] = []
     gap = 0
     for index, ch in enumerate(text):
+        if "\ud800" <= ch <= "\udfff":  # PDFium keeps a character beyond the BMP as two halves: one character
+            if ch > "\udbff" or index + 1 >= len(text) or not "\udc00" <= text[index + 1] <= "\udfff":
+                continue
+            ch = (ch + text[index + 1]).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
         if ch in "\r\n" or not get_box(raw, index, ref) or rect.top <= rect.bottom:
             gap = max(gap, SOFT)
             continue
@@ -170,6 +207,7 @@ def _make_line(chars: list[_Char], raw: Any, pdfium_c: Any) -> Line | None:
     size = median(heights)
     base = median(c.bottom for c in chars if c.bottom - c.top >= 0.8 * size)
     tracking = _letter_spacing(chars)
+    pieces: list[tuple[float, int]] = []  # where each piece set apart by a wide gap starts: x0, index in parts
     parts: list[str] = []
     lead = ""
     body_chars: list[_Char] = []
@@ -182,8 +220,12 @@ def _make_line(chars: list[_Char], raw: Any, pdfium_c: Any) -> Line | None:
             continue
         if body_chars:
             previous = body_chars[-1]
+            if c.x0 - previous.x1 > CELL_GAP * size:
+                pieces.append((c.x0, len(parts) + 1))
             if _word_break(previous, c, size, tracking) or (skipped and previous.ch.isalnum() and c.ch.isalnum()):
                 parts.append(" ")  # a dropped marker between two words ("law¹and") still separates them
+        elif not pieces:
+            pieces.append((c.x0, 0))
         parts.append(c.ch)
         body_chars.append(c)
         skipped = False
@@ -206,7 +248,13 @@ def _make_line(chars: list[_Char], raw: Any, pdfium_c: Any) -> Line | None:
         size=size,
         bold=_is_bold(body_chars, raw, pdfium_c),
         marker=lead,
+        cells=_cells(parts, pieces) if len(pieces) > 1 else [],
     )
+
+
+def _cells(parts: list[str], pieces: list[tuple[float, int]]) -> list[tuple[float, str]]:
+    ends = [start for _, start in pieces[1:]] + [len(parts)]
+    return [(x0, "".join(parts[start:end]).strip()) for (x0, start), end in zip(pieces, ends, strict=True)]
 
 
 def _vertical_line(chars: list[_Char]) -> Line:
