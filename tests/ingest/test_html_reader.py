@@ -153,3 +153,12 @@ def test_nesting_deeper_than_libxml2_reads_is_read_as_text_not_truncated() -> No
 def test_hostile_colspan_does_not_explode_a_row() -> None:
     data = b'<table><tr><th>A</th><th>B</th></tr><tr><td colspan="100000000">wide</td></tr></table>'
     assert len(read_html(data).text) < 200
+
+
+def test_a_few_stray_nul_bytes_in_a_real_page_are_dropped_and_a_binary_file_is_refused() -> None:
+    data = FEMA_PAGE.read_bytes()
+    middle = data.index(b"Service providers will not be charging")
+    parsed = read_html(data[:middle] + b"\x00" + data[middle:])
+    assert "Service providers will not be charging" in parsed.text
+    with pytest.raises(DocumentError, match="binary file"):
+        read_html(b"<html>" + b"\x00\x01\x02" * 1000)

@@ -116,6 +116,8 @@ def decode_html(data: bytes) -> str:
     """The page's text: a byte-order mark or a declared single-/multi-byte charset (Shift_JIS, windows-1251, …)
     decides; UTF-8 and Windows-1252 pages are told apart by their content, as every declared label of theirs lies
     somewhere on the web."""
+    if 0 < data.count(b"\x00") <= len(data) // 1000 and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        data = data.replace(b"\x00", b"")  # a few stray NULs in a real page (one in 922 pages), not a binary file
     if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
         found = _META_CHARSET.search(data[:4096])
         codec = _codec(found.group(1).decode("ascii")) if found else None
