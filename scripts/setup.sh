@@ -5,6 +5,14 @@ cd "$(dirname "$0")/.."
 extras="${1:-ui}"
 python="${PYTHON:-python3}"
 [ -x .venv/bin/python ] || "$python" -m venv .venv
+# OCR of scanned PDF pages (policyqa.ingest.readers.ocr) runs Debian's Tesseract; without it such pages are skipped
+# with a note, so a machine that cannot install it still sets up.
+if ! command -v tesseract >/dev/null && command -v apt-get >/dev/null; then
+  echo "installing Debian's tesseract-ocr (OCR for scanned PDF pages)…" >&2
+  sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
+  { $sudo apt-get update -qq && $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr >/dev/null; } ||
+    echo "could not install tesseract-ocr: scanned PDF pages will be skipped until it is installed" >&2
+fi
 stamp=".venv/.policyqa-installed"
 want="$(cat pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1) $extras"
 if [ ! -f "$stamp" ] || ! grep -qxF "$want" "$stamp"; then
