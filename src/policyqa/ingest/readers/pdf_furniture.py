@@ -16,8 +16,9 @@ from statistics import median
 
 from policyqa.ingest.readers.pdf_lines import Line, PageLines
 
-BAND = 0.12  # share of the page height at the top and at the bottom where furniture sits
+BAND = 0.2  # share of the page height at the top and at the bottom where furniture sits (typeset pages: wide)
 OUTERMOST = 4  # furniture is among this many lines from the top or bottom of a page
+NUMBER_OUTERMOST = 2  # a bare page number is among this many
 _PAGE_WORD = re.compile(r"\b(?:p\s*a\s*g\s*e|pg\.?|p\.)\s*", re.IGNORECASE)
 _OF_TOTAL = re.compile(r"\s*(?:of|/)\s*\d+\s*$", re.IGNORECASE)
 _ROMAN = r"(?=[ivxlcdm])m{0,3}(?:cm|cd|d?c{0,3})(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
@@ -51,13 +52,17 @@ def _key(text: str) -> str:
     return re.sub(r"\d+", "#", " ".join(words))
 
 
-def _edge_lines(page: PageLines) -> list[int]:
-    """Indexes of the lines that could be furniture: the outermost ones inside the top and bottom bands."""
+def _edge_lines(page: PageLines) -> list[tuple[int, bool]]:
+    """The lines that could be furniture: the outermost ones inside the top and bottom bands, each with whether
+    it is outermost enough to be a bare page number."""
     order = sorted(range(len(page.lines)), key=lambda i: page.lines[i].top)
     top_band = page.height * BAND
     bottom_band = page.height * (1 - BAND)
-    chosen = [i for i in order[:OUTERMOST] if page.lines[i].bottom <= top_band]
-    chosen += [i for i in order[-OUTERMOST:] if page.lines[i].top >= bottom_band and i not in chosen]
+    chosen = [(i, k < NUMBER_OUTERMOST) for k, i in enumerate(order[:OUTERMOST]) if page.lines[i].bottom <= top_band]
+    tail = order[-OUTERMOST:]
+    for k, i in enumerate(tail):
+        if page.lines[i].top >= bottom_band and i not in {c for c, _ in chosen}:
+            chosen.append((i, k >= len(tail) - NUMBER_OUTERMOST))
     return chosen
 
 
@@ -67,11 +72,11 @@ def _edge_distance(page: PageLines, line: Line) -> float:
 
 
 def find_furniture(pages: list[PageLines]) -> Furniture:
-    edges = [_edge_lines(page) for page in pages]
+    edges = [_edge_lines(page) for page in pages]  # per page: (line index, outermost)
     min_repeats = 2 if len(pages) <= 4 else 3
     positions: dict[str, list[tuple[int, float]]] = defaultdict(list)
     for number, (page, indexes) in enumerate(zip(pages, edges, strict=True)):
-        for i in indexes:
+        for i, _ in indexes:
             positions[_key(page.lines[i].text)].append((number, _edge_distance(page, page.lines[i])))
     repeated: set[tuple[int, str]] = set()
     for key, seen in positions.items():
@@ -85,9 +90,9 @@ def find_furniture(pages: list[PageLines]) -> Furniture:
     for number, (page, indexes) in enumerate(zip(pages, edges, strict=True)):
         dropped: set[int] = set()
         found: str | None = None
-        for i in indexes:
+        for i, outermost in indexes:
             text = page.lines[i].text
-            label = page_number(text)
+            label = page_number(text) if outermost else None
             if label is not None or (number, _key(text)) in repeated or _PRINT_STAMP.match(text):
                 dropped.add(i)
                 found = found or label

@@ -17,6 +17,7 @@ LARGER = 1.15  # a heading's size against the body text's
 MAX_HEADING_CHARS = 160
 COVER_CHARS = 600  # a first page with less text than this is a cover: its largest line is the title
 _NUMBERED = re.compile(r"^(?:(?:chapter|section|part|appendix|annex)\s+)?(\d+(?:\.\d+)*)\.?\s", re.IGNORECASE)
+_NUMBERING = re.compile(r"^(?:appendix|annex|chapter|section|part)?[a-z0-9]{0,4}$")
 _BULLET = re.compile(r"^[•●▪■◦○\-–—*✓]\s")
 _IDENTIFIER = re.compile(r"^[\w./:-]*\d[\w./:-]*$")  # one "word" with a digit: "NIST.SP.800-63b", "M-24-15"
 
@@ -70,6 +71,8 @@ def _match_title(lines: list[Line], skip: set[int], used: set[tuple[int, int]], 
             continue
         if got == wanted or (got.endswith(wanted) and len(got) - len(wanted) <= 8 and len(wanted) >= 4):
             return [i]  # the line, perhaps with a number the bookmark leaves out
+        if len(got) >= 4 and wanted.endswith(got) and _NUMBERING.match(wanted[: len(wanted) - len(got)]):
+            return [i]  # the bookmark names its number ("Appendix B— Acronyms"), the page draws it apart
         if not wanted.startswith(got):
             continue
         taken = [i]

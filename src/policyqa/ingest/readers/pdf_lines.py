@@ -87,8 +87,28 @@ def read_page_lines(page: Any, textpage: Any) -> PageLines:
         line = _vertical_line(group) if vertical else _make_line(group, raw, pdfium_c)
         if line is not None:
             result.lines.append(line)
-    result.lines = _rejoin_rows(result.lines)
+    result.lines = _rejoin_rows(_without_stray_markers(result.lines))
     return result
+
+
+def _without_stray_markers(lines: list[Line]) -> list[Line]:
+    """A footnote marker drawn apart from its line (after it, over it): a lone small raised number beside text."""
+    kept: list[Line] = []
+    for line in lines:
+        if len(line.text) <= 3 and all(ch in _MARKER_CHARS for ch in line.text) and _beside_text(line, lines):
+            continue
+        kept.append(line)
+    return kept
+
+
+def _beside_text(marker: Line, lines: list[Line]) -> bool:
+    for line in lines:
+        if line is marker or marker.size >= 0.8 * line.size:
+            continue
+        raised = line.top - 0.3 * line.size <= marker.top and marker.bottom < line.bottom
+        if raised and line.x0 <= marker.x0 <= line.x1 + line.size:
+            return True
+    return False
 
 
 def _rejoin_rows(lines: list[Line]) -> list[Line]:
