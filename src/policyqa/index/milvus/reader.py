@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
@@ -62,6 +63,11 @@ def _chunk(row: dict[str, Any]) -> ChunkRecord:
     )
 
 
+def _info(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """A document's info JSON from its rows (part 0, and later parts when it was too long for one)."""
+    return json.loads("".join(p["info"] for p in sorted(parts, key=lambda p: p["part"])))
+
+
 class MilvusReader:
     def __init__(self, client: Any, version: str, manifest: dict[str, Any]):
         self.client, self.version, self.manifest = client, version, manifest
@@ -86,13 +92,16 @@ class MilvusReader:
         return [row for rows in iterate(self.client, self.collection(kind), expr, fields) for row in rows]
 
     def documents(self) -> list[DocumentRecord]:
-        rows = self._all("documents", "part == 0", ["doc_id", "info"])
+        rows = self._all("documents", 'info != ""', ["doc_id", "part", "info"])
+        by_doc: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_doc.setdefault(row["doc_id"], []).append(row)
         out = []
-        for row in sorted(rows, key=lambda r: r["doc_id"]):
-            info = json.loads(row["info"])
+        for doc_id, parts in sorted(by_doc.items()):
+            info = _info(parts)
             out.append(
                 DocumentRecord(
-                    row["doc_id"],
+                    doc_id,
                     info["path"],
                     info["title"],
                     info["sha256"],
@@ -105,21 +114,21 @@ class MilvusReader:
         return out
 
     def _parts(self, doc_id: str, first: int | None = None, last: int | None = None) -> list[dict[str, Any]]:
-        expr = f"doc_id == {schema.expr_list([doc_id])[1:-1]}"
+        expr = f"doc_id == {schema.quote(doc_id)}"
         if first is not None:
             expr += f" and part >= {first} and part <= {last}"
         return sorted(self._all("documents", expr, ["part", "text", "info"]), key=lambda r: r["part"])
 
     def _load_part(self, key: tuple[str, int]) -> str:
         doc_id, part = key
-        rows = self._all("documents", f"doc_id == {schema.expr_list([doc_id])[1:-1]} and part == {part}", ["text"])
+        rows = self._all("documents", f"doc_id == {schema.quote(doc_id)} and part == {part}", ["text"])
         return rows[0]["text"] if rows else ""
 
     def document(self, doc_id: str) -> StoredDocument | None:
         parts = self._parts(doc_id)
         if not parts:
             return None
-        info = json.loads(parts[0]["info"])
+        info = _info(parts)
         headings = tuple(Heading(*item) for item in info["headings"])
         text = "".join(p["text"] for p in parts)
         layout = layout_fields(info.get("layout", {}))
@@ -131,10 +140,11 @@ class MilvusReader:
     @cached_property
     def _page_maps(self) -> LoadingCache[str, PageMap]:
         def load(doc_id: str) -> PageMap:
-            rows = self._all("documents", f"doc_id == {schema.expr_list([doc_id])[1:-1]} and part == 0", ["info"])
+            expr = f'doc_id == {schema.quote(doc_id)} and info != ""'
+            rows = self._all("documents", expr, ["part", "info"])
             if not rows:
                 return PageMap(())
-            info = json.loads(rows[0]["info"])
+            info = _info(rows)
             return PageMap(tuple(info["page_starts"]), layout_fields(info.get("layout", {}))["page_labels"])
 
         return LoadingCache(load, PAGE_MAPS)
@@ -156,12 +166,18 @@ class MilvusReader:
         if not ids:
             return {}
         rows = self.client.get(self.collection("chunks"), ids=ids, output_fields=_CHUNK_FIELDS)
-        return {int(row["id"]): _chunk(row) for row in rows}
+        return {int(row["id"]): self._whole(_chunk(row)) for row in rows}
 
     def iter_chunks(self, doc_id: str | None = None) -> Iterator[ChunkRecord]:
-        expr = f"doc_id == {schema.expr_list([doc_id])[1:-1]}" if doc_id else ""
+        expr = f"doc_id == {schema.quote(doc_id)}" if doc_id else ""
         rows = self._all("chunks", expr, _CHUNK_FIELDS)
-        yield from sorted((_chunk(r) for r in rows), key=lambda c: c.id)
+        yield from sorted((self._whole(_chunk(r)) for r in rows), key=lambda c: c.id)
+
+    def _whole(self, record: ChunkRecord) -> ChunkRecord:
+        """`record` with its text, read from the document when it was too long for the chunk row (schema.LONG_TEXT)."""
+        if record.text != schema.LONG_TEXT:
+            return record
+        return replace(record, text=self.document_slice(record.doc_id, record.start, record.end))
 
     def chunk_ids_for(self, doc_ids: Iterable[str]) -> np.ndarray:
         doc_ids = list(doc_ids)
@@ -185,7 +201,7 @@ class MilvusReader:
     @cached_property
     def layouts(self) -> ChunkLayouts:
         def load(doc_id: str) -> list[LayoutRow]:
-            expr = f"doc_id == {schema.expr_list([doc_id])[1:-1]}"
+            expr = f"doc_id == {schema.quote(doc_id)}"
             rows = self._all("chunks", expr, _CHUNK_FIELDS[:8])
             found = sorted((_chunk({**r, "text": ""}) for r in rows), key=lambda c: c.id)
             return [(c.id, c.start, c.end, c.page, c.page_end, c.heading) for c in found]
@@ -224,7 +240,7 @@ class MilvusReader:
         return self._search([vector], "vector", k, allowed)
 
     def sparse_top(self, query: str, k: int, allowed: np.ndarray | None = None) -> list[tuple[int, float]]:
-        terms = " ".join(tokenize([query])[0])
+        terms = " ".join(schema.stored_term(t) for t in tokenize([query])[0])
         if not terms:
             return []
         # milvus-lite reports BM25 as a distance (-score), a server as the score: the magnitude is the score. Milvus
@@ -237,7 +253,7 @@ class MilvusReader:
         n = len(self)
         if not words:
             return []
-        tokenized = tokenize(words)
+        tokenized = [[schema.stored_term(t) for t in tokens] for tokens in tokenize(words)]
         wanted = sorted({t for tokens in tokenized for t in tokens})
         df: dict[str, int] = {}
         if wanted:

@@ -15,7 +15,11 @@ from typing import Any
 
 KINDS = ("chunks", "sentences", "documents", "meta")
 PART_CHARS = 16_000  # characters per document part: ≤ 64,000 bytes of UTF-8, under VARCHAR's 65,535
-MAX_VARCHAR = 65_535
+MAX_VARCHAR = 65_535  # bytes (a server counts UTF-8 bytes, milvus-lite characters: bytes hold for both)
+MAX_KEY = 1024  # bytes of a meta key ("df:<term>")
+MAX_TERM = 200  # bytes of a BM25 term as stored; a longer one is stored as its prefix and a digest
+LONG_TEXT = ""  # a chunk's `text` when it does not fit a VARCHAR: read from the document's parts (never empty else)
+MARKER = "…"  # ends a value cut to fit its field
 PLACEHOLDER_DIM = 2
 PLACEHOLDER = [0.0, 1.0]
 
@@ -124,8 +128,71 @@ def create_lease_collection(client: Any, name: str) -> None:
     client.create_collection(name, schema=lease, index_params=params, consistency_level="Strong")
 
 
+# Both milvus-lite and a server read \\ \" \n \r \t in a string literal and any other character as itself; neither
+# takes a raw line break, and milvus-lite knows no \u escapes (JSON's, for a control character in a file name).
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def quote(value: str) -> str:
+    """A Milvus expression string literal holding exactly `value`."""
+    return '"' + value.translate(_ESCAPES) + '"'
+
+
 def expr_list(values: list[Any]) -> str:
-    """A Milvus expression list literal (strings in double quotes; milvus-lite knows no \\u escapes)."""
+    """A Milvus expression list literal of strings or integers."""
+    return "[" + ", ".join(quote(v) if isinstance(v, str) else str(int(v)) for v in values) + "]"
+
+
+def fit(value: str, limit: int = MAX_VARCHAR) -> str:
+    """`value`, cut to at most `limit` UTF-8 bytes and ended with MARKER when it was cut."""
+    data = value.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return value
+    room = limit - len(MARKER.encode())
+    return data[:room].decode("utf-8", "ignore") + MARKER
+
+
+def stored_term(term: str) -> str:
+    """A BM25 term as the Milvus store keeps it: itself, or (over MAX_TERM bytes: a meta key holds 1,024) its first
+    40 characters and a digest, a word for any analyzer. Queries map their terms the same way, so they still match."""
+    if len(term.encode("utf-8", "surrogatepass")) <= MAX_TERM:
+        return term
+    import hashlib
+
+    return term[:40] + "x" + hashlib.sha256(term.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+MANIFEST = "manifest"  # meta key of the manifest; a long one is in pieces "manifest:1", "manifest:2", …
+
+
+def manifest_rows(manifest: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, value) meta rows holding `manifest` (hundreds of skipped files' reasons pass a VARCHAR)."""
     import json
 
-    return json.dumps(values, ensure_ascii=False)
+    value = json.dumps(manifest)
+    parts = pieces(value)
+    if len(parts) == 1:
+        return [(MANIFEST, value)]
+    return [(MANIFEST, json.dumps({"manifest_parts": len(parts)}))] + [
+        (f"{MANIFEST}:{n}", part) for n, part in enumerate(parts, 1)
+    ]
+
+
+def read_manifest(client: Any, meta: str) -> dict[str, Any] | None:
+    """The manifest in a version's meta collection (None when it has none)."""
+    import json
+
+    rows = client.get(meta, ids=[MANIFEST], output_fields=["value"])
+    if not rows:
+        return None
+    manifest = json.loads(rows[0]["value"])
+    if set(manifest) == {"manifest_parts"}:
+        keys = [f"{MANIFEST}:{n}" for n in range(1, int(manifest["manifest_parts"]) + 1)]
+        found = {r["key"]: r["value"] for r in client.get(meta, ids=keys, output_fields=["key", "value"])}
+        manifest = json.loads("".join(found[k] for k in keys))
+    return manifest
+
+
+def pieces(value: str, limit: int = MAX_VARCHAR) -> list[str]:
+    """ASCII `value` (JSON with ensure_ascii) in pieces of at most `limit` bytes; at least one."""
+    return [value[i : i + limit] for i in range(0, max(len(value), 1), limit)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -58,10 +57,10 @@ class MilvusStore:
     def _manifest(self, version: str) -> dict[str, Any]:
         meta = schema.collection(version, "meta")
         self.client.load_collection(meta)
-        rows = self.client.get(meta, ids=["manifest"], output_fields=["value"])
-        if not rows:
+        manifest = schema.read_manifest(self.client, meta)
+        if manifest is None:
             raise IndexFormatError(f"version {version} in '{self.location}' has no manifest; {REBUILD}")
-        return json.loads(rows[0]["value"])
+        return manifest
 
     def open_current(self) -> MilvusReader:
         name = self.current_name()

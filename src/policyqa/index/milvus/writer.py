@@ -20,6 +20,7 @@ from policyqa.ingest.documents import Document
 from policyqa.ingest.terms import tokenize
 
 BATCH = 1000  # rows per insert call
+BATCH_CHARS = 8_000_000  # text characters per insert call (at most 32 MB of UTF-8)
 
 
 class MilvusWriter:
@@ -32,6 +33,7 @@ class MilvusWriter:
         schema.create_version(client, self.version, dimension)
         self.deleted: set[str] = set()
         self._pending: dict[str, list[dict[str, Any]]] = {kind: [] for kind in schema.KINDS}
+        self._pending_chars = dict.fromkeys(schema.KINDS, 0)
         self.manifest: dict[str, Any] = {}
         self._next_id = (base.max_chunk_id if base is not None else 0) + 1
 
@@ -60,7 +62,9 @@ class MilvusWriter:
             "indexed_at": indexed_at,
             "layout": layout_json(doc),
         }
-        parts = [doc.text[i : i + schema.PART_CHARS] for i in range(0, max(len(doc.text), 1), schema.PART_CHARS)]
+        texts = [doc.text[i : i + schema.PART_CHARS] for i in range(0, max(len(doc.text), 1), schema.PART_CHARS)]
+        # the info JSON (4,000 headings: some 200 KB) is spread over parts too, past the text's when it must
+        infos = schema.pieces(json.dumps(info))
         self._insert(
             "documents",
             [
@@ -68,11 +72,11 @@ class MilvusWriter:
                     "key": f"{n}:{doc.id}",
                     "doc_id": doc.id,
                     "part": n,
-                    "text": part,
-                    "info": json.dumps(info) if n == 0 else "",
+                    "text": texts[n] if n < len(texts) else "",
+                    "info": infos[n] if n < len(infos) else "",
                     "placeholder": schema.PLACEHOLDER,
                 }
-                for n, part in enumerate(parts)
+                for n in range(max(len(texts), len(infos)))
             ],
         )
         ids = range(self._next_id, self._next_id + len(chunks))
@@ -84,14 +88,14 @@ class MilvusWriter:
                 {
                     "id": i,
                     "doc_id": doc.id,
-                    "title": doc.title,
+                    "title": schema.fit(doc.title),
                     "start": c.start,
                     "end": c.end,
                     "page": -1 if c.page is None else c.page,
                     "page_end": -1 if c.page_end is None else c.page_end,
-                    "heading": "\0" if c.heading is None else c.heading,
-                    "text": c.text,
-                    "terms": " ".join(t),
+                    "heading": "\0" if c.heading is None else schema.fit(c.heading),
+                    "text": c.text if _fits(c.text) else schema.LONG_TEXT,
+                    "terms": _terms(t),
                     "vector": np.asarray(v, dtype=np.float32).tolist(),
                 }
                 for i, c, t, v in zip(ids, chunks, terms, vectors, strict=True)
@@ -122,7 +126,7 @@ class MilvusWriter:
         manifest = {**self.manifest, "chunks": chunks, "max_chunk_id": self._next_id - 1, "previous_version": previous}
         self._insert(
             "meta",
-            [{"key": "manifest", "value": json.dumps(manifest), "placeholder": schema.PLACEHOLDER}]
+            [{"key": k, "value": v, "placeholder": schema.PLACEHOLDER} for k, v in schema.manifest_rows(manifest)]
             + [{"key": f"df:{t}", "value": str(n), "placeholder": schema.PLACEHOLDER} for t, n in df.items()],
         )
         self._send()
@@ -159,22 +163,48 @@ class MilvusWriter:
             )
 
     def _insert(self, kind: str, rows: list[dict[str, Any]]) -> None:
-        """Buffered: one insert call per BATCH rows (a call costs some 6 ms on milvus-lite, whatever its size)."""
+        """Buffered: one insert call per BATCH rows (a call costs some 6 ms on milvus-lite, whatever its size), or
+        sooner when their text passes BATCH_CHARS (a request has a size limit on a server)."""
         self._pending[kind] += rows
-        if len(self._pending[kind]) >= BATCH:
+        self._pending_chars[kind] += sum(len(r.get("text", "")) + len(r.get("info", "")) for r in rows)
+        if len(self._pending[kind]) >= BATCH or self._pending_chars[kind] >= BATCH_CHARS:
             self._send(kind)
 
     def _send(self, *kinds: str) -> None:
         for kind in kinds or schema.KINDS:
-            rows, self._pending[kind] = self._pending[kind], []
-            for start in range(0, len(rows), BATCH):
-                self.client.insert(self._name(kind), rows[start : start + BATCH])
+            rows, self._pending[kind], self._pending_chars[kind] = self._pending[kind], [], 0
+            batch: list[dict[str, Any]] = []
+            chars = 0
+            for row in rows:
+                batch.append(row)
+                chars += len(row.get("text", "")) + len(row.get("info", ""))
+                if len(batch) >= BATCH or chars >= BATCH_CHARS:
+                    self.client.insert(self._name(kind), batch)
+                    batch, chars = [], 0
+            if batch:
+                self.client.insert(self._name(kind), batch)
 
     def abandon(self) -> None:
         for kind in schema.KINDS:
             name = self._name(kind)
             if self.client.has_collection(name):
                 self.client.drop_collection(name)
+
+
+def _fits(text: str) -> bool:
+    return len(text) * 4 <= schema.MAX_VARCHAR or len(text.encode("utf-8", "surrogatepass")) <= schema.MAX_VARCHAR
+
+
+def _terms(terms: list[str]) -> str:
+    """A chunk's BM25 terms as stored: long ones shortened (schema.stored_term), whole terms within a VARCHAR (a
+    chunk of 64 model tokens holds far fewer; the cut only guards the field)."""
+    kept, size = [], 0
+    for term in map(schema.stored_term, terms):
+        size += len(term.encode("utf-8", "surrogatepass")) + 1
+        if size > schema.MAX_VARCHAR + 1:
+            break
+        kept.append(term)
+    return " ".join(kept)
 
 
 def _live(client: Any, prefix: str) -> str | None:
