@@ -139,3 +139,22 @@ def test_zip_bomb_guard_still_refuses_before_parsing() -> None:
         archive.writestr("word/document.xml", b"<" + b"a" * (40 * 1024 * 1024))
     with pytest.raises(DocumentError, match="zip bomb guard"):
         read_docx(buffer.getvalue())
+
+
+def test_vertically_merged_cells_repeat_their_group_and_a_hostile_span_is_capped() -> None:
+    import docx
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    table = document.add_table(rows=3, cols=3)
+    rows = [("Team", "Role", "Duty"), ("PMO", "Director", "Approves"), ("", "Manager", "Advises")]
+    for row, values in zip(table.rows, rows, strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    table.cell(1, 0).merge(table.cell(2, 0))  # "PMO" covers both rows
+    mark_header_row(table.rows[0])
+    span = table.rows[0]._tr.tc_lst[2].get_or_add_tcPr()
+    span.append(span.makeelement(qn("w:gridSpan"), {qn("w:val"): "100000000"}))
+    lines = read_docx(docx_bytes(document)).text.split("\n")
+    assert lines[1:] == ["PMO | Role: Director | Duty: Approves", "PMO | Role: Manager | Duty: Advises"]
+    assert len(lines[0]) < 100

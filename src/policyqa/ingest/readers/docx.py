@@ -17,6 +17,8 @@ from policyqa.ingest.readers.table_rows import Row, table_lines
 MAX_DOCX_MEMBER_BYTES = 32 * 1024 * 1024
 MAX_DOCX_TOTAL_BYTES = 128 * 1024 * 1024
 _INFLATE_STEP = 1024 * 1024
+MAX_GRID_SPAN = 64  # a hostile w:gridSpan must not make a row of millions of columns
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
 def check_zip_sizes(data: bytes, member_limit: int, total_limit: int) -> None:
@@ -95,35 +97,51 @@ def body_blocks(document: Any) -> Iterator[tuple[str, int]]:
         if element.tag == paragraph:
             yield Paragraph(element, document).text, style_levels.get(element.style or "", 0)
         elif element.tag == table:
-            yield "\n".join(docx_table_lines(element, document)), 0
+            yield "\n".join(docx_table_lines(element)), 0
         elif element.tag == control and not _is_table_of_contents(element):
             inner = element.find(content)
             pending.extend(reversed(inner) if inner is not None else ())
 
 
-def docx_table_lines(tbl: Any, document: Any) -> list[str]:
+def docx_table_lines(tbl: Any) -> list[str]:
     """Each row one line carrying its column headers; the header rows are those Word marks to repeat on each page
-    (w:tblHeader), else the first row when it looks like one."""
-    from docx.oxml.ns import qn
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
-
+    (w:tblHeader), else the first row when it looks like one. Read from the XML by grid column (python-docx's
+    row.cells took 10 s for a 20,000-row table): a cell spanning columns (w:gridSpan) comes once, a cell merged
+    with the one above (w:vMerge) repeats its text, so each row still names its group."""
     rows: list[Row] = []
     marked = 0
-    for row in Table(tbl, document).rows:
-        values: Row = []
-        previous = None
-        for cell in row.cells:  # by grid column: a merged cell comes once per column it covers
-            if previous is not None and cell._tc is previous:
-                values.append(None)
-                continue
-            previous = cell._tc
-            values.append(_cell_text([Paragraph(p, cell).text for p in cell._tc.iter(qn("w:p"))]))
-        properties = row._tr.trPr
-        if marked == len(rows) and properties is not None and properties.find(qn("w:tblHeader")) is not None:
+    above: dict[int, str] = {}  # text of the last cell starting a vertical merge, by grid column
+    for tr in tbl.iterchildren(_W + "tr"):
+        properties = tr.find(_W + "trPr")
+        values: Row = [""] * _int_val(properties, "gridBefore", 0)
+        for tc in tr.iterchildren(_W + "tc"):
+            cell_properties = tc.find(_W + "tcPr")
+            column = len(values)
+            merge = cell_properties.find(_W + "vMerge") if cell_properties is not None else None
+            if merge is not None and merge.get(_W + "val", "continue") == "continue":
+                text = above.get(column, "")
+            else:
+                text = _cell_text([_paragraph_text(p) for p in tc.iter(_W + "p")])
+                if merge is not None:
+                    above[column] = text
+            values += [text] + [None] * (min(_int_val(cell_properties, "gridSpan", 1), MAX_GRID_SPAN) - 1)
+        if marked == len(rows) and properties is not None and properties.find(_W + "tblHeader") is not None:
             marked += 1
         rows.append(values)
     return table_lines(rows, marked or None)
+
+
+def _paragraph_text(p: Any) -> str:
+    pieces: list[str] = []
+    for node in p.iter(_W + "t", _W + "tab", _W + "br", _W + "cr", _W + "noBreakHyphen"):
+        pieces.append(node.text or "" if node.tag == _W + "t" else "-" if node.tag == _W + "noBreakHyphen" else " ")
+    return "".join(pieces)
+
+
+def _int_val(properties: Any, name: str, default: int) -> int:
+    found = properties.find(_W + name) if properties is not None else None
+    value = found.get(_W + "val", "") if found is not None else ""
+    return int(value) if value.isdigit() else default
 
 
 def _cell_text(paragraphs: list[str]) -> str:
