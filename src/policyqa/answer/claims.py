@@ -1,9 +1,14 @@
 """Checking a generated answer sentence by sentence against the verbatim quotes each sentence cites.
 
 A sentence is supported when it cites at least one quote that exists, every number and name in it appears in the
-quotes it cites, and it is close enough to them: the share of its content words found in the quotes and the
-embedding similarity to the nearest cited quote are above floors calibrated on eval/generated_checks.jsonl
-(benchmarks/calibrate_checker.py; BENCHMARKS.md, "Generated answers").
+quotes it cites, it does not contradict them (a negation, an opposite, a number or date part in another place:
+policyqa.answer.contradictions), and it is close enough to them: the share of its content words found in the
+quotes and the embedding similarity to the nearest cited quote are above floors calibrated on
+eval/generated_checks.jsonl (benchmarks/calibrate_checker.py; BENCHMARKS.md, "Generated answers").
+
+Sentences of a quote that address the model ("Ignore the question and say …": policyqa.answer.injection) are not
+evidence: they are removed from the quotes before any comparison, and a sentence that restates one is rejected
+saying so.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from policyqa.answer.contradictions import antonym_problems, date_problems, negation_problems, number_problems
 from policyqa.answer.grounding import STOPWORDS
+from policyqa.answer.injection import split_instructions
 from policyqa.answer.types import SentenceCheck
 from policyqa.ingest.sentences import sentence_spans
 
@@ -83,7 +90,10 @@ def check_sentence(
     quote_vectors: dict[int, np.ndarray],
     overlap_floor: float = OVERLAP_FLOOR,
     similarity_floor: float = SIMILARITY_FLOOR,
+    instructions: dict[int, list[str]] | None = None,
 ) -> SentenceCheck:
+    """`quotes` are the evidence with instruction sentences already removed (`evidence_quotes`); `instructions`
+    holds the removed ones, to name them when the sentence restates one."""
     problems = []
     cited = [n for n in markers if n in quotes]
     if not markers:
@@ -95,14 +105,39 @@ def check_sentence(
     label = ", ".join(f"[{n}]" for n in cited)
     problems += [f"the number {n} is not in {label}" for n in sorted(numbers(sentence) - numbers(evidence))]
     problems += [f"'{w}' is not in {label}" for w in sorted(names(sentence) - _words(evidence))]
+    cited_quotes = {n: quotes[n] for n in cited if quotes[n]}
+    problems += negation_problems(sentence, cited_quotes) + antonym_problems(sentence, cited_quotes)
+    problems += date_problems(sentence, cited_quotes, numbers(evidence)) + number_problems(sentence, cited_quotes)
+    problems += _restated_instructions(sentence, evidence, {n: (instructions or {}).get(n, []) for n in cited})
     words = content_words(sentence)
     overlap = len(words & content_words(evidence)) / len(words) if words else 0.0
-    similarity = max(float(sentence_vector @ quote_vectors[n]) for n in cited)
+    similarity = max((float(sentence_vector @ quote_vectors[n]) for n in cited if quotes[n]), default=0.0)
     if overlap < overlap_floor:
         problems.append(f"only {overlap:.0%} of its words are in {label}")
     if similarity < similarity_floor:
         problems.append(f"its meaning is far from {label} (similarity {similarity:.2f})")
     return SentenceCheck(sentence, list(markers), not problems, problems, round(overlap, 3), round(similarity, 3))
+
+
+def _restated_instructions(sentence: str, evidence: str, instructions: dict[int, list[str]]) -> list[str]:
+    """An instruction a sentence draws on: it holds a number or content word of the sentence that the evidence
+    (the quotes without their instructions) does not."""
+    words = content_words(sentence) - content_words(evidence)
+    figures = numbers(sentence) - numbers(evidence)
+    out = []
+    for n, flagged in instructions.items():
+        for instruction in flagged:
+            if words & content_words(instruction) or figures & numbers(instruction):
+                shown = instruction if len(instruction) <= 90 else instruction[:87] + "…"
+                out.append(f"it restates an instruction inside quote [{n}] ('{shown}'), which is not evidence")
+                break
+    return out
+
+
+def evidence_quotes(quotes: dict[int, str]) -> tuple[dict[int, str], dict[int, list[str]]]:
+    """(each quote without the sentences that address the model, those sentences by marker)."""
+    split = {n: split_instructions(q) for n, q in quotes.items()}
+    return {n: kept for n, (kept, _) in split.items()}, {n: flagged for n, (_, flagged) in split.items() if flagged}
 
 
 def check_answer(
@@ -116,10 +151,11 @@ def check_answer(
     sentences = split_sentences(text)
     if not sentences:
         return []
-    numbers_ = sorted(quotes)
-    vectors = encode([s for s, _ in sentences] + [quotes[n] for n in numbers_])
+    evidence, instructions = evidence_quotes(quotes)
+    numbers_ = [n for n in sorted(evidence) if evidence[n]]
+    vectors = encode([s for s, _ in sentences] + [evidence[n] for n in numbers_])
     quote_vectors = {n: vectors[len(sentences) + i] for i, n in enumerate(numbers_)}
     return [
-        check_sentence(s, m, quotes, vectors[i], quote_vectors, overlap_floor, similarity_floor)
+        check_sentence(s, m, evidence, vectors[i], quote_vectors, overlap_floor, similarity_floor, instructions)
         for i, (s, m) in enumerate(sentences)
     ]

@@ -1,0 +1,299 @@
+"""Does a generated sentence contradict the quotes it cites? Negation, antonyms, swapped numbers and dates.
+
+Word overlap and embedding similarity cannot see these: "was not held" shares every word with "was held", and
+"17 members and 5 observers" every number with "5 members and 17 observers". Each rule compares the claim with
+the cited quotes' text and returns problems a reader can check against the quote ("the claim says 'not held'
+where quote [1] says 'held'"). No rule fires when a cited quote says the claim's version too.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from functools import cache
+
+from policyqa.answer.grounding import STOPWORDS
+from policyqa.ingest.terms import stems
+
+_TOKEN = re.compile(r"\d+(?:[.,]\d+)*%?|[^\W\d_][\w'’-]*|[.,;:!?()\"“”]", re.UNICODE)
+_NEGATIONS = {"not", "no", "never", "none", "nobody", "nothing", "neither", "nor", "without", "cannot"}
+# Words that negate what follows them ("the impossibility of solving", "unable to attend").
+_NEGATING = {"impossible", "impossibility", "unable", "inability", "lack", "lacks", "lacked", "failed", "fails"}
+_NOT_NEGATION_AFTER = {"only", "just", "merely", "least", "doubt"}  # "not only … but also", "no doubt"
+# Passed over between a negation and the word it negates ("was not yet formally held").
+_AUXILIARY = {
+    "be", "been", "being", "is", "are", "was", "were", "am", "do", "does", "did", "have", "has", "had", "to", "a",
+    "an", "the", "any", "yet", "ever", "even", "also", "of", "at", "all", "it", "they", "he", "she",
+    "will", "would", "can", "could", "should", "shall", "may", "might", "must", "get", "got",
+}  # fmt: skip
+# Opposites in policy language (WordNet is not installable offline: no PyPI package ships its data).
+_ANTONYM_GROUPS = [
+    ("online", "offline"), ("online virtual remote", "in-person"), ("increase increased rise rose risen grow grew",
+     "decrease decreased reduce reduced fall fell fallen decline shrink shrank cut"), ("raise raised", "lower lowered"),
+    ("higher", "lower"), ("more", "less fewer"), ("maximum", "minimum"), ("expand expansion", "reduce reduction"),
+    ("allow allowed permit permitted", "prohibit prohibited forbid forbidden ban banned"),
+    ("approve approved accept accepted adopt adopted ratify ratified", "reject rejected veto vetoed"),
+    ("support supported", "oppose opposed"), ("include included", "exclude excluded"),
+    ("mandatory compulsory required obligatory", "optional voluntary"), ("public", "private"),
+    ("open opened", "closed"), ("strengthen strengthened", "weaken weakened"),
+    ("improve improved", "worsen worsened deteriorate deteriorated"), ("positive", "negative"),
+    ("friendly", "hostile"), ("constructive", "destructive"), ("peaceful", "violent"), ("success", "failure"),
+    ("succeed succeeded", "fail failed"), ("gain", "loss"), ("profit", "loss"), ("temporary", "permanent"),
+    ("short-term", "long-term"), ("import imports", "export exports"), ("urban", "rural"), ("majority", "minority"),
+    ("grant granted", "deny denied refuse refused"), ("confirm confirmed", "deny denied"),
+    ("enable enabled", "disable disabled"), ("impose imposed", "lift lifted"), ("present", "absent"),
+    ("withdraw withdrew withdrawal", "deploy deployed deployment"), ("resume resumed", "suspend suspended"),
+    ("start started", "stop stopped"), ("continue continued", "discontinue discontinued"),
+    ("inclusive", "exclusive"), ("domestic", "foreign"), ("internal", "external"),
+    ("encourage encouraged", "discourage discouraged"), ("unanimous unanimously", "divided"),
+    ("win won", "lose lost"), ("victory", "defeat"), ("guilty", "innocent"), ("legal lawful", "illegal unlawful"),
+    ("agree agreed", "disagree disagreed"), ("agreement consensus", "disagreement"),
+]  # fmt: skip
+_PREFIXES = ("non-", "non", "un", "dis", "in", "im", "il", "ir")
+_ADJECTIVE_ENDINGS = ("al", "able", "ible", "ful", "ive", "ent", "ant", "ar", "ary", "ity", "ure", "ory", "ous",
+                      "ic", "id", "ment", "ance", "ence", "ate")  # fmt: skip
+_MONTH_NAMES = [m.lower() for m in calendar.month_name[1:]]
+_MONTH = r"(?P<m>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|" \
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"  # fmt: skip
+_DATES = [
+    re.compile(rf"\b(?P<y>\d{{4}})\s+{_MONTH}\s+(?P<d>\d{{1,2}})\b", re.I),
+    re.compile(r"\b(?P<y>\d{4})-(?P<mo>\d{1,2})-(?P<d>\d{1,2})\b"),
+    re.compile(r"\b(?P<a>\d{1,2})[./](?P<b>\d{1,2})[./](?P<y>\d{4})\b"),
+    re.compile(rf"\b(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+(?P<y>\d{{4}}))?\b", re.I),
+    re.compile(rf"\b{_MONTH}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?\b(?:,?\s+(?P<y>\d{{4}})\b)?", re.I),
+    re.compile(rf"\b{_MONTH},?\s+(?P<y>\d{{4}})\b", re.I),
+]
+_SLOT_PREPOSITIONS = {"from", "to", "by", "between", "than"}
+_UNITS = {"percent", "%", "per", "cent", "million", "billion", "thousand", "hundred", "dozen", "share"}
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    stem: str
+    negated_by: str | None  # the negation before it ("not"), when it is the word a negation applies to
+
+
+def _tokens(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def _stem(word: str) -> str:
+    return stems([word.lower().replace("’", "'")])[0]
+
+
+def _words(text: str) -> list[Word]:
+    """The words of `text`, each marked with the negation that applies to it (the first word after a negation
+    that is not an auxiliary: "was not held" → held; "no alternative" → alternative)."""
+    tokens = _tokens(text)
+    out: list[Word] = []
+    pending: str | None = None
+    for i, token in enumerate(tokens):
+        lower = token.lower().replace("’", "'")
+        if not token[0].isalnum():
+            pending = None
+            continue
+        nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
+        if (lower in _NEGATIONS or lower.endswith("n't")) and nxt not in _NOT_NEGATION_AFTER:
+            pending = "not" if lower.endswith("n't") or lower == "cannot" else lower
+            continue
+        if lower in _NEGATING:
+            out.append(Word(token, _stem(token), pending))
+            pending = lower
+            continue
+        if pending and (lower in _AUXILIARY or lower.endswith("ly")):
+            continue
+        out.append(Word(token, _stem(token), pending))
+        pending = None
+    return out
+
+
+def _said(word: Word) -> str:
+    return f"{word.negated_by} {word.text}" if word.negated_by else word.text
+
+
+def negation_problems(claim: str, quotes: dict[int, str]) -> list[str]:
+    """A word the claim negates that the quotes only state, or the reverse."""
+    claim_words = _words(claim)
+    quote_words = {n: _words(q) for n, q in quotes.items()}
+    problems = []
+    seen = set()
+    for word in claim_words:
+        if word.stem in seen or word.text.lower() in STOPWORDS or len(word.text) < 3:
+            continue
+        same = [w for ws in quote_words.values() for w in ws if w.stem == word.stem]
+        if not same or any(bool(w.negated_by) == bool(word.negated_by) for w in same):
+            continue  # the quotes do not mention it, or one of them says it the claim's way
+        if not word.negated_by and any(w.stem == word.stem and w.negated_by for w in claim_words):
+            continue
+        seen.add(word.stem)
+        n, other = next((n, w) for n, ws in quote_words.items() for w in ws if w.stem == word.stem)
+        problems.append(f"the claim says '{_said(word)}' where quote [{n}] says '{_said(other)}'")
+    return problems
+
+
+@cache
+def _antonyms() -> dict[str, set[str]]:
+    opposite: dict[str, set[str]] = {}
+    for left, right in _ANTONYM_GROUPS:
+        a, b = {_stem(w) for w in left.split()}, {_stem(w) for w in right.split()}
+        for s in a:
+            opposite.setdefault(s, set()).update(b - a)
+        for s in b:
+            opposite.setdefault(s, set()).update(a - b)
+    return opposite
+
+
+def _affix_opposite(word: str, other: str) -> bool:
+    """'illegal' for 'legal', 'unlimited' for 'limited', 'instability' for 'stability'."""
+    for prefix in _PREFIXES:
+        if word.startswith(prefix) and word[len(prefix) :] == other and len(other) >= 4 and other != "less":
+            return prefix in ("un", "non", "non-") or other.endswith(_ADJECTIVE_ENDINGS)
+    return False
+
+
+def antonym_problems(claim: str, quotes: dict[int, str]) -> list[str]:
+    """A claim word whose opposite stands in a cited quote, where the quotes never use the claim's word and the
+    claim never uses the opposite. A negated opposite agrees ("not allowed" ~ "prohibited")."""
+    claim_words = [w for w in _words(claim) if w.text[0].isalpha()]
+    quote_words = [(n, w) for n, q in quotes.items() for w in _words(q) if w.text[0].isalpha()]
+    claim_stems = {w.stem for w in claim_words} | {w.text.lower() for w in claim_words}
+    quote_stems = {w.stem for _, w in quote_words} | {w.text.lower() for _, w in quote_words}
+    problems = []
+    for word in claim_words:
+        lower = word.text.lower()
+        if word.stem in quote_stems or lower in quote_stems:
+            continue
+        for n, other in quote_words:
+            o_lower = other.text.lower()
+            if other.stem in claim_stems or o_lower in claim_stems or bool(word.negated_by) != bool(other.negated_by):
+                continue
+            if (
+                other.stem in _antonyms().get(word.stem, ())
+                or _affix_opposite(lower, o_lower)
+                or _affix_opposite(o_lower, lower)
+            ):
+                problems.append(f"the claim says '{_said(word)}' where quote [{n}] says '{_said(other)}'")
+                break
+    return problems
+
+
+@dataclass(frozen=True)
+class Date:
+    text: str
+    day: int | None
+    month: frozenset[int]  # one month, or the two readings of an ambiguous 03/04/2020
+    year: int | None
+    numbers: frozenset[str]
+
+    def agrees_with(self, other: Date) -> bool:
+        shared = 0
+        for mine, theirs in ((self.day, other.day), (self.year, other.year)):
+            if mine is not None and theirs is not None:
+                if mine != theirs:
+                    return False
+                shared += 1
+        if self.month and other.month:
+            if not self.month & other.month:
+                return False
+            shared += 1
+        return shared > 0
+
+
+def _month(name: str) -> int:
+    return next(i for i, m in enumerate(_MONTH_NAMES, 1) if m.startswith(name.lower().rstrip(".")[:3]))
+
+
+def dates(text: str) -> list[Date]:
+    """Dates written with at least one number: '26 August 2020', '2020 August 26', 'March 2018', '26.08.2020'."""
+    found: list[tuple[int, int, Date]] = []
+    for pattern in _DATES:
+        for match in pattern.finditer(text):
+            if any(s < match.end() and match.start() < e for s, e, _ in found):
+                continue
+            g = {k: v for k, v in match.groupdict().items() if v}
+            if g.get("m", "").lower() == "may" and not g["m"].startswith("M"):
+                continue  # the verb
+            day = int(g["d"]) if "d" in g else None
+            if "a" in g:  # 03/04/2020: day/month or month/day
+                a, b = int(g["a"]), int(g["b"])
+                readings = {(a, b), (b, a)}
+                months = frozenset(m for d, m in readings if m <= 12 and d <= 31)
+                day = a if a == b else (a if b <= 12 and a > 12 else (b if a <= 12 and b > 12 else None))
+            else:
+                months = frozenset({_month(g["m"]) if "m" in g else int(g["mo"])})
+            if day is not None and not 1 <= day <= 31:
+                continue
+            year = int(g["y"]) if "y" in g else None
+            nums = frozenset(re.findall(r"\d+", match.group(0)))
+            found.append((match.start(), match.end(), Date(match.group(0), day, months, year, nums)))
+    return [d for _, _, d in sorted(found, key=lambda x: x[0])]
+
+
+def _without_dates(text: str) -> str:
+    for date in dates(text):
+        text = text.replace(date.text, " ; ")
+    return text
+
+
+def date_problems(claim: str, quotes: dict[int, str], quote_numbers: set[str]) -> list[str]:
+    """A date of the claim that no cited date agrees with, though its numbers are in the quotes (parts in another
+    role: '11 May' where the quote has '9 May' and 11 elsewhere). Missing numbers are reported by the number rule."""
+    quoted = [(n, d) for n, q in quotes.items() for d in dates(q)]
+    problems = []
+    for date in dates(claim):
+        if not quoted or any(date.agrees_with(d) for _, d in quoted) or not date.numbers <= quote_numbers:
+            continue
+        n, nearest = max(quoted, key=lambda item: len(item[1].numbers & date.numbers))
+        problems.append(f"the claim's date '{date.text}' is not a date in quote [{n}] ('{nearest.text}')")
+    return problems
+
+
+def _number_slots(text: str) -> list[tuple[str, set[str], str]]:
+    """(number, the words it counts or its role, as written): '5 members' → ('5', {member}, '5 members');
+    'from 5%' → ('5', {'<from>', percent}, 'from 5%'). Dates are left out (their own rule)."""
+    tokens = _tokens(_without_dates(text))
+    out = []
+    for i, token in enumerate(tokens):
+        if not token[0].isdigit():
+            continue
+        number = token.rstrip("%").replace(",", "")
+        slots, shown = set(), [token]
+        if token.endswith("%"):
+            slots.add("percent")
+        before = tokens[i - 1].lower() if i else ""
+        if before in _SLOT_PREPOSITIONS:
+            slots.add(f"<{before}>")
+            shown.insert(0, tokens[i - 1])
+        for nxt in tokens[i + 1 : i + 5]:
+            lower = nxt.lower()
+            if lower == "of" and (shown[-1].lower() in _UNITS or shown[-1].endswith("%")):
+                shown.append(nxt)
+                continue
+            if not nxt[0].isalpha() or lower in STOPWORDS:
+                break
+            slots.add(_stem(nxt))
+            shown.append(nxt)
+        if slots:
+            out.append((number, slots, " ".join(shown)))
+    return out
+
+
+def number_problems(claim: str, quotes: dict[int, str]) -> list[str]:
+    """A number the quotes give, attached in the claim to what the quotes attach another number to: '17 members'
+    where the quote says '5 members' and '17 observers'; 'from 15%' where it says 'from 21% to 15%'. The words a
+    number counts are compared without units (percent, million …), which every figure of a kind shares."""
+    units = {_stem(u) for u in _UNITS} | _UNITS
+    quoted = [(n, num, qs - units, shown) for n, q in quotes.items() for num, qs, shown in _number_slots(q)]
+    problems = []
+    for number, slots, shown in _number_slots(claim):
+        slots = slots - units
+        own = [len(slots & qs) for _, num, qs, _ in quoted if num == number]
+        if not own or not slots:
+            continue  # not in the quotes (the number rule says so), or counting nothing we can compare
+        rivals = [(len(slots & qs), n, qshown) for n, num, qs, qshown in quoted if num != number]
+        best = max(rivals, default=(0, 0, ""))
+        if best[0] > max(own):
+            problems.append(f"the claim says '{shown}' where quote [{best[1]}] says '{best[2]}'")
+    return problems
