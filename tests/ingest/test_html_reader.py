@@ -162,3 +162,21 @@ def test_a_few_stray_nul_bytes_in_a_real_page_are_dropped_and_a_binary_file_is_r
     assert "Service providers will not be charging" in parsed.text
     with pytest.raises(DocumentError, match="binary file"):
         read_html(b"<html>" + b"\x00\x01\x02" * 1000)
+
+
+def test_nested_furniture_names_and_headings_in_menus_cost_one_pass() -> None:
+    nested = b'<div class="share">' * 250 + b"<p>" + b"word " * 200_000 + b"</p>" + b"</div>" * 250
+    menu = b'<nav><div class="sidebar"><p>' + b"word " * 2_000 + b"</p>" + b"<h1>Menu</h1>" * 20_000 + b"</div></nav>"
+    started = time.perf_counter()
+    assert read_html(b"<body>" + nested + b"</body>").text.count("word") == 200_000
+    assert read_html(b"<body>" + menu + b"<main><p>Body.</p></main></body>").title is None
+    assert time.perf_counter() - started < 10  # 29 s and 6.5 s when each was measured whole
+
+
+def test_page_title_in_the_site_header_above_main_is_kept() -> None:
+    page = b"""<body><header class="site-header"><h1>Privacy Policy</h1><nav><a href="/">Home</a></nav></header>
+    <main><p>We keep account data for one year.</p></main><footer>Contact</footer></body>"""
+    parsed = read_html(page)
+    assert parsed.title == "Privacy Policy"
+    assert parsed.text == "Privacy Policy\n\nWe keep account data for one year."
+    assert parsed.headings == [(0, "Privacy Policy")]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from typing import Any
 
 from policyqa.errors import DocumentError
 from policyqa.ingest.readers.base import ParsedText, decode_text
@@ -34,7 +35,7 @@ _LEGACY_CODECS = ("iso8859-", "cp", "koi8", "mac-", "shift_jis", "euc_", "iso202
 def read_html(data: bytes) -> ParsedText:
     from lxml import etree
 
-    from policyqa.ingest.readers.html_content import page_blocks, page_title
+    from policyqa.ingest.readers.html_content import page_blocks
 
     check_html_size(data)
     text = decode_html(data)
@@ -64,6 +65,34 @@ def read_html(data: bytes) -> ParsedText:
         parts.append(block.text)
         offset += len(block.text) + 2
     return ParsedText(text="\n\n".join(parts), headings=headings, levels=levels, title=page_title(root))
+
+
+_MARKUP = re.compile(r"<[a-z!/][^>]*>", re.IGNORECASE)
+# A "title" made only of these words is a control's label ("Mobile Menu Overlay", "Skip to main content")
+_UI_WORDS = {
+    "mobile", "menu", "overlay", "main", "navigation", "nav", "skip", "to", "content", "toggle", "close", "open",
+    "search", "cookie", "cookies", "consent", "home", "log", "login", "in", "sign", "signin", "the", "site",
+    "header", "footer", "banner", "primary", "secondary", "page", "back", "top", "button", "expand", "collapse",
+}  # fmt: skip
+
+
+def page_title(root: Any) -> str | None:
+    """The page's first <h1> outside the site's furniture (what a reader sees as its title), else og:title, else
+    <title>. Never UI text ("Mobile Menu Overlay") or markup."""
+    from policyqa.ingest.readers.html_content import inline_text, title_headings
+
+    h1 = next((inline_text(h) for h in title_headings(root)), None)
+    og = root.find(".//meta[@property='og:title']")
+    title = root.find("head/title")
+    candidates = [h1, og.get("content") if og is not None else None]
+    candidates.append("".join(title.itertext()) if title is not None else None)
+    return next((t for t in (" ".join((c or "").split()) for c in candidates) if _sane(t)), None)
+
+
+def _sane(title: str) -> bool:
+    if not (3 <= len(title) <= 300) or sum(ch.isalpha() for ch in title) < 3 or _MARKUP.search(title):
+        return False
+    return not set(re.findall(r"\w+", title.lower())) <= _UI_WORDS
 
 
 def text_without_markup(text: str) -> ParsedText:
