@@ -122,9 +122,11 @@ def _reads_like_furniture(element: Any) -> bool:
     from lxml import etree
 
     chars = link_chars = links_open = 0
+    cut = False  # the look stopped before the element's end: then it is not known to be short
     walker = etree.iterwalk(element, events=("start", "end"))
     for visited, (event, node) in enumerate(walker):
         if visited > FURNITURE_SAMPLE_NODES:
+            cut = True
             break
         is_link = node.tag == "a"
         if event == "start":
@@ -137,7 +139,7 @@ def _reads_like_furniture(element: Any) -> bool:
             size = len(piece) - piece.count(" ") - piece.count("\n")
             chars += size
             link_chars += size if links_open else 0
-    return chars <= FURNITURE_TEXT_CHARS or link_chars > chars / 2
+    return (chars <= FURNITURE_TEXT_CHARS and not cut) or link_chars > chars / 2
 
 
 def _holds_page_heading(element: Any) -> bool:
