@@ -12,13 +12,14 @@ from typing import Any
 
 from policyqa.errors import DocumentError
 from policyqa.ingest.readers.base import ParsedText
-from policyqa.ingest.readers.pdf_furniture import find_furniture
+from policyqa.ingest.readers.pdf_furniture import find_furniture, page_number
 from policyqa.ingest.readers.pdf_headings import Bookmark, title_from_fonts
 from policyqa.ingest.readers.pdf_layout import lay_out
 from policyqa.ingest.readers.pdf_lines import PageLines, read_page_lines
 from policyqa.ingest.readers.pdfium_lock import PDFIUM_LOCK
 
 _PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
+_STAMP = re.compile(r"^[A-Z]{0,8}[\s_-]?\d{3,10}$")  # a Bates number a scanner stamps on each page
 # Title properties a tool filled from a file name: "CSP_Vulnerability_Scanning", "…rev23Dec2022 - FINAL",
 # "DataProcessingAddendum", "… Procedures_JH Reviewed_070224"
 _FILE_NAME_LIKE = re.compile(r"_|(?i:\b(?:final|draft|clean|rev\d\w*|v\d+(?:\.\d+)+)\b)|[a-z][A-Z][a-z]+[A-Z]")
@@ -105,8 +106,8 @@ def _read_pages(pdf: Any, count: int) -> tuple[list[PageLines], list[int]]:
                 lines = read_page_lines(page, textpage)
             finally:
                 textpage.close()
-            if not lines.lines and looks_scanned(page):
-                scanned.append(index)
+            if all(_STAMP.match(line.text) or page_number(line.text) for line in lines.lines) and looks_scanned(page):
+                scanned.append(index)  # no text layer, or only a stamp on a scan ("Page 3", a Bates number)
         finally:
             page.close()
         pages.append(lines)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import ctypes
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+_WIDE = re.compile("[\ud800-\udfff\ue000-\uf8ff]")
 _MARKER_CHARS = frozenset("0123456789*†‡§¶")
 # Symbol-font bullets that PDFium reports as private-use characters (Word's "Symbol" and "Wingdings" lists)
 _BULLETS = {"\uf0b7": "•", "\uf0a7": "▪", "\uf0d8": "•", "\uf0fc": "✓", "\uf076": "•", "\uf0a8": "•", "\uf02d": "-"}
@@ -51,7 +53,7 @@ class PageLines:
     chars: int = 0  # characters PDFium found (0: no text layer)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Char:
     ch: str
     index: int  # PDFium's character index (for font queries)
@@ -116,6 +118,8 @@ def _rejoin_rows(lines: list[Line]) -> list[Line]:
     Only when one or two lines on the page are like that: many are columns or table cells, left as drawn."""
     late: list[tuple[int, int]] = []
     for i, line in enumerate(lines):
+        if i < 2 or line.vertical or line.top >= lines[i - 1].top - 0.5 * line.height:
+            continue  # drawn in reading order (below or beside the previous line)
         for j in range(max(0, i - 60), i - 1):
             row = lines[j]
             overlap = min(row.bottom, line.bottom) - max(row.top, line.top)
@@ -152,31 +156,37 @@ def _boxed_chars(
     ref = ctypes.byref(rect)
     get_box = pdfium_c.FPDFText_GetLooseCharBox
     chars: list[_Char] = []
+    append = chars.append
     gap = 0
+    wide = _WIDE.search(text) is not None  # surrogate halves or private-use glyphs: the careful path
     for index, ch in enumerate(text):
-        if "\ud800" <= ch <= "\udfff":  # PDFium keeps a character beyond the BMP as two halves: one character
-            if ch > "\udbff" or index + 1 >= len(text) or not "\udc00" <= text[index + 1] <= "\udfff":
+        if wide and ch >= "\ud800":
+            if ch <= "\udfff":  # PDFium keeps a character beyond the BMP as two halves: make it one
+                if ch > "\udbff" or index + 1 >= len(text) or not "\udc00" <= text[index + 1] <= "\udfff":
+                    continue
+                ch = (ch + text[index + 1]).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
+            ch = _BULLETS.get(ch, ch)
+            if "\ue000" <= ch <= "\uf8ff":  # a private-use glyph (a decorative symbol font) means nothing as text
+                gap = gap or SOFT
                 continue
-            ch = (ch + text[index + 1]).encode("utf-16-le", "surrogatepass").decode("utf-16-le")
-        if ch in "\r\n" or not get_box(raw, index, ref) or rect.top <= rect.bottom:
-            gap = max(gap, SOFT)
+        if ch == "\n" or ch == "\r" or not get_box(raw, index, ref) or rect.top <= rect.bottom:
+            gap = gap or SOFT  # a line break or space PDFium added (it has no box)
             continue
-        if ch.isspace():
-            gap = HARD
-            continue
-        ch = _BULLETS.get(ch, ch)
-        if "\ue000" <= ch <= "\uf8ff":  # a private-use glyph (a decorative symbol font) has no meaning as text
-            gap = max(gap, SOFT)
+        if ch == " " or ch.isspace():
+            gap = HARD  # a space the file draws
             continue
         if rotation == 0:
-            box = (rect.left - left, top - rect.top, rect.right - left, top - rect.bottom)
-        elif rotation == 90:  # shown turned clockwise: up becomes right, right becomes down
-            box = (rect.bottom - bottom, rect.left - left, rect.top - bottom, rect.right - left)
+            append(_Char(ch, index, rect.left - left, top - rect.top, rect.right - left, top - rect.bottom, gap))
+            gap = 0
+            continue
+        if rotation == 90:  # shown turned clockwise: up becomes right, right becomes down
+            append(_Char(ch, index, rect.bottom - bottom, rect.left - left, rect.top - bottom, rect.right - left, gap))
         elif rotation == 180:
-            box = (right - rect.right, rect.bottom - bottom, right - rect.left, rect.top - bottom)
+            append(
+                _Char(ch, index, right - rect.right, rect.bottom - bottom, right - rect.left, rect.top - bottom, gap)
+            )
         else:
-            box = (top - rect.top, right - rect.right, top - rect.bottom, right - rect.left)
-        chars.append(_Char(ch, index, *box, gap))
+            append(_Char(ch, index, top - rect.top, right - rect.right, top - rect.bottom, right - rect.left, gap))
         gap = 0
     return chars
 
@@ -205,14 +215,16 @@ def _group_lines(chars: list[_Char], rotated: Callable[[int], bool]) -> list[tup
             lines.append((current, True))
             current, vertical = [], False
         if current:
-            overlap = min(bottom, c.bottom) - max(top, c.top)
-            height = min(bottom - top, c.bottom - c.top)
-            same_row = overlap > 0.5 * height
-            if same_row and c.x0 > right - 0.5 * height:
+            c_top, c_bottom = c.top, c.bottom
+            overlap = (bottom if bottom < c_bottom else c_bottom) - (top if top > c_top else c_top)
+            height = bottom - top if bottom - top < c_bottom - c_top else c_bottom - c_top
+            if overlap > 0.5 * height and c.x0 > right - 0.5 * height:  # the same row, going on to the right
                 current.append(c)
-                right = max(right, c.x1)
-                if c.ch not in _MARKER_CHARS or c.bottom - c.top >= 0.8 * (bottom - top):
-                    top, bottom = min(top, c.top), max(bottom, c.bottom)
+                if c.x1 > right:
+                    right = c.x1
+                if c.ch not in _MARKER_CHARS or c_bottom - c_top >= 0.8 * (bottom - top):
+                    top = c_top if c_top < top else top
+                    bottom = c_bottom if c_bottom > bottom else bottom
                 continue
             lines.append((current, False))
         current = [c]
