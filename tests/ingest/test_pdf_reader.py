@@ -224,3 +224,16 @@ def test_a_scanned_page_is_read_by_ocr(tmp_path: Path) -> None:
     assert parsed.ocr_pages == [1] and parsed.notes == ["page 1 read by OCR"]
     assert "Since its establishment in 2011, FedRAMP has operated by partnering with agencies" in parsed.text
     assert parsed.headings == [] or parsed.headings[0][1] == "I. Background"
+
+
+def test_letters_of_one_glyph_and_characters_beyond_the_bmp_stay_in_place() -> None:
+    text = read("nist_fips203_ml-kem_standard.pdf").text  # a "ti" glyph gives both letters one box; math italics
+    assert "Multiplication in the NTT Domain" in text and "Mult iplicat" not in text
+    assert "𝑓" in text and not re.search("[\ud800-\udfff]", text)
+
+
+def test_a_table_row_does_not_run_on_into_the_next_page() -> None:
+    parsed = read(PRIVACY)
+    for start in parsed.page_starts[1:]:
+        before = parsed.text[max(0, start - 200) : start]
+        assert not (before.endswith(" ") and " | " in before.rsplit("\n", 1)[-1]), before[-80:]

@@ -26,7 +26,7 @@ _WORD = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
 @dataclass
 class Block:
-    kind: str  # "heading", "paragraph" or "footnote"
+    kind: str  # "heading", "paragraph" or "table" (one line per row)
     text: str
     level: int = 0  # headings: outline level
     open_end: bool = False  # paragraphs: its last line runs to the column's edge without ending a sentence
@@ -188,7 +188,7 @@ def paragraphs(page: PageLines, order: list[int], layout: PageLayout, vocabulary
         if position < skip_to:
             continue
         if table := tables.get(position):  # a table: one line per row, its own block
-            blocks.append(Block("paragraph", "\n".join(table.lines), lines=len(table.lines)))
+            blocks.append(Block("table", "\n".join(table.lines), lines=len(table.lines)))
             skip_to = table.end
             previous = lines[order[table.end - 1]]
             continue

@@ -87,8 +87,8 @@ def _page_blocks(
             continue
         blocks.extend(paragraphs(page, run, layout, vocabulary))
         run = []
-        title = " ".join(page.lines[k].text for k in heading.lines)
-        blocks.append(Block("heading", " ".join(title.split()), level=heading.level))
+        title = " ".join(" ".join(page.lines[k].text for k in heading.lines).split())
+        blocks.append(Block("heading", title.rstrip(" ¶"), level=heading.level))  # ¶: a web page's anchor mark
     blocks.extend(paragraphs(page, run, layout, vocabulary))
     return blocks
 

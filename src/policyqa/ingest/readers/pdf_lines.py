@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _WIDE = re.compile("[\ud800-\udfff\ue000-\uf8ff]")
 _MARKER_CHARS = frozenset("0123456789*†‡§¶")
 # Symbol-font bullets that PDFium reports as private-use characters (Word's "Symbol" and "Wingdings" lists)
@@ -78,7 +79,7 @@ def read_page_lines(page: Any, textpage: Any) -> PageLines:
     if count <= 0:
         return result
     text = textpage.get_text_range()
-    if len(text) != count:  # characters outside the BMP come back as surrogate pairs: ask one by one
+    if len(text) != count or _SURROGATE.search(text):  # beyond the BMP: the text's halves shift every index after
         text = "".join(chr(pdfium_c.FPDFText_GetUnicode(raw, i) or 0xFFFD) for i in range(count))
     chars = _boxed_chars(raw, text, (left, bottom, right, top), rotation, pdfium_c)
 
@@ -218,7 +219,8 @@ def _group_lines(chars: list[_Char], rotated: Callable[[int], bool]) -> list[tup
             c_top, c_bottom = c.top, c.bottom
             overlap = (bottom if bottom < c_bottom else c_bottom) - (top if top > c_top else c_top)
             height = bottom - top if bottom - top < c_bottom - c_top else c_bottom - c_top
-            if overlap > 0.5 * height and c.x0 > right - 0.5 * height:  # the same row, going on to the right
+            # the same row, going on to the right (letters of one ligature glyph share its box: "ti")
+            if overlap > 0.5 * height and (c.x0 > right - 0.5 * height or c.x0 >= current[-1].x0 - 0.1 * height):
                 current.append(c)
                 if c.x1 > right:
                     right = c.x1
