@@ -61,9 +61,9 @@ HEAVY = (
     "bm25s",
     "faiss",
     "langchain_text_splitters",
-    "pypdf",
+    "pypdfium2",
     "docx",
-    "bs4",
+    "lxml",
     "gradio",
 )
 

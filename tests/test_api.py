@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+import policyqa
 from policyqa import open_index
 from policyqa.errors import IndexFormatError, IndexNotFoundError, QueryError
 from policyqa.index.store import open_store
@@ -87,3 +88,19 @@ def test_missing_and_damaged_index_errors_say_what_to_run(tmp_path: Path) -> Non
     (tmp_path / "bad" / "CURRENT").write_text("../../etc", encoding="utf-8")
     with pytest.raises(IndexFormatError, match="policyqa build"):
         open_index(tmp_path / "bad")
+
+
+def test_front_matter_and_reading_notes_are_kept_with_the_document(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "leave.md").write_text(
+        "---\ntitle: Leave policy\ndate: 2024-05-01\n---\n# Leave\n\nStaff get 25 days of leave.\n", encoding="utf-8"
+    )
+    (corpus / "saved.pdf").write_text("Plain notes saved under a PDF name. " * 5, encoding="utf-8")
+    report = policyqa.build_index(corpus, tmp_path / "index", progress=False, log=lambda _m: None)
+    assert "read as plain text" in report.reading_notes["saved.pdf"][0] and "note on saved.pdf" in report.summary()
+    index = policyqa.open_index(tmp_path / "index")
+    doc = index.document("leave.md")
+    assert doc.title == "Leave policy" and ("date", "2024-05-01") in doc.metadata and "date:" not in doc.text
+    notes = [d.notes for d in index.documents() if d.doc_id == "saved.pdf"][0]
+    assert notes == tuple(report.reading_notes["saved.pdf"])

@@ -65,6 +65,7 @@ class StoredDocument:
     footnotes: tuple[tuple[int, int], ...] = ()
     ocr_pages: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def layout_json(doc: Document) -> dict[str, list]:
         "footnotes": [list(span) for span in doc.footnotes],
         "ocr_pages": list(doc.ocr_pages),
         "notes": list(doc.notes),
+        "metadata": [list(item) for item in doc.metadata],
     }
 
 
@@ -103,4 +105,5 @@ def layout_fields(layout: dict[str, list]) -> dict[str, tuple]:
         "footnotes": tuple((int(a), int(b)) for a, b in layout.get("footnotes", ())),
         "ocr_pages": tuple(int(x) for x in layout.get("ocr_pages", ())),
         "notes": tuple(str(x) for x in layout.get("notes", ())),
+        "metadata": tuple((str(k), str(v)) for k, v in layout.get("metadata", ())),
     }

@@ -44,6 +44,7 @@ class Document:
     footnotes: tuple[tuple[int, int], ...] = ()  # (start, end) of footnote text, kept apart from the body
     ocr_pages: tuple[int, ...] = ()  # 1-based pages whose text was read by OCR
     notes: tuple[str, ...] = ()  # how the file was read, when a user should know (OCR, a misnamed type)
+    metadata: tuple[tuple[str, str], ...] = ()  # the file's own fields: front matter's date, a PDF's author
 
     def page_at(self, offset: int) -> int | None:
         if not self.page_starts:
@@ -178,7 +179,7 @@ def walk_corpus(root: Path) -> tuple[list[Path], list[Skipped]]:
 
 def read_document(file: CorpusFile) -> Document:
     """Parse one corpus file; raises DocumentError with a human-readable reason when it cannot."""
-    from policyqa.ingest.readers import read_bytes  # keeps pypdfium2/docx/bs4 imports off the search path
+    from policyqa.ingest.readers import read_bytes  # keeps pypdfium2/docx/lxml imports off the search path
 
     parsed = read_bytes(file.data, file.path.suffix)
     text, moved = clean_text(parsed.text)
@@ -202,6 +203,7 @@ def read_document(file: CorpusFile) -> Document:
         footnotes=tuple((moved(a), moved(b)) for a, b in parsed.footnotes),
         ocr_pages=tuple(parsed.ocr_pages),
         notes=tuple(parsed.notes),
+        metadata=tuple((str(k), clean_text(str(v))[0]) for k, v in parsed.metadata.items()),
     )
 
 

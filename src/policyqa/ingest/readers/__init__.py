@@ -1,6 +1,6 @@
 """One reader per file format, chosen by the file's content where its name says otherwise.
 
-Each reader returns a `ParsedText`; heavy libraries (pypdfium2, python-docx, bs4) are imported inside them, so
+Each reader returns a `ParsedText`; heavy libraries (pypdfium2, python-docx, lxml) are imported inside them, so
 importing this package costs nothing on the search path.
 """
 
