@@ -286,14 +286,15 @@ def number_problems(claim: str, quotes: dict[int, str]) -> list[str]:
     number counts are compared without units (percent, million …), which every figure of a kind shares."""
     units = {_stem(u) for u in _UNITS} | _UNITS
     quoted = [(n, num, qs - units, shown) for n, q in quotes.items() for num, qs, shown in _number_slots(q)]
+    given = {m.replace(",", "") for q in quotes.values() for m in re.findall(r"\d+(?:[.,]\d+)*", q)}
     problems = []
     for number, slots, shown in _number_slots(claim):
         slots = slots - units
-        own = [len(slots & qs) for _, num, qs, _ in quoted if num == number]
-        if not own or not slots:
-            continue  # not in the quotes (the number rule says so), or counting nothing we can compare
+        if not slots or number not in given:
+            continue  # counting nothing we can compare, or not in the quotes (the number rule says so)
+        own = max((len(slots & qs) for _, num, qs, _ in quoted if num == number), default=0)
         rivals = [(len(slots & qs), n, qshown) for n, num, qs, qshown in quoted if num != number]
         best = max(rivals, default=(0, 0, ""))
-        if best[0] > max(own):
+        if best[0] > own:
             problems.append(f"the claim says '{shown}' where quote [{best[1]}] says '{best[2]}'")
     return problems
