@@ -231,9 +231,3 @@ def test_letters_of_one_glyph_and_characters_beyond_the_bmp_stay_in_place() -> N
     assert "Multiplication in the NTT Domain" in text and "Mult iplicat" not in text
     assert "𝑓" in text and not re.search("[\ud800-\udfff]", text)
 
-
-def test_a_table_row_does_not_run_on_into_the_next_page() -> None:
-    parsed = read(PRIVACY)
-    for start in parsed.page_starts[1:]:
-        before = parsed.text[max(0, start - 200) : start]
-        assert not (before.endswith(" ") and " | " in before.rsplit("\n", 1)[-1]), before[-80:]

@@ -190,7 +190,7 @@ def paragraphs(page: PageLines, order: list[int], layout: PageLayout, vocabulary
         if table := tables.get(position):  # a table: one line per row, its own block
             blocks.append(Block("table", "\n".join(table.lines), lines=len(table.lines)))
             skip_to = table.end
-            previous = lines[order[table.end - 1]]
+            previous = None  # what follows a table starts a block of its own
             continue
         line = lines[i]
         text = _LEADER.sub(" … ", line.text).strip()
