@@ -230,4 +230,3 @@ def test_letters_of_one_glyph_and_characters_beyond_the_bmp_stay_in_place() -> N
     text = read("nist_fips203_ml-kem_standard.pdf").text  # a "ti" glyph gives both letters one box; math italics
     assert "Multiplication in the NTT Domain" in text and "Mult iplicat" not in text
     assert "𝑓" in text and not re.search("[\ud800-\udfff]", text)
-
