@@ -67,7 +67,7 @@ def fit_scale(page_w: float, page_h: float, width: int) -> tuple[float, str]:
     capped = min(scale, MAX_HEIGHT_PX / page_h, (MAX_PIXELS / (page_w * page_h)) ** 0.5)
     capped = max(capped, MIN_SCALE)
     if capped < scale * 0.999:
-        w, h = round(page_w * capped), round(page_h * capped)
+        w, h = max(1, round(page_w * capped)), max(1, round(page_h * capped))
         return capped, f"This page is unusually large; it is shown scaled down to {w} × {h} pixels."
     return scale, ""
 
