@@ -18,7 +18,7 @@ from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WIDE = re.compile("[\ud800-\udfff\ue000-\uf8ff]")
-_MARKER_CHARS = frozenset("0123456789*†‡§¶")
+MARKER_CHARS = frozenset("0123456789*†‡§¶")
 # Symbol-font bullets that PDFium reports as private-use characters (Word's "Symbol" and "Wingdings" lists)
 _BULLETS = {"\uf0b7": "•", "\uf0a7": "▪", "\uf0d8": "•", "\uf0fc": "✓", "\uf076": "•", "\uf0a8": "•", "\uf02d": "-"}
 _BOLD_WEIGHT = 600
@@ -69,6 +69,8 @@ def read_page_lines(page: Any, textpage: Any) -> PageLines:
     """The lines of one page, in the order PDFium reads them (hold PDFIUM_LOCK while calling)."""
     import pypdfium2.raw as pdfium_c
 
+    from policyqa.ingest.readers.pdf_line_fixes import rejoin_rows, without_stray_markers
+
     left, bottom, right, top = page.get_bbox()
     rotation = page.get_rotation() % 360
     turned = rotation in (90, 270)
@@ -90,60 +92,8 @@ def read_page_lines(page: Any, textpage: Any) -> PageLines:
         line = _vertical_line(group) if vertical else _make_line(group, raw, pdfium_c)
         if line is not None:
             result.lines.append(line)
-    result.lines = _rejoin_rows(_without_stray_markers(result.lines))
+    result.lines = rejoin_rows(without_stray_markers(result.lines))
     return result
-
-
-def _without_stray_markers(lines: list[Line]) -> list[Line]:
-    """A footnote marker drawn apart from its line (after it, over it): a lone small raised number beside text."""
-    kept: list[Line] = []
-    for line in lines:
-        if len(line.text) <= 3 and all(ch in _MARKER_CHARS for ch in line.text) and _beside_text(line, lines):
-            continue
-        kept.append(line)
-    return kept
-
-
-def _beside_text(marker: Line, lines: list[Line]) -> bool:
-    for line in lines:
-        if line is marker or marker.size >= 0.8 * line.size:
-            continue
-        raised = line.top - 0.3 * line.size <= marker.top and marker.bottom < line.bottom
-        if raised and line.x0 <= marker.x0 <= line.x1 + line.size:
-            return True
-    return False
-
-
-def _rejoin_rows(lines: list[Line]) -> list[Line]:
-    """A piece drawn later than the rest of its row ("SUBJECT:" ... its subject) goes back to the end of that row.
-    Only when one or two lines on the page are like that: many are columns or table cells, left as drawn."""
-    late: list[tuple[int, int]] = []
-    for i, line in enumerate(lines):
-        if i < 2 or line.vertical or line.top >= lines[i - 1].top - 0.5 * line.height:
-            continue  # drawn in reading order (below or beside the previous line)
-        for j in range(max(0, i - 60), i - 1):
-            row = lines[j]
-            overlap = min(row.bottom, line.bottom) - max(row.top, line.top)
-            if overlap > 0.5 * min(row.height, line.height) and row.x1 < line.x0 and not line.vertical:
-                late.append((i, j))
-                break
-    if not late or len(late) > 2:
-        return lines
-    for i, j in late:
-        row, line = lines[j], lines[i]
-        lines[j] = Line(
-            f"{row.text} {line.text}",
-            row.x0,
-            min(row.top, line.top),
-            line.x1,
-            max(row.bottom, line.bottom),
-            row.size,
-            row.bold and line.bold,
-            row.marker,
-            row.vertical,
-        )
-    dropped = {i for i, _ in late}
-    return [line for k, line in enumerate(lines) if k not in dropped]
 
 
 def _boxed_chars(
@@ -224,7 +174,7 @@ def _group_lines(chars: list[_Char], rotated: Callable[[int], bool]) -> list[tup
                 current.append(c)
                 if c.x1 > right:
                     right = c.x1
-                if c.ch not in _MARKER_CHARS or c_bottom - c_top >= 0.8 * (bottom - top):
+                if c.ch not in MARKER_CHARS or c_bottom - c_top >= 0.8 * (bottom - top):
                     top = c_top if c_top < top else top
                     bottom = c_bottom if c_bottom > bottom else bottom
                 continue
@@ -310,7 +260,7 @@ def _vertical_line(chars: list[_Char]) -> Line:
 
 def _is_marker(c: _Char, size: float, base: float) -> bool:
     """A footnote marker: a digit or reference symbol, smaller than the line's letters and raised above them."""
-    if c.ch not in _MARKER_CHARS:
+    if c.ch not in MARKER_CHARS:
         return False
     height = c.bottom - c.top
     return height < 0.8 * size and c.bottom < base - 0.15 * size
