@@ -154,4 +154,4 @@ def open_store(location: str | Path | Store) -> Store:
 
 
 def is_milvus_location(where: str) -> bool:
-    return where.startswith(("milvus://", "http://", "https://"))
+    return where.startswith(("milvus:", "http://", "https://"))  # "milvus:x.db" too: refused, not a folder

@@ -12,6 +12,7 @@ import random
 import numpy as np
 
 from policyqa.index.milvus import schema
+from policyqa.index.milvus.client import collection_names
 from policyqa.index.milvus.reader import MilvusReader
 from policyqa.index.problems import MAX_EXAMPLES, REBUILD, UPDATE, Problem, differences, examples
 from policyqa.index.records import FORMAT_VERSION
@@ -76,7 +77,7 @@ def _problems(reader: MilvusReader) -> list[Problem]:
 
 
 def leftover_notes(client: object, prefix: str, live: str | None, keep: set[str]) -> list[Problem]:
-    found = schema.versions(client.list_collections(), prefix)  # type: ignore[attr-defined]
+    found = schema.versions(collection_names(client), prefix)
     extra = sorted(v for v in found if v != live and v not in keep)
     if not extra:
         return []

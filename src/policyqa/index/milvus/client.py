@@ -17,7 +17,8 @@ import os
 import re
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,11 @@ def parse_location(location: str) -> MilvusLocation:
             f"collection prefix '{prefix}' in '{location}' is not a valid Milvus name: use letters, digits and _"
         )
     if parts.scheme == "milvus":
+        if not location.startswith("milvus://"):
+            raise PolicyQAError(
+                f"'{location}' is not a Milvus location: a milvus-lite location starts with milvus://, e.g. "
+                "milvus:///data/index.db (absolute) or milvus://index.db (relative to the working folder)"
+            )
         raw = (parts.netloc + parts.path) if parts.netloc else parts.path
         if not raw.endswith(".db"):
             raise PolicyQAError(
@@ -65,6 +71,20 @@ def parse_location(location: str) -> MilvusLocation:
 
 
 _clients: dict[str, Any] = {}
+_lite_folders: dict[int, Path] = {}  # id(client) → its milvus-lite data folder
+
+
+def collection_names(client: Any) -> list[str]:
+    """The client's collections. milvus-lite lists them only when it can open every one (it reports each one's load
+    state): with one damaged (its files truncated), its collections are read from the data folder, so that a build
+    can still write a new version and drop the damaged ones."""
+    try:
+        return list(client.list_collections())
+    except Exception:
+        folder = _lite_folders.get(id(client))
+        if folder is None:
+            raise
+        return sorted(p.parent.name for p in (folder / "collections").glob("*/schema.json"))
 
 
 def connect(where: MilvusLocation, timeout: float = 0.0, on_wait: Callable[[str], None] | None = None) -> Any:
@@ -86,11 +106,17 @@ def connect(where: MilvusLocation, timeout: float = 0.0, on_wait: Callable[[str]
     deadline, waited = time.monotonic() + timeout, False
     while True:
         try:
-            client = MilvusClient(uri=where.uri, **_credentials()) if not where.is_lite else MilvusClient(where.uri)
+            if not where.is_lite:
+                client = MilvusClient(uri=where.uri, **_credentials())
+                break
+            with _lite_failure() as failure:
+                client = MilvusClient(where.uri)
             break
         except MilvusException as exc:
             if not where.is_lite:
                 raise PolicyQAError(f"cannot connect to the Milvus server at {where.uri} ({exc.message})") from exc
+            if not _locked(failure):  # a file in the way, a name too long, no permission: waiting will not help
+                raise PolicyQAError(_unusable(where, failure)) from None
             if time.monotonic() >= deadline:
                 raise BuildLockedError(
                     f"the milvus-lite file '{where.lite_path}' is open in another process ({holder(where)}); "
@@ -105,14 +131,90 @@ def connect(where: MilvusLocation, timeout: float = 0.0, on_wait: Callable[[str]
     if where.is_lite:
         _holder_file(where).write_text(f"pid {os.getpid()} on {socket.gethostname()}\n", encoding="utf-8")
     _clients[where.uri] = client
+    if where.lite_path is not None:
+        _lite_folders[id(client)] = where.lite_path
     return client
 
 
-def holder(where: MilvusLocation) -> str:
+@contextmanager
+def _lite_failure() -> Iterator[list[BaseException]]:
+    """The exception behind a failed milvus-lite start: pymilvus only says ConnectionConfigException, milvus-lite
+    logs the cause (its lock taken, a file where its folder goes, a name too long) and returns nothing."""
+    failures: list[BaseException] = []
+
+    class Catch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if record.exc_info and record.exc_info[1] is not None:
+                failures.append(record.exc_info[1])
+
+    logger, catch = logging.getLogger("milvus_lite.server_manager"), Catch(logging.ERROR)
+    level, propagate = logger.level, logger.propagate
+    logger.addHandler(catch)
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False  # its traceback is not shown; the message built from it is
     try:
-        return _holder_file(where).read_text(encoding="utf-8").strip() or "unknown"
+        yield failures
+    finally:
+        logger.removeHandler(catch)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def _causes(failure: list[BaseException]) -> list[BaseException]:
+    chain: list[BaseException] = []
+    for exc in failure:
+        while exc is not None and exc not in chain:
+            chain.append(exc)
+            exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return chain
+
+
+def _locked(failure: list[BaseException]) -> bool:
+    """Another process holds the folder's lock (or milvus-lite gave no reason: then waiting is the safe guess)."""
+    chain = _causes(failure)
+    return not chain or any(type(e).__name__ == "DataDirLockedError" or isinstance(e, BlockingIOError) for e in chain)
+
+
+def _unusable(where: MilvusLocation, failure: list[BaseException]) -> str:
+    path = where.lite_path
+    assert path is not None
+    if _is_file(path):
+        return (
+            f"'{path}' is a file, not a milvus-lite data folder; move it away or name another location "
+            "(milvus:///path/new.db), then build the index"
+        )
+    cause = next((e for e in _causes(failure) if isinstance(e, OSError)), failure[0] if failure else None)
+    reason = f"{cause.strerror}" if isinstance(cause, OSError) and cause.strerror else f"{cause}"
+    return f"cannot open the milvus-lite store '{path}' ({reason}); fix the location, then run the command again"
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.exists() and not path.is_dir()
+    except OSError:  # a name too long to look at
+        return False
+
+
+def holder(where: MilvusLocation) -> str:
+    """Who holds the milvus-lite file, as its holder file says, unless that process is gone."""
+    try:
+        text = _holder_file(where).read_text(encoding="utf-8").strip()
     except OSError:
         return "holder unknown"
+    match = re.fullmatch(r"pid (\d+) on (.+)", text)
+    if match and match[2] == socket.gethostname() and not _alive(int(match[1])):
+        return f"holder unknown: pid {match[1]}, which last had it, is no longer running"
+    return text or "holder unknown"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _holder_file(where: MilvusLocation) -> Path:

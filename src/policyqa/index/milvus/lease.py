@@ -33,9 +33,16 @@ def build_lease(
     client: Any, prefix: str, location: str, timeout: float, on_wait: Callable[[str], None] | None = None
 ) -> Iterator[None]:
     name = schema.lease_collection(prefix)
-    if not client.has_collection(name):
+    try:
+        if not client.has_collection(name):
+            schema.create_lease_collection(client, name)
+        client.load_collection(name)
+    except Exception as exc:  # noqa: BLE001 - its files damaged (truncated): a lease holds nothing worth keeping
+        if on_wait is not None:
+            on_wait(f"the build lease of '{location}' cannot be read ({exc}); making a new one")
+        client.drop_collection(name)
         schema.create_lease_collection(client, name)
-    client.load_collection(name)
+        client.load_collection(name)
     token, me = uuid.uuid4().hex, owner_name()
     deadline, waited = time.monotonic() + timeout, False
     while True:

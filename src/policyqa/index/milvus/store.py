@@ -7,9 +7,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.errors import BuildLockedError, IndexFormatError, IndexNotFoundError, PolicyQAError
 from policyqa.index.milvus import schema
-from policyqa.index.milvus.client import MilvusLocation, connect, parse_location
+from policyqa.index.milvus.client import MilvusLocation, collection_names, connect, parse_location
 from policyqa.index.milvus.lease import build_lease
 from policyqa.index.milvus.reader import MilvusReader
 from policyqa.index.milvus.writer import MilvusWriter
@@ -49,9 +49,13 @@ class MilvusStore:
 
     def current_manifest(self) -> dict[str, Any] | None:
         try:
+            _ = self.client  # a store that cannot be opened at all (not a milvus-lite folder, …) says so here
+        except BuildLockedError:
+            return None  # open in another process: a build waits for it in build_session
+        try:
             name = self.current_name()
             return None if name is None else self._manifest(name)
-        except (PolicyQAError, ValueError, KeyError):
+        except Exception:  # noqa: BLE001 - a damaged version (truncated files, bad JSON) has no usable manifest
             return None
 
     def _manifest(self, version: str) -> dict[str, Any]:
@@ -131,6 +135,21 @@ class MilvusStore:
         previous = (self.current_manifest() or {}).get("previous_version")
         return {live} | ({previous} if isinstance(previous, str) else set())
 
+    def _lists(self) -> bool:
+        try:
+            self.client.list_collections()
+            return True
+        except Exception:  # noqa: BLE001 - milvus-lite fails to list when it cannot open one collection
+            return False
+
+    def _loads(self, version: str) -> bool:
+        try:
+            for kind in schema.KINDS:
+                self.client.load_collection(schema.collection(version, kind))
+            return True
+        except Exception:  # noqa: BLE001
+            return False
+
     def tidy(self) -> None:
         """Drop every version but the live one and the one before it. Only call it holding the lease.
 
@@ -139,9 +158,9 @@ class MilvusStore:
         keep = self._kept()
         if not keep:
             return
-        for version in schema.versions(self.client.list_collections(), self.where.prefix):
+        if not self._lists():  # a version is damaged (truncated files): the one before the live one may be it
+            keep = {v for v in keep if v == self.current_name() or self._loads(v)}
+        for version, kinds in schema.versions(collection_names(self.client), self.where.prefix).items():
             if version not in keep:
-                for kind in schema.KINDS:
-                    name = schema.collection(version, kind)
-                    if self.client.has_collection(name):
-                        self.client.drop_collection(name)
+                for kind in kinds:  # present ones only (has_collection fails on a damaged one)
+                    self.client.drop_collection(schema.collection(version, kind))

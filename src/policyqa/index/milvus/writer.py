@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from policyqa.index.milvus import schema
+from policyqa.index.milvus.client import collection_names
 from policyqa.index.milvus.reader import MilvusReader, iterate
 from policyqa.index.records import layout_json
 from policyqa.ingest.chunking import Chunk
@@ -26,7 +27,7 @@ BATCH_CHARS = 8_000_000  # text characters per insert call (at most 32 MB of UTF
 class MilvusWriter:
     def __init__(self, client: Any, prefix: str, base: MilvusReader | None, dimension: int):
         self.client, self.prefix, self.base = client, prefix, base
-        existing = schema.versions(client.list_collections(), prefix)
+        existing = schema.versions(collection_names(client), prefix)
         number = max((schema.version_number(v) for v in existing), default=0) + 1
         self.version = schema.version_name(prefix, number)
         self.dimension = dimension
