@@ -38,6 +38,7 @@ class SyncPlan:
     unchanged: list[str] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     full_rebuild_reason: str | None = None
+    skipped_sha: dict[str, str] = field(default_factory=dict)  # files skipped before and unchanged: their sha256
 
     @property
     def is_stale(self) -> bool:
@@ -124,6 +125,7 @@ def plan_sync(
             plan.modified.append(file)
         elif known_skips.get(file.id, {}).get("sha256") == file.sha256:
             plan.skipped.append(Skipped(file.id, known_skips[file.id]["reason"]))
+            plan.skipped_sha[file.id] = file.sha256
         else:
             plan.added.append(file)
     unreachable = [s for s in scan_skips if s.unreachable]
@@ -304,10 +306,12 @@ def _prepare_and_embed(
 
 
 def _sha_of(plan: SyncPlan, doc_id: str) -> str | None:
+    """The sha256 a skip is recorded with, so that an unchanged skipped file is not read again; None for a file the
+    scanner could not read (it is tried at every build)."""
     for file in plan.added + plan.modified:
         if file.id == doc_id:
             return file.sha256
-    return None
+    return plan.skipped_sha.get(doc_id)
 
 
 def _report(
