@@ -16,8 +16,9 @@ import os
 import re
 import shutil
 import sqlite3
+import weakref
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,9 @@ class Generation:
         self.path = path
         try:
             self.db = sqlite3.connect(f"file:{path / DATABASE}?mode=ro", uri=True, check_same_thread=False)
+            # A connection refers to itself (its statement cache), so unclosed it lives until the cycle collector
+            # runs, holding a deleted generation's file open: close it as soon as this generation is unused.
+            self._closer = weakref.finalize(self, self.db.close)
             self.manifest: dict[str, Any] = {
                 key: json.loads(value) for key, value in self.db.execute("SELECT key, value FROM manifest")
             }
@@ -104,17 +108,8 @@ class Generation:
             self.db.close()
             raise
 
-    @contextmanager
-    def _reading(self) -> Iterator[None]:
-        """A damaged SQLite page shows up only when a query reaches it: report it as a damaged index."""
-        try:
-            yield
-        except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
-            raise
-        except sqlite3.DatabaseError as exc:
-            raise IndexFormatError(
-                f"index generation {self.path} is damaged ({exc}); rebuild it with `policyqa build --full`"
-            ) from exc
+    def _reading(self) -> AbstractContextManager[None]:
+        return _reading(self.path)
 
     @classmethod
     def open_current(cls, index_dir: Path) -> Generation:
@@ -197,12 +192,16 @@ class Generation:
         document are consecutive: a document's chunks are written together)."""
         return self.layouts.neighbours(record, reach)
 
+    # The caches' loaders hold the connection and path, never `self`: a generation referring to itself through its
+    # caches is freed only by the cycle collector, and until then a deleted generation's files stay open (and on disk).
     @cached_property
     def layouts(self) -> ChunkLayouts:
+        db, path = self.db, self.path
+
         def load(doc_id: str) -> list[LayoutRow]:
             query = 'SELECT id, start, "end", page, page_end, heading FROM chunks WHERE doc_id = ? ORDER BY id'
-            with self._reading():
-                return self.db.execute(query, [doc_id]).fetchall()
+            with _reading(path):
+                return db.execute(query, [doc_id]).fetchall()
 
         return ChunkLayouts(load)
 
@@ -211,9 +210,11 @@ class Generation:
 
     @cached_property
     def _page_maps(self) -> LoadingCache[str, PageMap]:
+        db, path = self.db, self.path
+
         def load(doc_id: str) -> PageMap:
-            with self._reading():
-                row = self.db.execute("SELECT page_starts, layout FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
+            with _reading(path):
+                row = db.execute("SELECT page_starts, layout FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
             if row is None:
                 return PageMap(())
             return PageMap(tuple(json.loads(row[0])), layout_fields(json.loads(row[1]))["page_labels"])
@@ -260,7 +261,20 @@ class Generation:
         return StoredDocument(*row[:4], tuple(json.loads(row[4])), headings, **layout_fields(json.loads(row[6])))
 
     def close(self) -> None:
-        self.db.close()
+        self._closer()
+
+
+@contextmanager
+def _reading(path: Path) -> Iterator[None]:
+    """A damaged SQLite page shows up only when a query reaches it: report it as a damaged index."""
+    try:
+        yield
+    except (sqlite3.ProgrammingError, sqlite3.InterfaceError):
+        raise
+    except sqlite3.DatabaseError as exc:
+        raise IndexFormatError(
+            f"index generation {path} is damaged ({exc}); rebuild it with `policyqa build --full`"
+        ) from exc
 
 
 def current_manifest(index_dir: Path) -> dict[str, Any] | None:
@@ -458,7 +472,10 @@ def remove_old_generations(index_dir: Path, keep: int = 2) -> None:
     Readers that still hold an older generation keep working: their open files stay valid after unlink.
     """
     live = current_generation_name(index_dir)
-    published = sorted(p for p in index_dir.glob("gen-*") if p.is_dir() and not p.name.endswith(".tmp"))
+    published = sorted(
+        (p for p in index_dir.glob("gen-*") if p.is_dir() and GENERATION_NAME.fullmatch(p.name)),
+        key=lambda p: generation_number(p.name) or 0,  # by number: "gen-1000000" sorts before "gen-999999" as text
+    )
     remove_leftovers(index_dir)
     for path in published[:-keep]:
         if path.name != live:
@@ -497,8 +514,17 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_NUMBERED = re.compile(r"gen-(\d+)(?:\.tmp)?")
+
+
+def generation_number(name: str) -> int | None:
+    """The number of a generation folder's name (published or not), with any number of digits."""
+    match = _NUMBERED.fullmatch(name)
+    return int(match[1]) if match else None
+
+
 def _next_generation_number(index_dir: Path) -> int:
-    numbers = [int(p.name[4:10]) for p in index_dir.glob("gen-*") if p.name[4:10].isdigit()]
+    numbers = [n for p in index_dir.glob("gen-*") if (n := generation_number(p.name)) is not None]
     return max(numbers, default=0) + 1
 
 
