@@ -162,3 +162,13 @@ def test_no_sentence_of_the_bundled_corpus_is_taken_for_an_instruction() -> None
     ):
         assert is_instruction(instruction), instruction
     assert not is_instruction("Submit the form by 5 May and answer all questions on it.")
+
+
+def test_negation_reaches_a_quoted_word_and_numbers_are_read_with_the_noun_before_them(embedder) -> None:
+    quote = "The regulator does not “approve” individual products; it publishes standards."
+    result = check(embedder, "The regulator approves individual products [1].", quote)
+    assert "the claim says 'approves' where quote [1] says 'not approve'" in result.problems
+    quote = "Exports rose by 4% between 2019 and 2021, while imports rose by 9%."
+    result = check(embedder, "Exports rose by 9% between 2019 and 2021 [1].", quote)
+    assert "the claim says 'Exports rose by 9%' where quote [1] says 'Exports rose by 4%'" in result.problems
+    assert check(embedder, "Imports rose by 9%, and exports by 4% between 2019 and 2021 [1].", quote).supported

@@ -65,6 +65,11 @@ _DATES = [
     re.compile(rf"\b{_MONTH},?\s+(?P<y>\d{{4}})\b", re.I),
 ]
 _SLOT_PREPOSITIONS = {"from", "to", "by", "between", "than"}
+_QUOTE_MARKS = {'"', "“", "”"}
+_CLAUSE_BREAKS = {"and", "or", "but", "while", "whereas", "although", "though", "because", "which", "who", "that"}
+# End the words a number counts ("8% between 2015 and 2022" counts nothing after 8%); STOPWORDS lacks them.
+_PREPOSITIONS = {"between", "during", "within", "after", "before", "since", "until", "across", "among", "per",
+                 "via", "through", "towards", "toward", "against", "upon", "including", "each", "every"}  # fmt: skip
 _UNITS = {"percent", "%", "per", "cent", "million", "billion", "thousand", "hundred", "dozen", "share"}
 
 
@@ -92,7 +97,8 @@ def _words(text: str) -> list[Word]:
     for i, token in enumerate(tokens):
         lower = token.lower().replace("’", "'")
         if not token[0].isalnum():
-            pending = None
+            if token not in _QUOTE_MARKS:  # 'do not “sell”' still negates sell
+                pending = None
             continue
         nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else ""
         if (lower in _NEGATIONS or lower.endswith("n't")) and nxt not in _NOT_NEGATION_AFTER:
@@ -250,51 +256,75 @@ def date_problems(claim: str, quotes: dict[int, str], quote_numbers: set[str]) -
     return problems
 
 
-def _number_slots(text: str) -> list[tuple[str, set[str], str]]:
-    """(number, the words it counts or its role, as written): '5 members' → ('5', {member}, '5 members');
-    'from 5%' → ('5', {'<from>', percent}, 'from 5%'). Dates are left out (their own rule)."""
+def _number_slots(text: str) -> list[tuple[str, set[str], set[str], str]]:
+    """(number, the words it counts or its role, the words before it in its clause, as written): 'board has 5
+    members' → ('5', {member}, {board}, 'board has 5 members'); 'from 5%' → ('5', {'<from>', percent}, set(),
+    'from 5%'). Dates are left out (their own rule)."""
     tokens = _tokens(_without_dates(text))
     out = []
     for i, token in enumerate(tokens):
         if not token[0].isdigit():
             continue
         number = token.rstrip("%").replace(",", "")
-        slots, shown = set(), [token]
+        slots, end = set(), i + 1
         if token.endswith("%"):
             slots.add("percent")
         before = tokens[i - 1].lower() if i else ""
         if before in _SLOT_PREPOSITIONS:
             slots.add(f"<{before}>")
-            shown.insert(0, tokens[i - 1])
-        for nxt in tokens[i + 1 : i + 5]:
-            lower = nxt.lower()
-            if lower == "of" and (shown[-1].lower() in _UNITS or shown[-1].endswith("%")):
-                shown.append(nxt)
+        for j in range(i + 1, min(i + 5, len(tokens))):
+            lower, last = tokens[j].lower(), tokens[j - 1].lower()
+            if lower == "of" and (last in _UNITS or last.endswith("%")):
                 continue
-            if not nxt[0].isalpha() or lower in STOPWORDS:
+            if not lower[0].isalpha() or lower in STOPWORDS or lower in _PREPOSITIONS:
                 break
-            slots.add(_stem(nxt))
-            shown.append(nxt)
-        if slots:
-            out.append((number, slots, " ".join(shown)))
+            slots.add(_stem(lower))
+            end = j + 1
+        start, lead = _leading_words(tokens, i)
+        if any(t.lower() not in _UNITS for t in tokens[i + 1 : end]):
+            start = i  # shown as what it counts: "17 members", not "board has 17 members"
+        if before in _SLOT_PREPOSITIONS:
+            start = min(start, i - 1)
+        if slots or lead:
+            out.append((number, slots, {_stem(w) for w in lead}, " ".join(tokens[start:end])))
     return out
+
+
+def _leading_words(tokens: list[str], i: int, most: int = 3) -> tuple[int, list[str]]:
+    """The content words before tokens[i] in its clause, nearest first, at most `most` ("Exports rose by 9%" →
+    rose, Exports): what a number is about when the noun comes first. Also where they start."""
+    words, start = [], i
+    for j in range(i - 1, -1, -1):
+        token = tokens[j]
+        if (not token[0].isalpha() and token not in _QUOTE_MARKS) or token.lower() in _CLAUSE_BREAKS:
+            break
+        if len(words) == most:
+            break
+        if token[0].isalpha() and token.lower() not in STOPWORDS and token.lower() not in _PREPOSITIONS:
+            words.append(token)
+            start = j
+    return start, words
 
 
 def number_problems(claim: str, quotes: dict[int, str]) -> list[str]:
     """A number the quotes give, attached in the claim to what the quotes attach another number to: '17 members'
-    where the quote says '5 members' and '17 observers'; 'from 15%' where it says 'from 21% to 15%'. The words a
-    number counts are compared without units (percent, million …), which every figure of a kind shares."""
+    where the quote says '5 members' and '17 observers'; 'from 15%' where it says 'from 21% to 15%'; 'Exports
+    rose by 9%' where it says 'Exports rose by 4%' and 'imports rose by 9%'. The words after a number (what it
+    counts) weigh first, then all its words; units (percent, million …), which every figure of a kind shares, are
+    left out."""
     units = {_stem(u) for u in _UNITS} | _UNITS
-    quoted = [(n, num, qs - units, shown) for n, q in quotes.items() for num, qs, shown in _number_slots(q)]
+    quoted = [
+        (n, num, f - units, f | lead, shown) for n, q in quotes.items() for num, f, lead, shown in _number_slots(q)
+    ]
     given = {m.replace(",", "") for q in quotes.values() for m in re.findall(r"\d+(?:[.,]\d+)*", q)}
     problems = []
-    for number, slots, shown in _number_slots(claim):
-        slots = slots - units
-        if not slots or number not in given:
-            continue  # counting nothing we can compare, or not in the quotes (the number rule says so)
-        own = max((len(slots & qs) for _, num, qs, _ in quoted if num == number), default=0)
-        rivals = [(len(slots & qs), n, qshown) for n, num, qs, qshown in quoted if num != number]
-        best = max(rivals, default=(0, 0, ""))
-        if best[0] > own:
-            problems.append(f"the claim says '{shown}' where quote [{best[1]}] says '{best[2]}'")
+    for number, after, lead, shown in _number_slots(claim):
+        after, every = after - units, (after | lead) - units
+        if not every or number not in given:
+            continue  # nothing to compare, or not in the quotes (the number rule says so)
+        fits = [((len(after & qa), len(every & qe)), n, num, qs) for n, num, qa, qe, qs in quoted]
+        own = max((fit for fit, _, num, _ in fits if num == number), default=(0, 0))
+        rival = max(((fit, n, qs) for fit, n, num, qs in fits if num != number), default=None)
+        if rival and rival[0] > own:
+            problems.append(f"the claim says '{shown}' where quote [{rival[1]}] says '{rival[2]}'")
     return problems
