@@ -7,12 +7,12 @@ text layer is read by OCR again and the quote's words are marked by their OCR bo
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from policyqa.errors import PolicyQAError
+from policyqa.ingest.readers.pdfium_lock import PDFIUM_LOCK  # PDFium is not thread-safe: one lock for all its users
 
 RENDER_WIDTH_PX = 900
 MAX_HEIGHT_PX = 2400  # a page taller than this (a long receipt, a hostile MediaBox) is scaled down to fit
@@ -20,7 +20,6 @@ MAX_PIXELS = 900 * 2400
 MIN_SCALE = 0.01
 HIGHLIGHT = (255, 200, 0, 90)  # translucent amber, readable in light and dark mode
 OUTLINE = (200, 120, 0, 255)
-_LOCK = threading.Lock()  # PDFium is not thread-safe
 
 
 @dataclass(frozen=True)
@@ -37,7 +36,7 @@ def render_page(path: Path, page: int, quote: str = "", width: int = RENDER_WIDT
         import pypdfium2 as pdfium
     except ImportError as exc:
         raise PolicyQAError("showing PDF pages needs pypdfium2 (pip install pypdfium2)") from exc
-    with _LOCK:
+    with PDFIUM_LOCK:
         try:
             pdf = pdfium.PdfDocument(str(path))
         except (pdfium.PdfiumError, OSError) as exc:
