@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from policyqa.answer.scorer import close_match
 from policyqa.answer.types import Answer, Citation
 from policyqa.ingest.readers.text import FRONT_MATTER
 from policyqa.search.pages import page_name
@@ -15,9 +16,10 @@ from policyqa.search.retrieval import Hit
 
 REFUSAL = "The corpus does not answer this question"
 PARTIAL = "Partly answered"
+UNSURE = "The documents may not answer this; the closest evidence is:"
 SCORE_LEGEND = (
-    "Evidence score: how well the quoted sentence matches the question (meaning, and the share of its key words "
-    "the quote contains); below {threshold:.2f} the corpus is taken not to answer."
+    "P: the probability that the quote answers the question (a model checked on held-out questions); an answer "
+    "needs {threshold:.2f}, below it the closest evidence is shown as unsure or the question is refused."
 )
 _MARKER = re.compile(r"\[(\d+)\]")
 SourceContext = Callable[[Citation], tuple[str, list[str], str | None]]  # citation -> (title, section path, page)
@@ -63,7 +65,7 @@ def _where(doc_id: str, page: str | None, heading: str | None, span: tuple[int, 
 
 
 def answer_state(answer: Answer) -> str:
-    """ "answered", "partial" or "refused"."""
+    """ "answered", "partial", "unsure" or "refused"."""
     return "refused" if answer.abstained else str(getattr(answer, "state", None) or "answered")
 
 
@@ -89,6 +91,8 @@ def answer_html(answer: Answer, turn: int = 0) -> str:
     body = f"<p>{' '.join(parts)}</p>{_reason_html(answer)}{note}"
     if state == "partial":
         return f'<div class="pqa-answer pqa-partial" data-state="partial"><p><b>{PARTIAL}.</b></p>{body}</div>'
+    if state == "unsure":
+        return f'<div class="pqa-answer pqa-unsure" data-state="unsure"><p><b>{esc(UNSURE)}</b></p>{body}</div>'
     return f'<div class="pqa-answer" data-state="{esc(state)}">{body}</div>'
 
 
@@ -99,10 +103,22 @@ def _cite_link(turn: int, n: int) -> str:
 def _quoted_parts(answer: Answer, turn: int) -> list[str]:
     """Each quote, then its link. The links come only from the composer's citations, never from the text: a
     document's own "[2]" stays plain text."""
-    return [
-        f"{display_text(' '.join(c.quote.split()), is_markdown(c.doc_id))} {_cite_link(turn, c.marker)}"
-        for c in answer.citations
-    ]
+    return [f"{_quote_with_span(c)} {_cite_link(turn, c.marker)}" for c in answer.citations]
+
+
+def _quote_with_span(c: Citation) -> str:
+    """The quote for reading, its answering words (answer_start/answer_end) in bold."""
+    md = is_markdown(c.doc_id)
+    a = (c.answer_start if c.answer_start is not None else c.start) - c.start
+    b = (c.answer_end if c.answer_end is not None else c.start) - c.start
+    if not 0 <= a < b <= len(c.quote) or (a, b) == (0, len(c.quote)):
+        return display_text(" ".join(c.quote.split()), md)
+    before, span, after = (" ".join(t.split()) for t in (c.quote[:a], c.quote[a:b], c.quote[b:]))
+    gap = (" " if c.quote[a - 1 : a].isspace() else "", " " if c.quote[b : b + 1].isspace() else "")
+    return (
+        f"{display_text(before, md)}{gap[0]}<strong class='pqa-span'>{display_text(span, md)}</strong>"
+        f"{gap[1]}{display_text(after, md)}"
+    )
 
 
 def _is_generated(answer: Answer) -> bool:
@@ -205,7 +221,7 @@ def source_html(c: Citation, turn: int, title: str, path: list[str], page: str |
         f'<div class="pqa-source" id="cite-{turn}-{c.marker}">'
         f'<div class="pqa-meta"><span class="pqa-marker">[{c.marker}]</span> <b class="pqa-title">{esc(title)}</b>'
         f"{crumb_html(path)}"
-        f'<div class="pqa-where">{_where(c.doc_id, page, None, (c.start, c.end))} · evidence {c.score:.2f}</div></div>'
+        f'<div class="pqa-where">{_where(c.doc_id, page, None, (c.start, c.end))} · P {c.score:.2f}</div></div>'
         f'<div class="pqa-passage">{highlighted_passage(c, is_markdown(c.doc_id))}</div>{view}</div>'
     )
 
@@ -219,7 +235,7 @@ def sources_html(
     if answer_state(answer) == "refused":
         if not answer.passages:
             return message_box("Nothing in the index is close to this question.", "info")
-        return hits_html(answer.passages, "Nearest material (does not answer the question)", "evidence") + legend
+        return hits_html(answer.passages, "Nearest material (does not answer the question)", "P") + legend
     items = []
     for c in answer.citations:
         where = page_name(c.page, c.page_label)
@@ -228,13 +244,16 @@ def sources_html(
     return "".join(items) + legend
 
 
-def hits_html(hits: list[Hit], title: str = "", score_name: str = "score") -> str:
+def hits_html(hits: list[Hit], title: str = "", score_name: str = "P") -> str:
+    """Passages with their score: P(a close match), the same calibrated meaning as an answer's."""
     if not hits:
         return message_box("No passages found.", "info")
+    if score_name == "P" and max(h.score for h in hits) < close_match():
+        title = f"{title} — none is a close match (every P below {close_match():.2f})" if title else "No close match"
     items = [
         f'<div class="pqa-hit"><div class="pqa-meta"><span class="pqa-marker">#{h.rank or i}</span> '
         f"<b>{esc(h.title)}</b> · {_where(h.doc_id, page_name(h.page, h.page_label), h.heading, (h.start, h.end))}"
-        f" · {score_name} {h.score:.3f}"
+        f" · {score_name} {h.score:.2f}"
         f'</div><div class="pqa-passage">{display_text(h.text, is_markdown(h.doc_id))}</div></div>'
         for i, h in enumerate(hits, 1)
     ]
@@ -347,6 +366,7 @@ CSS = """
 .pqa-answer { font-size: 1.05em; line-height: 1.55; }
 .pqa-refusal { border-left: 4px solid var(--color-accent); padding-left: 10px; }
 .pqa-partial { border-left: 4px solid var(--link-text-color); padding-left: 10px; }
+.pqa-unsure { border-left: 4px dashed var(--body-text-color-subdued); padding-left: 10px; }
 .pqa-reason { font-size: 0.92em; margin: 4px 0; }
 .pqa-cite { font-weight: 600; text-decoration: none; padding: 0 2px; color: var(--link-text-color); }
 .pqa-note { color: var(--body-text-color-subdued); font-size: 0.9em; }

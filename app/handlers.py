@@ -23,7 +23,7 @@ from policyqa.search.retrieval import MAX_QUERY_CHARS, MODES, Mode
 
 from . import formatting as fmt
 from .corpus_files import CorpusFileError, add_uploads, corpus_file_ids, delete_document, remove_uploaded
-from .generated_html import generated_answer_html, streaming_html
+from .generated_html import StreamFrame, generated_answer_html, streaming_html
 from .pdf_page import render_page
 from .state import AppState
 
@@ -119,16 +119,17 @@ class Handlers:
             yield fmt.chat_html(turns) + fail(exc), turns, question, None
             return
         n = turns[-1].get("n", len(turns) - 1) + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
-        sources = fmt.sources_html(answer, n, self._context(index), LIMITS.threshold)
+        sources = fmt.sources_html(answer, n, self._context(index), LIMITS.resolved()[0])
         final, answer_html = answer, fmt.answer_html(answer, n)
         if generate and self.state.llm is not None and not answer.abstained:
             waiting = self._turn(n, expansion, answered_from, streaming_html(""), sources)
-            yield fmt.chat_html([*turns, waiting]), turns, "", None  # the sources show while the model writes
+            frame = StreamFrame(fmt.chat_html([*turns, waiting]))  # updates that only append: Gradio sends the new part
+            yield frame.html(""), turns, "", None  # the sources show while the model writes
             try:
                 for item in generate_stream(answer, self.state.llm, index.encode_texts):
                     if isinstance(item, str):
-                        streaming = self._turn(n, expansion, answered_from, streaming_html(item), sources)
-                        yield fmt.chat_html([*turns, streaming]), turns, "", None
+                        if frame.due():
+                            yield frame.html(item), turns, "", None
                     else:
                         final = item
             except Exception as exc:  # noqa: BLE001 - the quoted answer still stands

@@ -1,9 +1,13 @@
 """The JSON REST API under /api/v1, served by the UI's process over the same AppState (and so the same index).
 
 A plain FastAPI app, mounted into Gradio's server through `launch(app_kwargs={"routes": [...]})`, with its own
-OpenAPI docs at /api/v1/docs. Credentials are the UI's (POLICYQA_AUTH), sent as HTTP Basic.
+OpenAPI docs at /api/v1/docs. Credentials are the UI's (POLICYQA_AUTH), sent as HTTP Basic; app/rest_gate.py checks
+them, and caps the body, before anything reads the body.
 """
 
+import json
+import logging
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -15,24 +19,42 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Mount
 
+from policyqa.answer.scorer import close_match
 from policyqa.errors import BuildLockedError, PolicyQAError, QueryError
 
 from . import rest_models as m
 from .corpus_files import (
+    MAX_BYTES_PER_UPLOAD,
+    MAX_FILES_PER_UPLOAD,
     MAX_UPLOAD_BYTES,
     CorpusFileError,
     NoSuchDocumentError,
     add_upload,
     delete_document,
     safe_name,
+    same_content_in,
+    sha256_of,
 )
+from .rest_gate import MISSING_LOGIN, WRONG_LOGIN, RestGate
 from .state import AppState, NoIndexError
 
+log = logging.getLogger("policyqa_app.rest")
 PREFIX = "/api/v1"
-MAX_FILES_PER_UPLOAD = 20
+GENERATION_THREADS = 4  # asks with a generated answer at once; more wait their turn without holding a thread
+UPLOAD_BODY_LIMIT = MAX_BYTES_PER_UPLOAD + 1024 * 1024  # the files plus their multipart headers
 _COPY_CHUNK = 1024 * 1024
-_ERRORS = {401: "Unauthorized", 404: "Not found", 409: "Conflict", 413: "Too large"}
+_ERRORS = {401: "Unauthorized", 404: "Not found", 405: "Method not allowed", 409: "Conflict", 413: "Too large"}
+
+
+class AsciiJSONResponse(JSONResponse):
+    """JSON with non-ASCII as \\u escapes: a lone surrogate (from a request, or a file name that is not UTF-8) can
+    be sent, where UTF-8 cannot encode it."""
+
+    def render(self, content: Any) -> bytes:
+        return json.dumps(content, ensure_ascii=True, allow_nan=False, separators=(",", ":")).encode()
 
 
 def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
@@ -43,9 +65,11 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
         description="Search, answers with verbatim citations, and corpus management. HTTP Basic auth when the "
         "server runs with POLICYQA_AUTH.",
         responses={400: {"model": m.ErrorResponse}, 401: {"model": m.ErrorResponse}},
+        default_response_class=AsciiJSONResponse,
     )
-    check_auth = _auth_dependency(auth)
+    check_auth = _auth_dependency(auth)  # what the docs show; RestGate has already checked the login
     _add_error_handlers(api)
+    api.add_middleware(RestGate, auth=auth, upload_path="/documents", upload_limit=UPLOAD_BODY_LIMIT)
 
     def fresh() -> AppState:
         state.reload()  # a CLI build published meanwhile is picked up here, not only on a page load
@@ -59,17 +83,32 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
         hits = st.index.search(
             body.query, k=body.k, doc_ids=body.doc_ids, mode=body.mode, path=body.path, where=body.where, mmr=body.mmr
         )
-        return m.SearchResponse(hits=[m.HitOut.of(h) for h in hits])
+        close = any(h.score >= close_match() for h in hits)
+        return m.SearchResponse(hits=[m.HitOut.of(h) for h in hits], close_match=close)
+
+    generation_slots: list[Any] = []  # one anyio CapacityLimiter, made inside the event loop
 
     @api.post("/ask", response_model=m.AskResponse, **guarded)
-    def ask(body: m.AskRequest, st: State) -> m.AskResponse:
+    async def ask(body: m.AskRequest, st: State) -> m.AskResponse:
         if body.generate and st.llm is None:
             raise HTTPException(400, "no language model is configured (start the server with --llm-url)")
         llm = st.llm if body.generate is not False else None
-        answer = st.index.ask(
-            body.question, k=body.k, doc_ids=body.doc_ids, mode=body.mode, path=body.path, where=body.where, llm=llm
-        )
-        return m.AskResponse.of(answer)
+
+        def answer() -> m.AskResponse:
+            found = st.index.ask(
+                body.question, k=body.k, doc_ids=body.doc_ids, mode=body.mode, path=body.path, where=body.where, llm=llm
+            )
+            return m.AskResponse.of(found)
+
+        if llm is None:
+            return await run_in_threadpool(answer)
+        # Generation waits on a remote model for up to --llm-timeout: it gets threads of its own, so that status,
+        # search and quoted answers never queue behind it in the shared pool (issue 24, item 8).
+        import anyio.to_thread
+
+        if not generation_slots:
+            generation_slots.append(anyio.CapacityLimiter(GENERATION_THREADS))
+        return await anyio.to_thread.run_sync(answer, limiter=generation_slots[0])
 
     @api.get("/documents", response_model=m.DocumentsResponse, **guarded)
     def documents(st: State) -> m.DocumentsResponse:
@@ -85,10 +124,8 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
     )
     async def upload(request: Request) -> m.UploadResponse:
         """Add files to the corpus (multipart field `files`, one or more); then POST /build indexes them.
-        All files are checked first (name, type, size); when one is refused, none is saved."""
-        declared = int(request.headers.get("content-length") or 0)
-        if declared > MAX_FILES_PER_UPLOAD * (MAX_UPLOAD_BYTES + 64 * 1024):
-            raise HTTPException(413, f"the request is {declared / 1e6:.0f} MB, over the upload limit")
+        All files are checked first (name, type, size); when one is refused, none is saved. A file whose content is
+        already in the corpus (or earlier in the request) is not saved again: `skipped` names it, a note says where."""
         form = await request.form(max_files=MAX_FILES_PER_UPLOAD, max_fields=10)
         files = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
         if not files:
@@ -99,6 +136,10 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
     def delete(doc_id: str, st: State) -> m.DeleteResponse:
         delete_document(doc_id, st.corpus_dir)
         return m.DeleteResponse(deleted=doc_id, note="deleted from the corpus; POST /build removes it from the index")
+
+    for route in api.routes:  # a path parameter's ".*" stops at a line break: "x%0A.txt" would be the router's 404
+        if getattr(route, "path", "") == "/documents/{doc_id:path}":
+            route.path_regex = re.compile(route.path_regex.pattern, re.DOTALL)  # type: ignore[attr-defined]
 
     @api.post("/build", response_model=m.BuildResponse, responses={409: {"model": m.ErrorResponse}}, **guarded)
     def build(st: State) -> m.BuildResponse:
@@ -111,6 +152,14 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
         return _status(st)
 
     return api
+
+
+def rest_mount(api: FastAPI) -> Mount:
+    """The API under PREFIX in Gradio's server; every path below it reaches the API (and so its login and its error
+    shape), line breaks included."""
+    mount = Mount(PREFIX, app=api)
+    mount.path_regex = re.compile(mount.path_regex.pattern, re.DOTALL)
+    return mount
 
 
 def _auth_dependency(auth: tuple[str, str] | None) -> Any:
@@ -126,17 +175,18 @@ def _auth_dependency(auth: tuple[str, str] | None) -> Any:
             ]
         )
         if not ok:
-            raise HTTPException(401, "user and password required (HTTP Basic)", {"WWW-Authenticate": "Basic"})
+            message = MISSING_LOGIN if credentials is None else WRONG_LOGIN
+            raise HTTPException(401, message, {"WWW-Authenticate": "Basic"})
 
     return check
 
 
 def _add_error_handlers(api: FastAPI) -> None:
     def reply(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-        return JSONResponse({"message": message, "status": status}, status_code=status, headers=headers)
+        return AsciiJSONResponse({"message": message, "status": status}, status_code=status, headers=headers)
 
-    @api.exception_handler(HTTPException)
-    async def http_error(_request: Request, exc: HTTPException) -> JSONResponse:
+    @api.exception_handler(StarletteHTTPException)  # FastAPI's HTTPException and the router's own 404/405
+    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return reply(exc.status_code, str(exc.detail or _ERRORS.get(exc.status_code, "")), exc.headers)
 
     @api.exception_handler(RequestValidationError)
@@ -161,6 +211,7 @@ def _add_error_handlers(api: FastAPI) -> None:
 
     @api.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error in the REST API", exc_info=exc)
         return reply(500, f"unexpected error ({type(exc).__name__}); see the server log")
 
 
@@ -168,6 +219,7 @@ def _save_uploads(files: list[UploadFile], state: AppState) -> m.UploadResponse:
     names = [safe_name(f.filename or "") for f in files]  # refuses traversal, absolute paths, unknown types
     if len(set(names)) < len(names):
         raise CorpusFileError("the same file name is sent twice in one request")
+    total = 0
     with tempfile.TemporaryDirectory(prefix="policyqa-upload-") as folder:
         copies = []
         for upload, name in zip(files, names, strict=True):
@@ -182,13 +234,24 @@ def _save_uploads(files: list[UploadFile], state: AppState) -> m.UploadResponse:
                     out.write(chunk)
             if size == 0:
                 raise CorpusFileError(f"refused '{upload.filename}': the file is empty")
-            copies.append((copy, upload.filename or name))
-        added, notes = [], []
-        for copy, original in copies:
+            total += size
+            if total > MAX_BYTES_PER_UPLOAD:
+                raise HTTPException(413, f"refused: the files are over {MAX_BYTES_PER_UPLOAD // 2**20} MB in total")
+            copies.append((copy, upload.filename or name, size))
+        added, skipped, notes = [], [], []
+        seen: dict[str, str] = {}  # sha256 -> where those bytes are now
+        for copy, original, size in copies:
+            digest = sha256_of(copy)
+            where = seen.get(digest) or same_content_in(state.corpus_dir, copy, size, digest)
+            if where:  # the UI's check: the same bytes twice would be two documents answering alike
+                skipped.append(original)
+                notes.append(f"'{original}' not added: the same content is already in the corpus as {where}")
+                continue
             saved, note = add_upload(copy, original, state.corpus_dir)
+            seen[digest] = saved
             added.append(saved)
             notes.append(f"added {saved}{note}")
-    return m.UploadResponse(added=added, notes=notes)
+    return m.UploadResponse(added=added, skipped=skipped, notes=notes)
 
 
 def _documents(state: AppState) -> list[m.DocumentOut]:

@@ -4,21 +4,48 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from policyqa.answer.types import Answer, Citation, GeneratedAnswer
 from policyqa.search.retrieval import MAX_K, Hit
 
-AnswerState = Literal["answered", "partial", "refused"]
+AnswerState = Literal["answered", "partial", "unsure", "refused"]
+
+
+MAX_ID_CHARS = 4096  # PATH_MAX: no document id is longer
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")  # a misspelt field is a 400, not silently ignored
 
+    @model_validator(mode="after")
+    def _plain_text(self) -> Strict:
+        """JSON may carry what no file name or UTF-8 reply can: lone surrogates ("\\ud800") and NUL."""
+        for name in type(self).model_fields:
+            _check_text(name, getattr(self, name))
+        return self
+
+
+def _check_text(where: str, value: Any) -> None:
+    if isinstance(value, str):
+        if any("\ud800" <= c <= "\udfff" for c in value):
+            raise ValueError(f"{where} has a lone surrogate (text that is not Unicode)")
+        if "\x00" in value:
+            raise ValueError(f"{where} has a NUL character")
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(where, item)
+            if where == "doc_ids" and len(item) > MAX_ID_CHARS:
+                raise ValueError(f"doc_ids has an id of {len(item)} characters, longer than any file name")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(where, key)
+            _check_text(where, item)
+
 
 class SearchRequest(Strict):
     query: str = Field(min_length=1, examples=["Where was the peace agreement signed?"])
-    k: int = Field(5, ge=1, le=MAX_K)
+    k: int = Field(5, ge=1, le=MAX_K, strict=True)  # strict: `true` or "3" is a 400, as on the command line
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     doc_ids: list[str] | None = Field(None, description="only these documents")
     path: str | None = Field(None, description='a glob on document ids, e.g. "policies/*.pdf"')
@@ -28,7 +55,7 @@ class SearchRequest(Strict):
 
 class AskRequest(Strict):
     question: str = Field(min_length=1, examples=["Where was the peace agreement signed?"])
-    k: int = Field(5, ge=1, le=MAX_K)
+    k: int = Field(5, ge=1, le=MAX_K, strict=True)
     mode: Literal["hybrid", "dense", "bm25"] = "hybrid"
     doc_ids: list[str] | None = None
     path: str | None = None
@@ -40,7 +67,7 @@ class AskRequest(Strict):
 
 class HitOut(BaseModel):
     rank: int
-    score: float
+    score: float = Field(description="P(a close match): the calibrated probability, the same meaning as in answers")
     doc_id: str
     title: str
     page: int | None
@@ -57,6 +84,7 @@ class HitOut(BaseModel):
 
 class SearchResponse(BaseModel):
     hits: list[HitOut]
+    close_match: bool = Field(True, description="false when no hit is a close match (every P below the model's limit)")
 
 
 class CitationOut(BaseModel):
@@ -69,7 +97,9 @@ class CitationOut(BaseModel):
     start: int = Field(description="document text[start:end] is the quote, exactly")
     end: int
     quote: str
-    score: float
+    score: float = Field(description="P(this quote answers the question), the calibrated probability")
+    answer_start: int | None = Field(None, description="document text[answer_start:answer_end]: the answering words")
+    answer_end: int | None = None
 
     @classmethod
     def of(cls, citation: Citation) -> CitationOut:
@@ -109,7 +139,7 @@ class AskResponse(BaseModel):
     text: str
     state: AnswerState
     reason: str
-    confidence: float
+    confidence: float = Field(description="P(the first quote answers); of the closest evidence when unsure or refused")
     citations: list[CitationOut]
     nearest: list[HitOut] = Field(description="the passages considered; on a refusal, the nearest material")
     generation: GenerationOut | None = None
@@ -148,6 +178,7 @@ class DocumentsResponse(BaseModel):
 
 class UploadResponse(BaseModel):
     added: list[str] = Field(description="document ids the files were saved under")
+    skipped: list[str] = Field([], description="files not saved: their content is already in the corpus")
     notes: list[str]
 
 

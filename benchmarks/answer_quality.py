@@ -14,7 +14,6 @@ same script in a subprocess on the other source tree (its `Answer` has no `state
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import statistics
@@ -53,9 +52,9 @@ def kind_of(row: dict[str, Any]) -> str:
 
 def bundled_outcome(row: dict[str, Any], answer: Any) -> bool:
     """Right for its kind: an answerable question answered with the expected text, others refused."""
-    if row["answerable"]:
-        return state_of(answer) != "refused" and fold(row["answer"]) in fold(answer.text)
-    return state_of(answer) == "refused"
+    if row["answerable"]:  # "unsure" only shows the closest evidence: it is not an answer
+        return state_of(answer) in ("answered", "partial") and fold(row["answer"]) in fold(answer.text)
+    return state_of(answer) in ("unsure", "refused")
 
 
 def policy_outcome(question: Question, answer: Any) -> tuple[bool, bool]:
@@ -95,9 +94,7 @@ def measure(
         from policyqa.answer.compose import Limits
 
         raw = json.loads(limits_file.read_text())
-        options["limits"] = Limits(
-            raw["threshold"], raw["max_unseen"], raw["max_absent"], raw["names_in_quote"], frozenset(raw["types"])
-        )
+        options["limits"] = Limits(raw["threshold"], raw.get("unsure"))
 
     rows = bundled_rows()
     with tempfile.TemporaryDirectory() as tmp:
@@ -168,89 +165,10 @@ def table(results: dict[str, dict[str, Any]]) -> str:
 
 
 def calibrate(dev: Path, limit: int | None, out: Path | None, build: dict[str, Any] | None = None) -> None:
-    from policyqa import build_index, open_index
-    from policyqa.answer.compose import LIMITS, Limits, decide
-
-    rows = bundled_rows()
-    with tempfile.TemporaryDirectory() as tmp:
-        questions = write_policies(dev, Path(tmp) / "policies")
-        questions = questions[::limit] if limit else questions
-        build_index(REPO / "corpus", Path(tmp) / "bundled", log=lambda _m: None, **(build or {}))
-        build_index(Path(tmp) / "policies", Path(tmp) / "policyqa", log=lambda _m: None, **(build or {}))
-        idx, pidx = open_index(Path(tmp) / "bundled"), open_index(Path(tmp) / "policyqa")
-        bundled = [(row, idx.analyse(row["question"])) for row in rows]
-        policy = [(q, pidx.analyse(q.text, doc_ids=[q.doc_id])) for q in questions]
-    policies = sorted({q.doc_id for q in questions})
-    halves = [
-        ([b for i, b in enumerate(bundled) if i % 2 == h], [p for p in policy if policies.index(p[0].doc_id) % 2 == h])
-        for h in (0, 1)
-    ]
-    strict = [(), ("number", "date", "day")]  # a count, a date or a day: kinds a quote shows plainly
-    loose = [(), ("person",), ("place",), ("person", "place")]  # any capitalised word: a weak sign
-    grid = [
-        Limits(t, u, absent, True, frozenset(a + b))  # names_in_quote=False was never chosen (first calibration)
-        for t in (0.2, 0.25, 0.3, 0.35)
-        for u in (0.7, 1.01)
-        for absent in (0.2, 0.35, 0.5, 1.01)
-        for a, b in itertools.product(strict, loose)
-    ]
-
-    def evaluate(limits: Limits, half: tuple[list[Any], list[Any]]) -> dict[str, Any]:
-        b = [(row, bundled_outcome(row, a := decide(an, limits)), state_of(a)) for row, an in half[0]]
-        p = [(*policy_outcome(q, a := decide(an, limits)), state_of(a)) for q, an in half[1]]
-        return summarise(b, p)
-
-    def objective(s: dict[str, Any]) -> tuple[bool, float, float]:
-        rate = {k: s[k]["right"] / max(s[k]["n"], 1) for k in ("near-miss", "off-topic", "answerable")}
-        fr = s["policyqa"]["refused"] / max(s["policyqa"]["n"], 1)
-        feasible = fr <= 0.05 and rate["off-topic"] == 1.0
-        return feasible, rate["near-miss"] + rate["answerable"], s["policyqa"]["covered"] / max(s["policyqa"]["n"], 1)
-
-    print(
-        f"calibration grid: {len(grid)} limit settings; bundled split by question (odd/even line), "
-        f"PolicyQA by policy (odd/even in name order); {len(policy)} PolicyQA questions"
+    raise SystemExit(
+        "the hand-set limits this calibrated are gone (issue 23): the answerability scorer and its limits are trained "
+        "and calibrated by benchmarks/train_scorer.py"
     )
-    results = {}
-    for fit, held in ((0, 1), (1, 0)):
-        best = max(grid, key=lambda lim: objective(evaluate(lim, halves[fit])))
-        results[fit] = best
-        s_fit, s_held = evaluate(best, halves[fit]), evaluate(best, halves[held])
-        print(f"\nchosen on half {fit}: {best}")
-        print(table_small({"fit half": s_fit, "held-out half": s_held}))
-    both = (halves[0][0] + halves[1][0], halves[0][1] + halves[1][1])
-    print("\nthe trade-off on the whole set: most near-misses refused for a cap on PolicyQA false refusals")
-    print("| PolicyQA false refusals at most | near-miss refused | answerable correct | PolicyQA covered | limits |")
-    print("|---|---|---|---|---|")
-    scored = [(lim, evaluate(lim, both)) for lim in grid]
-    overall = max(scored, key=lambda item: objective(item[1]))[0]
-    for cap in (0.05, 0.10, 0.20, 0.30, 1.0):
-        fits = [(lim, s) for lim, s in scored if s["policyqa"]["refused"] <= cap * s["policyqa"]["n"]]
-        if fits:
-            lim, s = max(
-                fits,
-                key=lambda f: (f[1]["near-miss"]["right"] + f[1]["answerable"]["right"], f[1]["policyqa"]["covered"]),
-            )
-            print(
-                f"| {cap:.0%} ({pct(s['policyqa']['refused'], s['policyqa']['n'])}) | "
-                f"{pct(s['near-miss']['right'], s['near-miss']['n'])} | "
-                f"{pct(s['answerable']['right'], s['answerable']['n'])} | "
-                f"{pct(s['policyqa']['covered'], s['policyqa']['n'])} | {lim} |"
-            )
-    print(f"\nchosen on the whole set (the shipped default): {overall}")
-    print(f"default in policyqa.answer.compose now: {LIMITS}")
-    print(
-        table_small(
-            {"whole set, chosen": evaluate(overall, both), "whole set, current default": evaluate(LIMITS, both)}
-        )
-    )
-    if out:
-        limits = {
-            "threshold": float(overall.threshold),
-            "max_unseen": overall.max_unseen,
-            "max_absent": overall.max_absent,
-        }
-        limits |= {"names_in_quote": overall.names_in_quote, "types": sorted(overall.checked_types)}
-        out.write_text(json.dumps(limits))
 
 
 def table_small(results: dict[str, dict[str, Any]]) -> str:

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from policyqa import build_index, open_index
-from policyqa.answer.compose import REFUSAL_THRESHOLD
+from policyqa.answer.compose import LIMITS
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ def main() -> None:
         good = sum(ok and conf >= t for _, conf, ok in scored)
         refused = sum((not a) and conf < t for a, conf, _ in scored)
         lost = sum(a and conf < t for a, conf, _ in scored)
-        mark = " (chosen)" if abs(t - REFUSAL_THRESHOLD) < 1e-9 else ""
+        mark = " (chosen)" if abs(t - LIMITS.resolved()[0]) < 1e-9 else ""
         print(f"| {t:.2f}{mark} | {good}/{n_yes} | {refused}/{len(rows) - n_yes} | {lost} |")
     print("\nevidence scores: answerable", sorted(round(c, 3) for a, c, _ in scored if a))
     print("evidence scores: unanswerable", sorted(round(c, 3) for a, c, _ in scored if not a))

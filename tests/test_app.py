@@ -57,10 +57,11 @@ def test_ask_renders_linked_markers_and_highlighted_sources(handlers: Handlers) 
     chat, turns, box, entry = handlers.ask(DOHA_QUESTION)
     assert "Doha" in turns[0]["answer"] and box == ""
     assert '<a class="pqa-cite" href="#cite-0-1" data-cite="0-1">[1]</a>' in chat
-    assert "pqa-reason" in turns[0]["answer"] and "Evidence 0." in turns[0]["answer"]
+    assert "pqa-reason" in turns[0]["answer"] and "P 0." in turns[0]["answer"]
     sources = turns[0]["sources"]
     assert 'id="cite-0-1"' in sources and '<mark class="pqa-quote"' in sources and "Doha" in sources
-    assert BUNDLED_DOC in sources and "evidence 0." in sources and "Evidence score" in sources  # and its legend
+    assert BUNDLED_DOC in sources and " · P 0." in sources and "P: the probability" in sources  # and its legend
+    assert "<strong class='pqa-span'>Doha</strong>" in turns[0]["answer"]  # the answer words in bold
     assert "chars " in sources and "View in document" in sources
     assert "Issues of strengthening cooperation between Russia and Central Asian countries" in sources  # title
     assert entry == {"question": DOHA_QUESTION, "outcome": "answered, 1 source(s)"}
@@ -95,7 +96,7 @@ def test_ask_errors_become_messages(handlers: Handlers) -> None:
 
 def test_search_ranks_passages_with_filter_and_limit(handlers: Handlers) -> None:
     html = handlers.search("peace agreement Doha", 3, [])
-    assert html.count('class="pqa-hit"') == 3 and "score" in html and BUNDLED_DOC in html
+    assert html.count('class="pqa-hit"') == 3 and " · P 0." in html and BUNDLED_DOC in html
     assert handlers.search("peace agreement", 2.0, [BUNDLED_DOC]).count('class="pqa-hit"') == 2
     unknown = handlers.search("peace", 5, ["nope.txt"])
     assert "pqa-error" in unknown and "nope.txt" in unknown
@@ -409,7 +410,7 @@ def test_partial_and_refused_states_show_their_reason() -> None:
     html = answer_html(partial)
     assert "Partly answered" in html and "Not answered: &#x27;how much does it cost&#x27;" in html
     sources = sources_html(partial, threshold=0.42)
-    assert "evidence 0.61" in sources and "below 0.42" in sources
+    assert "P 0.61" in sources and "needs 0.42" in sources
     hit = Hit("Nearby text", 0.37, "a.txt", "A", 0, 11, None, None, 7)
     why = "No passage mentions 'Putin'."
     refused = Answer(
@@ -417,4 +418,4 @@ def test_partial_and_refused_states_show_their_reason() -> None:
     )
     html = answer_html(refused)
     assert html.count("No passage mentions &#x27;Putin&#x27;.") == 1 and "pqa-refusal" in html
-    assert "evidence 0.370" in sources_html(refused, threshold=0.42)
+    assert "P 0.37" in sources_html(refused, threshold=0.42)

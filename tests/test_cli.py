@@ -57,9 +57,12 @@ def test_ask_prints_answer_with_citations_and_json(tmp_path: Path, bundled_index
     assert text.returncode == 0 and "Doha" in text.stdout and "[1]" in text.stdout
     assert f"{BUNDLED_DOC}, chars" in text.stdout
     as_json = json.loads(run("ask", DOHA_QUESTION, "--json", "--index", str(bundled_index), cwd=tmp_path).stdout)
-    assert as_json["abstained"] is False and as_json["state"] == "answered" and as_json["reason"].startswith("Evidence")
-    assert {"marker", "doc_id", "title", "page", "start", "end", "quote"} <= set(as_json["citations"][0])
-    assert text.stdout.startswith("answered: Evidence") and "(evidence 0." in text.stdout
+    assert as_json["abstained"] is False and as_json["state"] == "answered" and as_json["reason"].startswith("P 0.")
+    first = as_json["citations"][0]
+    assert {"marker", "doc_id", "title", "page", "start", "end", "quote", "answer_start", "answer_end"} <= set(first)
+    assert first["start"] <= first["answer_start"] < first["answer_end"] <= first["end"]
+    assert text.stdout.startswith("answered: P 0.") and "that it answers)" in text.stdout
+    assert "answer: Doha" in text.stdout
     refused = run("ask", "Which team won the 2018 FIFA World Cup?", "--index", str(bundled_index), cwd=tmp_path)
     assert "does not answer" in refused.stdout and "Nearest material" in refused.stdout
-    assert refused.stdout.startswith("refused: No passage mentions") and "(evidence " in refused.stdout
+    assert refused.stdout.startswith("refused: ") and "(P 0." in refused.stdout

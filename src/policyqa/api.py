@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from policyqa.answer.compose import LIMITS, Analysis, Limits, analyse, decide
+from policyqa.answer.compose import LIMITS, Analysis, Limits, analyse, score_passages
+from policyqa.answer.decision import decide
 from policyqa.answer.generate import LLMSettings, generate_answer
 from policyqa.answer.pages import with_quote_pages
 from policyqa.answer.types import Answer
@@ -132,14 +133,19 @@ class PolicyIndex:
         mmr: bool = False,
         rerank: bool | None = None,
     ) -> list[Hit]:
-        """Ranked chunks. `mode`: "hybrid" (dense + BM25, fused), "dense" or "bm25". Filters: `doc_ids`, a `path`
+        """Ranked chunks, each scored by P(a close match) (`scorer.close_match()` and above reads as one). `mode`:
+        "hybrid" (dense + BM25, fused), "dense" or "bm25". Filters: `doc_ids`, a `path`
         glob on document ids ("policies/*.pdf"), `where` on document fields (doc_id, title, type, folder, size,
         sha256). `mmr` re-orders for diversity (maximal marginal relevance). `rerank` overrides the index's
         second-stage setting for this call."""
         text = clean_query(query)
         k = check_k(k)
         filters = DocumentFilter(None, path, where or {})
-        return with_page_labels(self._retrieve(text, k, doc_ids, mode, filters, mmr, rerank)[2], self.generation)
+        generation, vector, hits = self._retrieve(text, k, doc_ids, mode, filters, mmr, rerank)
+        if hits:  # the score shown is P(a close match), the same calibrated meaning as an answer's (not rank-fused)
+            vector = self.encode_query(text) if vector is None else vector
+            hits = score_passages(text, vector, hits, generation, self.encode_texts)
+        return with_page_labels(hits, generation)
 
     def ask(
         self,

@@ -202,6 +202,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    from policyqa.answer.scorer import close_match
     from policyqa.api import open_index
 
     hits = open_index(args.index, model=args.model, rerank=args.rerank).search(
@@ -218,10 +219,12 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     if not hits:
         print("no results")
+    elif (best := max(h.score for h in hits)) < close_match():
+        print(f"No passage is a close match (best P {best:.2f} < {close_match():.2f}); the nearest:")
     for hit in hits:
         where = _location(hit.doc_id, page_name(hit.page, hit.page_label), hit.start, hit.end)
         heading = f" — {hit.heading}" if hit.heading else ""
-        print(f"[{hit.rank}] {hit.score:.3f}  {where}{heading}")
+        print(f"[{hit.rank}] P {hit.score:.2f}  {where}{heading}")
         print("    " + " ".join(hit.text.split()))  # the whole passage: the match may be anywhere in it
     return 0
 
@@ -243,10 +246,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if note and note != answer.reason and not note.endswith(answer.reason):
         print(note)
     if answer.abstained:
-        print(f"{REFUSAL_TEXT} Nearest material (evidence score of its best sentence):")
+        print(f"{REFUSAL_TEXT} Nearest material (P that its best sentence is a close match):")
         for hit in answer.passages[:3]:
             where = _location(hit.doc_id, page_name(hit.page, hit.page_label), hit.start, hit.end)
-            print(f"  - {where} (evidence {hit.score:.2f})")
+            print(f"  - {where} (P {hit.score:.2f})")
             print("    " + " ".join(hit.text.split())[:300])
         return 0
     generated = answer.generated
@@ -263,8 +266,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         heading = f" — {c.heading}" if c.heading else ""
         print(
             f"[{c.marker}] {c.title} · {_location(c.doc_id, page_name(c.page, c.page_label), c.start, c.end)}{heading} "
-            f"(evidence {c.score:.2f})"
+            f"(P {c.score:.2f} that it answers)"
         )
+        picked = (c.answer_start, c.answer_end)
+        if c.answer_start is not None and c.answer_end is not None and picked != (c.start, c.end):
+            print(f"    answer: {' '.join(c.quote[c.answer_start - c.start : c.answer_end - c.start].split())}")
     return 0
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from policyqa import build_index, open_index
-from policyqa.answer.compose import LIMITS, REFUSAL_TEXT
+from policyqa.answer.compose import LIMITS, REFUSAL_TEXT, UNSURE_TEXT, Limits
 from policyqa.errors import QueryError
 from policyqa.ingest.sentences import sentence_spans
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION, REPO
@@ -56,7 +56,9 @@ def test_every_citation_is_a_verbatim_span(bundled_store: str, answers: dict) ->
 
 def test_doha_answer_leads_with_the_answering_sentence(answers: dict) -> None:
     answer = answers["Where was the peace agreement between the United States and the Taliban signed?"]
-    assert not answer.abstained and answer.text.startswith("A major step forward")
+    # answered, or (below the calibrated limit) the same sentence shown as the closest evidence
+    shown = answer.text.removeprefix(UNSURE_TEXT).lstrip()
+    assert answer.state in ("answered", "unsure") and shown.startswith("A major step forward")
     assert "Doha" in answer.citations[0].quote and answer.citations[0].marker == 1
     assert answer.citations[0].doc_id == BUNDLED_DOC and answer.citations[0].title
 
@@ -71,10 +73,11 @@ def test_answerable_questions_are_answered_with_the_expected_text(answers: dict)
     assert len(correct) >= 58, sorted(set(q["question"] for q in ANSWERABLE) - set(correct))
 
 
-def test_unanswerable_questions_are_refused(answers: dict) -> None:
-    refused = [q["question"] for q in NEAR_MISS if answers[q["question"]].state == "refused"]
-    # Measured 22/54 near misses refused with limits that keep PolicyQA false refusals at most 5% (BENCHMARKS.md).
-    assert len(refused) >= 20, refused
+def test_unanswerable_questions_are_not_answered(answers: dict) -> None:
+    kept = [q["question"] for q in NEAR_MISS if answers[q["question"]].state in ("unsure", "refused")]
+    # Not answered: refused, or only the closest evidence shown as unsure. The scorer was trained on these questions
+    # (in sample; out-of-fold figures in benchmarks/answers_round3.out.md), so this guards against regressions only.
+    assert len(kept) >= 50, sorted(set(q["question"] for q in NEAR_MISS) - set(kept))
     for off_topic in OFF_TOPIC:
         answer = answers[off_topic["question"]]
         assert answer.abstained and answer.text == REFUSAL_TEXT and not answer.citations
@@ -112,14 +115,18 @@ def test_filters_matching_nothing_give_a_clear_message(bundled_store: str) -> No
     assert answer.abstained and not answer.passages and "filters match no document" in answer.message
 
 
-def test_refusal_names_what_is_missing_and_scores_the_nearest_material_by_evidence(answers: dict) -> None:
+def test_a_missing_name_is_said_and_scores_are_probabilities(answers: dict) -> None:
     putin = answers["What did Vladimir Putin say about Afghanistan?"]
-    assert putin.state == "refused" and "No passage mentions" in putin.reason and "'Putin'" in putin.reason
-    assert putin.passages and putin.reason in putin.message
-    for answer in answers.values():  # one meaning of score: the evidence score of the best sentence, not a rank
+    assert putin.state in ("unsure", "refused") and "mention" in putin.reason and "'Putin'" in putin.reason
+    assert putin.passages and putin.confidence < LIMITS.resolved()[0]
+    answer_at, _ = LIMITS.resolved()
+    for answer in answers.values():  # one meaning of score: P, of the best sentence for a passage, never a rank
         scores = [h.score for h in answer.passages]
-        assert scores == sorted(scores, reverse=True) and all(-1 <= s < 1 for s in scores)
-        assert all(c.score >= LIMITS.threshold for c in answer.citations)
+        assert scores == sorted(scores, reverse=True) and all(0 <= s < 1 for s in scores)
+        if answer.state in ("answered", "partial"):
+            assert all(c.score >= answer_at for c in answer.citations) and answer.confidence >= answer_at
+        else:
+            assert answer.confidence < answer_at
 
 
 def test_the_quote_takes_the_neighbour_that_holds_the_answer(answers: dict) -> None:
@@ -132,6 +139,7 @@ def test_the_quote_takes_the_neighbour_that_holds_the_answer(answers: dict) -> N
 
 def test_partly_covered_question_says_which_part_is_answered(bundled_store: str) -> None:
     question = "When was the International Conference on Afghanistan held in Tashkent, and how much did it cost?"
-    answer = open_index(bundled_store).ask(question)
+    # the date part scores P 0.77, below the calibrated 0.91 (so `ask` is unsure); a lower limit shows the partial path
+    answer = open_index(bundled_store).ask(question, limits=Limits(threshold=0.5))
     assert answer.state == "partial" and not answer.abstained and "March 2018" in answer.text
     assert "Not answered" in answer.reason and "how much did it cost" in answer.reason

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from policyqa.search.retrieval import Hit
 
-AnswerState = Literal["answered", "partial", "refused"]
+AnswerState = Literal["answered", "partial", "unsure", "refused"]
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,10 @@ class Citation:
     passage: str  # the retrieved chunk the quote was taken from
     passage_start: int
     passage_end: int
-    score: float  # the evidence score of this quote (the one compared with the refusal threshold)
+    score: float  # P(this quote answers the question), the answerability scorer's calibrated probability
     page_label: str | None = None  # the printed label of `page` where it differs from the page index ("iii")
+    answer_start: int | None = None  # the words that answer: document.text[answer_start:answer_end], inside the quote
+    answer_end: int | None = None
 
 
 @dataclass(frozen=True)
@@ -56,12 +58,14 @@ class Answer:
     text: str  # quotes (whitespace folded for reading) each followed by its marker, e.g. "… signed in Doha [1]"
     abstained: bool  # state == "refused" (kept for callers written before `state`)
     citations: list[Citation]
-    passages: list[Hit]  # what was read, each scored by its best sentence's evidence; on refusal the "nearest material"
-    confidence: float  # the evidence score compared with the refusal threshold
+    passages: list[Hit]  # what was read, each scored by P(a close match); on refusal the "nearest material"
+    confidence: float  # P(the first quote answers), or of the closest evidence when unsure or refused
     message: str = ""  # why it refused, or a note for the reader
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
-    state: AnswerState = "answered"  # "partial": some parts of the question are answered, others not (see reason)
+    # "partial": some parts of the question are answered, others not; "unsure": the closest evidence is quoted but
+    # may not answer (text starts with compose.UNSURE_TEXT); "refused": nothing is quoted
+    state: AnswerState = "answered"
     reason: str = ""  # one line the reader can check, e.g. "No passage mentions 'Putin'."
     generated: GeneratedAnswer | None = None  # set when a language model was asked (policyqa.answer.generate)
 
