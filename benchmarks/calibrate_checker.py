@@ -9,7 +9,8 @@ correct verdicts, ties going to the lower floors (drop fewer good sentences).
 
 eval/generated_checks_heldout.jsonl is never used for tuning (floors, antonym list, patterns): `--heldout` reports
 on it, per kind, with the shipped floors, next to the checker as it was at b39928a (before the contradiction
-rules), and writes the table as Markdown with `--out`.
+rules), and writes the table as Markdown with `--out`; `--batch 2` reports only the pairs written after the
+fixes that batch 1's first run prompted.
 
     python benchmarks/calibrate_checker.py [eval/generated_checks.jsonl]
     python benchmarks/calibrate_checker.py --heldout eval/generated_checks_heldout.jsonl \
@@ -115,8 +116,8 @@ def checker_before() -> types.ModuleType:
     return module
 
 
-def heldout(path: Path, out: Path | None, embedder: Embedder) -> None:
-    cases = load(path)
+def heldout(path: Path, out: Path | None, embedder: Embedder, batch: int | None = None) -> None:
+    cases = [c for c in load(path) if batch is None or c.get("batch", 1) == batch]
     before = checker_before()
     rows: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])  # total, rejected now, rejected before
     notes = []
@@ -132,7 +133,9 @@ def heldout(path: Path, out: Path | None, embedder: Embedder) -> None:
             verdict = "passed" if now.supported else "rejected: " + "; ".join(now.problems)
             notes.append(f'- {case["kind"]}, id {case["id"]}: "{case["sentence"]}" {verdict}')
     lines = [
-        f"Generated-sentence check on the held-out set ({path.name}, {len(cases)} hand-written sentences, never "
+        f"Generated-sentence check on the held-out set ({path.name}"
+        + (f", batch {batch}" if batch else "")
+        + f", {len(cases)} hand-written sentences, never "
         f"used for tuning), shipped floors overlap {OVERLAP_FLOOR}, similarity {SIMILARITY_FLOOR}; 'before' is the "
         f"checker at {BEFORE}.",
         "",
@@ -169,10 +172,11 @@ def main() -> None:
     parser.add_argument("path", nargs="?", default="eval/generated_checks.jsonl")
     parser.add_argument("--heldout", type=Path, help="report per kind on this held-out set instead of calibrating")
     parser.add_argument("--out", type=Path, help="write the held-out table (Markdown) here")
+    parser.add_argument("--batch", type=int, help="only this batch of the held-out set (1: ids 1-72, 2: ids 73-)")
     args = parser.parse_args()
     embedder = Embedder()
     if args.heldout:
-        heldout(args.heldout, args.out, embedder)
+        heldout(args.heldout, args.out, embedder, args.batch)
     else:
         calibrate(Path(args.path), embedder)
 

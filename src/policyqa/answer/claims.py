@@ -23,6 +23,7 @@ from policyqa.answer.grounding import STOPWORDS
 from policyqa.answer.injection import split_instructions
 from policyqa.answer.types import SentenceCheck
 from policyqa.ingest.sentences import sentence_spans
+from policyqa.ingest.terms import stems
 
 OVERLAP_FLOOR = 0.25
 SIMILARITY_FLOOR = 0.40
@@ -78,6 +79,16 @@ def names(sentence: str) -> set[str]:
     return found
 
 
+def _missing_names(sentence: str, evidence: str) -> set[str]:
+    """Names of `sentence` not in `evidence`. The first word is capitalised anyway: it counts as found when the
+    evidence has another form of it ("Requests are answered" over "your request")."""
+    missing = names(sentence) - _words(evidence)
+    first = _WORD.search(sentence)
+    if first and first.group(0).lower() in missing and stems([first.group(0)])[0] in set(stems(list(_words(evidence)))):
+        missing.discard(first.group(0).lower())
+    return missing
+
+
 def _words(text: str) -> set[str]:
     return {_POSSESSIVE.sub("", w).lower() for w in _WORD.findall(text)}
 
@@ -104,7 +115,7 @@ def check_sentence(
     evidence = " ".join(quotes[n] for n in cited)
     label = ", ".join(f"[{n}]" for n in cited)
     problems += [f"the number {n} is not in {label}" for n in sorted(numbers(sentence) - numbers(evidence))]
-    problems += [f"'{w}' is not in {label}" for w in sorted(names(sentence) - _words(evidence))]
+    problems += [f"'{w}' is not in {label}" for w in sorted(_missing_names(sentence, evidence))]
     cited_quotes = {n: quotes[n] for n in cited if quotes[n]}
     problems += negation_problems(sentence, cited_quotes) + antonym_problems(sentence, cited_quotes)
     problems += date_problems(sentence, cited_quotes, numbers(evidence)) + number_problems(sentence, cited_quotes)

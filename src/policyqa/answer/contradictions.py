@@ -115,6 +115,26 @@ def _words(text: str) -> list[Word]:
     return out
 
 
+def _after(words: list[Word], k: int, reach: int = 5) -> set[str]:
+    """What a word is said of: the content words just after it ("open on Sundays" → sunday)."""
+    return {w.stem for w in words[k + 1 : k + 1 + reach] if w.text.lower() not in STOPWORDS}
+
+
+def _stated_opposite(claim_words: list[Word], word: Word, quote_words: dict[int, list[Word]]) -> bool:
+    """The quotes state the opposite of a word the claim negates, about the same things (its neighbours overlap
+    the claim's more than those of the word itself do): "not open on Mondays" ~ "closed on Mondays"."""
+    mine = _after(claim_words, claim_words.index(word))
+    opposites = _antonyms().get(word.stem, set())
+    best_opposite = best_same = -1
+    for ws in quote_words.values():
+        for k, w in enumerate(ws):
+            if w.stem in opposites and not w.negated_by:
+                best_opposite = max(best_opposite, len(mine & _after(ws, k)))
+            elif w.stem == word.stem:
+                best_same = max(best_same, len(mine & _after(ws, k)))
+    return best_opposite > best_same
+
+
 def _said(word: Word) -> str:
     return f"{word.negated_by} {word.text}" if word.negated_by else word.text
 
@@ -131,6 +151,8 @@ def negation_problems(claim: str, quotes: dict[int, str]) -> list[str]:
         same = [w for ws in quote_words.values() for w in ws if w.stem == word.stem]
         if not same or any(bool(w.negated_by) == bool(word.negated_by) for w in same):
             continue  # the quotes do not mention it, or one of them says it the claim's way
+        if word.negated_by and _stated_opposite(claim_words, word, quote_words):
+            continue  # "does not open on Mondays" where the quote says "closed on Mondays"
         if not word.negated_by and any(w.stem == word.stem and w.negated_by for w in claim_words):
             continue
         seen.add(word.stem)
@@ -310,19 +332,21 @@ def number_problems(claim: str, quotes: dict[int, str]) -> list[str]:
     """A number the quotes give, attached in the claim to what the quotes attach another number to: '17 members'
     where the quote says '5 members' and '17 observers'; 'from 15%' where it says 'from 21% to 15%'; 'Exports
     rose by 9%' where it says 'Exports rose by 4%' and 'imports rose by 9%'. The words after a number (what it
-    counts) weigh first, then all its words; units (percent, million …), which every figure of a kind shares, are
-    left out."""
+    counts) weigh first, then all its words; units (percent, million …) are left out of the words but must match:
+    '£12 million' is never swapped with the year 2021."""
     units = {_stem(u) for u in _UNITS} | _UNITS
     quoted = [
-        (n, num, f - units, f | lead, shown) for n, q in quotes.items() for num, f, lead, shown in _number_slots(q)
+        (n, num, f - units, f | lead, f & units, shown)
+        for n, q in quotes.items()
+        for num, f, lead, shown in _number_slots(q)
     ]
     given = {m.replace(",", "") for q in quotes.values() for m in re.findall(r"\d+(?:[.,]\d+)*", q)}
     problems = []
     for number, after, lead, shown in _number_slots(claim):
-        after, every = after - units, (after | lead) - units
+        kind, after, every = after & units, after - units, (after | lead) - units
         if not every or number not in given:
             continue  # nothing to compare, or not in the quotes (the number rule says so)
-        fits = [((len(after & qa), len(every & qe)), n, num, qs) for n, num, qa, qe, qs in quoted]
+        fits = [((len(after & qa), len(every & qe)), n, num, qs) for n, num, qa, qe, qk, qs in quoted if qk == kind]
         own = max((fit for fit, _, num, _ in fits if num == number), default=(0, 0))
         rival = max(((fit, n, qs) for fit, n, num, qs in fits if num != number), default=None)
         if rival and rival[0] > own:

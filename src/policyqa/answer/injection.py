@@ -37,6 +37,10 @@ _PATTERNS = [
     re.compile(rf"(?:^|[;:,]\s*|\band\s+|\bthen\s+|\binstead,?\s+)(?:please\s+|now\s+|always\s+|just\s+)*{_SAY_CLAUSE}"
                r"\s+(?:that\b|with\b|only\b|[\"“'‘]|the (?:answer|user)\b|the \w+ (?:is|was|are|were)\b)", re.I),
     re.compile(r"^\W*(?:please\s+|now\s+|always\s+)*(?:say|tell the user|pretend|act as|roleplay)\b", re.I),
+    # the payload after "Ignore everything above.": an answer handed to whoever answers questions
+    re.compile(
+        r"\bthe (?:correct|right|real|true|only|expected) answer (?:is|should be|must be|to \w+ question)\b", re.I
+    ),
 ]  # fmt: skip
 
 
