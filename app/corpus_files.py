@@ -6,6 +6,7 @@ import hashlib
 import os
 import re
 import shutil
+import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from policyqa.errors import PolicyQAError
@@ -15,7 +16,10 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILES_PER_UPLOAD = 20
 MAX_BYTES_PER_UPLOAD = 100 * 1024 * 1024
 MAX_NAME_CHARS = 120
-_ODD = re.compile(r"[^\w. -]+")  # letters (any script), digits, "_", ".", " ", "-" stay
+# File systems count a name's bytes (255 on ext4, APFS, NTFS in UTF-16 units): a saved name stays within 250 bytes of
+# UTF-8, leaving room for the "-N" a clash adds (at most "-1000").
+MAX_NAME_BYTES = 250
+MAX_ID_CHARS = 4096  # PATH_MAX: a longer document id cannot name a file
 
 
 class CorpusFileError(PolicyQAError):
@@ -30,7 +34,8 @@ def safe_name(original: str) -> str:
     """A plain file name for an uploaded file: no folders, no '..', no odd characters, a supported type."""
     if not original or not original.strip():
         raise CorpusFileError("the uploaded file has no name")
-    text = original.strip().replace("\x00", "")
+    # NFC: macOS writes names decomposed ("Zu" + U+0308 for "Zü"); composed, the accent is a letter, not a mark
+    text = unicodedata.normalize("NFC", original.strip().replace("\x00", ""))
     if text.startswith(("/", "\\")) or PureWindowsPath(text).drive:
         raise CorpusFileError(f"refused '{original}': absolute paths are not accepted, upload a plain file name")
     parts = PurePosixPath(text.replace("\\", "/")).parts
@@ -46,9 +51,22 @@ def safe_name(original: str) -> str:
             f"refused '{original}': unsupported file type '{suffix or '(none)'}' "
             f"(supported: {' '.join(SUPPORTED_SUFFIXES)})"
         )
-    stem = _ODD.sub("_", stem).strip(" ._-")  # no hidden files (the scanner skips dot-files)
-    stem = re.sub(r"_+", "_", stem)[: MAX_NAME_CHARS - len(suffix)] or "document"
+    stem = _plain(stem).strip(" ._-")  # no hidden files (the scanner skips dot-files)
+    stem = re.sub(r"_+", "_", stem)[: MAX_NAME_CHARS - len(suffix)]
+    stem = _cut_to_bytes(stem, MAX_NAME_BYTES - len(suffix)).rstrip(" ._-") or "document"
     return stem + suffix
+
+
+def _plain(stem: str) -> str:
+    """Letters and digits of any script with their combining marks (Devanagari vowel signs, accents that have no
+    composed form), "_", ".", " " and "-" stay; any other run of characters becomes one "_"."""
+    kept = [c if c.isalnum() or c in "_. -" or unicodedata.category(c).startswith("M") else "\x00" for c in stem]
+    return re.sub("\x00+", "_", "".join(kept))
+
+
+def _cut_to_bytes(text: str, limit: int) -> str:
+    """The longest start of `text` whose UTF-8 is at most `limit` bytes, never half a character."""
+    return text.encode("utf-8", "ignore")[:limit].decode("utf-8", "ignore")
 
 
 def add_upload(source: str | Path, original_name: str, corpus_dir: Path) -> tuple[str, str]:
@@ -88,10 +106,20 @@ def delete_document(doc_id: str, corpus_dir: Path) -> Path:
     """Remove one corpus file named by its document id (path relative to the corpus); refuses anything outside."""
     if not doc_id or not isinstance(doc_id, str):
         raise CorpusFileError("choose a document to delete")
+    shown = doc_id if len(doc_id) <= 200 else doc_id[:200] + "…"
+    if any(c in doc_id for c in "\x00\n\r") or _has_lone_surrogate(doc_id):
+        raise CorpusFileError(f"refused to delete '{shown!r}': a document id has no NUL, line break or broken UTF-8")
+    if len(doc_id) > MAX_ID_CHARS or any(len(part.encode()) > 255 for part in doc_id.split("/")):
+        raise NoSuchDocumentError(f"'{shown}' is not a document: the name is longer than any file name can be")
     root = corpus_dir.resolve()
     rel = PurePosixPath(doc_id)
     if rel.is_absolute() or ".." in rel.parts or PureWindowsPath(doc_id).drive or "\\" in doc_id:
         raise CorpusFileError(f"refused to delete '{doc_id}': not a path inside the corpus folder")
+    if any(part.startswith(".") for part in rel.parts) or rel.suffix.lower() not in SUPPORTED_SUFFIXES:
+        raise CorpusFileError(
+            f"refused to delete '{doc_id}': not a document (hidden files and types other than "
+            f"{' '.join(SUPPORTED_SUFFIXES)} are not the corpus's to delete)"
+        )
     target = root.joinpath(*rel.parts)
     if not target.parent.resolve().is_relative_to(root) or not target.resolve().is_relative_to(root):
         raise CorpusFileError(f"refused to delete '{doc_id}': it resolves outside the corpus folder")
@@ -99,6 +127,10 @@ def delete_document(doc_id: str, corpus_dir: Path) -> Path:
         raise NoSuchDocumentError(f"'{doc_id}' is not a file in the corpus folder (already deleted?)")
     target.unlink()
     return target
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    return any("\ud800" <= c <= "\udfff" for c in text)
 
 
 def corpus_file_ids(corpus_dir: Path) -> list[str]:
@@ -131,8 +163,8 @@ def add_uploads(sources: list[str], corpus_dir: Path) -> list[tuple[bool, str]]:
                 raise CorpusFileError(
                     f"refused '{original}': this upload would exceed {MAX_BYTES_PER_UPLOAD // 2**20} MB in total"
                 )
-            digest = _sha256(Path(source))
-            where = seen.get(digest) or _same_content_in(corpus_dir, Path(source), size, digest)
+            digest = sha256_of(Path(source))
+            where = seen.get(digest) or same_content_in(corpus_dir, Path(source), size, digest)
             if where:
                 results.append((False, f"'{original}' not added: the same content is already in the corpus as {where}"))
                 continue
@@ -149,7 +181,7 @@ def add_uploads(sources: list[str], corpus_dir: Path) -> list[tuple[bool, str]]:
     return results
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1024 * 1024):
@@ -157,7 +189,7 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _same_content_in(corpus_dir: Path, source: Path, size: int, digest: str) -> str | None:
+def same_content_in(corpus_dir: Path, source: Path, size: int, digest: str) -> str | None:
     """A file in the corpus root with these bytes (only same-size files are hashed)."""
     root = corpus_dir.resolve()
     if not root.is_dir():
@@ -167,7 +199,7 @@ def _same_content_in(corpus_dir: Path, source: Path, size: int, digest: str) -> 
             if (
                 entry.is_file(follow_symlinks=False)
                 and entry.stat().st_size == size
-                and _sha256(Path(entry.path)) == digest
+                and sha256_of(Path(entry.path)) == digest
             ):
                 return entry.name
         except OSError:

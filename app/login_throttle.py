@@ -66,7 +66,8 @@ class LoginThrottle:
 
 
 async def _refuse(send: Any, retry_after: int) -> None:
-    body = json.dumps({"detail": f"Too many failed logins; try again in {retry_after} s."}).encode()
+    message = f"Too many failed logins; try again in {retry_after} s."
+    body = json.dumps({"message": message, "status": 429}).encode()  # the REST API's error shape
     await send(
         {
             "type": "http.response.start",

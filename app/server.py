@@ -10,8 +10,6 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from starlette.routing import Mount
-
 from policyqa.answer.generate import LLMSettings
 from policyqa.errors import PolicyQAError
 from policyqa.index.store import open_store
@@ -20,8 +18,7 @@ from .corpus_files import MAX_UPLOAD_BYTES
 from .formatting import CSS
 from .generated_html import CSS as GENERATED_CSS
 from .login_throttle import LoginThrottle
-from .rest import PREFIX as REST_PREFIX
-from .rest import create_rest_app
+from .rest import create_rest_app, rest_mount
 from .state import AppState
 from .ui import build_app
 
@@ -105,7 +102,7 @@ def _launch(demo: Any, rest: Any, host: str, port: int, share: bool, auth: tuple
 
     demo.launch(
         # Gradio passes app_kwargs to its FastAPI app; `routes` puts the REST API before Gradio's own routes.
-        app_kwargs={"routes": [Mount(REST_PREFIX, app=rest)], "middleware": [Middleware(LoginThrottle)]},
+        app_kwargs={"routes": [rest_mount(rest)], "middleware": [Middleware(LoginThrottle)]},
         server_name=host,
         server_port=port,
         share=share,

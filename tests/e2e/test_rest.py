@@ -26,7 +26,7 @@ def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) ->
     root = tmp_path_factory.mktemp("rest")
     corpus, index = bundled_copy(root, bundled_index)
     log = root / "server.log"
-    with running_app(corpus, index, log, {"POLICYQA_AUTH": ":".join(AUTH)}, ready="api/v1/docs") as running:
+    with running_app(corpus, index, log, {"POLICYQA_AUTH": ":".join(AUTH)}) as running:
         yield Server(running.url.rstrip("/"), corpus, index, log)
     assert "Traceback" not in log.read_text(errors="replace")
 
@@ -51,15 +51,18 @@ def test_every_route_needs_the_ui_credentials(tmp_path: Path, bundled_index: Pat
     calls = [("GET", "/status"), ("GET", "/documents"), ("POST", "/search"), ("POST", "/ask"), ("POST", "/build")]
     calls += [("POST", "/documents"), ("DELETE", f"/documents/{BUNDLED_DOC}")]
     env = {"POLICYQA_AUTH": ":".join(AUTH)}
-    with running_app(corpus, index, tmp_path / "server.log", env, ready="api/v1/docs") as server:
+    with running_app(corpus, index, tmp_path / "server.log", env) as server:
         base = f"{server.url}api/v1"
         codes = []
         for auth in (None, ("api-user", "wrong"), ("someone", AUTH[1])):
             for method, path in calls:
                 response = httpx.request(method, base + path, auth=auth, json={"query": "x", "question": "x"})
                 if auth is None or response.status_code != 429:
-                    assert "password required" in error_of(response, 401)
+                    expected = "user and password required" if auth is None else "wrong user or password"
+                    assert expected in error_of(response, 401)
                     assert response.headers["www-authenticate"] == "Basic"
+                else:  # locked out: the API's error shape, saying when to try again (issue 24, item 23)
+                    assert "try again in" in error_of(response, 429) and int(response.headers["retry-after"]) > 0
                 codes.append(response.status_code)
         wrong = codes[len(calls) :]  # every call with a wrong user or password: refused, then locked out
         assert wrong == [401] * MAX_FAILURES + [429] * (len(wrong) - MAX_FAILURES), codes
@@ -67,8 +70,9 @@ def test_every_route_needs_the_ui_credentials(tmp_path: Path, bundled_index: Pat
 
 
 def test_openapi_docs_describe_the_routes(api_server: Server) -> None:
-    assert httpx.get(f"{api_server.url}/api/v1/docs").status_code == 200
-    spec = httpx.get(f"{api_server.url}/api/v1/openapi.json").json()
+    assert httpx.get(f"{api_server.url}/api/v1/docs").status_code == 401  # behind the login (issue 24, item 17)
+    assert httpx.get(f"{api_server.url}/api/v1/docs", auth=AUTH).status_code == 200
+    spec = httpx.get(f"{api_server.url}/api/v1/openapi.json", auth=AUTH).json()
     assert {"/search", "/ask", "/documents", "/documents/{doc_id}", "/build", "/status"} <= set(spec["paths"])
     assert "AskResponse" in spec["components"]["schemas"]
 
@@ -78,7 +82,7 @@ def test_search_returns_typed_hits_and_filters_by_document(api: httpx.Client) ->
     assert response.status_code == 200, response.text
     hits = response.json()["hits"]
     assert len(hits) == 3 and "Doha" in hits[0]["text"] and [h["rank"] for h in hits] == [1, 2, 3]
-    assert set(hits[0]) == {"rank", "score", "doc_id", "title", "page", "heading", "start", "end", "text"}
+    assert set(hits[0]) == {"rank", "score", "doc_id", "title", "page", "page_label", "heading", "start", "end", "text"}
     assert {h["doc_id"] for h in hits} == {BUNDLED_DOC}
     assert len(api.post("/search", json={"query": "Afghanistan security", "k": 2, "mode": "bm25"}).json()["hits"]) == 2
 
