@@ -10,6 +10,7 @@ When none survives, or the endpoint fails or times out, the quoted answer is sho
 from __future__ import annotations
 
 import json
+import logging
 import os
 import socket
 import time
@@ -17,6 +18,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -24,11 +26,15 @@ from policyqa.answer.claims import check_answer
 from policyqa.answer.types import Answer, GeneratedAnswer
 from policyqa.errors import PolicyQAError
 
+log = logging.getLogger("policyqa.llm")
 URL_ENV = "POLICYQA_LLM_URL"
 MODEL_ENV = "POLICYQA_LLM_MODEL"
 KEY_ENV = "POLICYQA_LLM_API_KEY"
 TIMEOUT_ENV = "POLICYQA_LLM_TIMEOUT"
 DEFAULT_TIMEOUT = 60.0
+# One to three short sentences are asked for; a model that ignores max_tokens is cut here (issue 24, item 9).
+MAX_GENERATED_CHARS = 2_000
+MAX_LINE_BYTES = 1024 * 1024  # one server-sent event line
 SYSTEM_PROMPT = (
     "You answer questions using only the numbered evidence quotes you are given. Write one to three short "
     "sentences. End every sentence with the number of the quote it comes from, in square brackets, like [1]. "
@@ -89,7 +95,12 @@ def evidence_messages(answer: Answer) -> list[dict[str, str]]:
 
 
 def stream_chat(settings: LLMSettings, messages: list[dict[str, str]]) -> Iterator[str]:
-    """The reply's text pieces as they arrive (server-sent events); LLMError on any failure or past the timeout."""
+    """The reply's text pieces as they arrive (server-sent events); LLMError on any failure or past the timeout.
+
+    The timeout is a deadline for the whole reply: the body is read in pieces, each with the time left as its socket
+    timeout (a reply that drips one byte at a time without a newline is cut at the deadline). At most
+    `settings.max_tokens` pieces and MAX_GENERATED_CHARS characters are read, whatever the model does with
+    max_tokens. Errors name no URL and quote no reply: users see them; the details go to the log."""
     body = {"model": settings.model, "messages": messages, "stream": True, "temperature": 0}
     body["max_tokens"] = settings.max_tokens
     headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
@@ -97,37 +108,82 @@ def stream_chat(settings: LLMSettings, messages: list[dict[str, str]]) -> Iterat
         headers["Authorization"] = f"Bearer {settings.api_key}"
     request = urllib.request.Request(settings.endpoint, json.dumps(body).encode(), headers, method="POST")
     deadline = time.monotonic() + settings.timeout
-    where = f"the language model at {settings.url}"
+    late = f"the language model did not answer within {settings.timeout:g} s"
     try:
         with urllib.request.urlopen(request, timeout=settings.timeout) as response:
-            for raw in response:
-                if time.monotonic() > deadline:
-                    raise LLMError(f"{where} did not finish within {settings.timeout:g} s")
-                line = raw.decode("utf-8", "replace").strip()
+            pieces, chars = 0, 0
+            for line in _lines_until(response, deadline, late):
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
                 if data == "[DONE]":
                     return
                 piece = _delta(json.loads(data))
+                if not piece:
+                    continue
+                pieces += 1
+                piece = piece[: MAX_GENERATED_CHARS - chars]
+                chars += len(piece)
                 if piece:
                     yield piece
+                if pieces >= settings.max_tokens or chars >= MAX_GENERATED_CHARS:
+                    cap = "the language model at %s reached the cap (%d pieces, %d characters); the rest is not read"
+                    log.warning(cap, settings.url, pieces, chars)
+                    return
     except urllib.error.HTTPError as exc:
         detail = exc.read(300).decode("utf-8", "replace").strip()
-        raise LLMError(f"{where} answered HTTP {exc.code}: {detail or exc.reason}") from exc
+        log.warning("the language model at %s answered HTTP %s: %s", settings.endpoint, exc.code, detail or exc.reason)
+        raise LLMError(f"the language model answered HTTP {exc.code}") from exc
     except TimeoutError as exc:
-        raise LLMError(f"{where} did not answer within {settings.timeout:g} s") from exc
+        log.warning("the language model at %s: %s", settings.endpoint, late)
+        raise LLMError(late) from exc
     except urllib.error.URLError as exc:
+        log.warning("the language model at %s cannot be reached: %s", settings.endpoint, exc.reason)
         if isinstance(exc.reason, TimeoutError | socket.timeout):
-            raise LLMError(f"{where} did not answer within {settings.timeout:g} s") from exc
-        raise LLMError(f"{where} cannot be reached: {exc.reason}") from exc
+            raise LLMError(late) from exc
+        raise LLMError("the language model cannot be reached") from exc
+    except LLMError:
+        raise
     except (OSError, ValueError) as exc:  # a dropped connection, a reply that is not the OpenAI format
-        raise LLMError(f"{where} failed: {type(exc).__name__}: {exc}") from exc
+        log.warning("the language model at %s failed: %s: %s", settings.endpoint, type(exc).__name__, exc)
+        why = f"the language model's reply broke off or is not in the OpenAI format ({type(exc).__name__})"
+        raise LLMError(why) from exc
+
+
+def _lines_until(response: Any, deadline: float, late: str) -> Iterator[str]:
+    """The reply's lines, read in pieces of whatever has arrived, none of them waiting past `deadline`."""
+    sock = _socket_of(response)
+    pending = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LLMError(late)
+        if sock is not None:
+            sock.settimeout(left)
+        chunk = response.read1(65536) if hasattr(response, "read1") else response.read(1)
+        if not chunk:
+            if pending.strip():
+                yield pending.decode("utf-8", "replace").strip()
+            return
+        pending += chunk
+        if len(pending) > MAX_LINE_BYTES:
+            raise LLMError("the language model sent a line longer than any reply piece")
+        *lines, pending = pending.split(b"\n")
+        for raw in lines:
+            yield raw.decode("utf-8", "replace").strip()
+
+
+def _socket_of(response: Any) -> socket.socket | None:
+    try:
+        return response.fp.raw._sock  # http.client's socket (plain or TLS)
+    except AttributeError:
+        return None
 
 
 def _delta(event: dict) -> str:
     if "error" in event:
-        raise LLMError(f"the language model reported an error: {event['error']}")
+        log.warning("the language model reported an error: %s", str(event["error"])[:300])
+        raise LLMError("the language model reported an error")
     choices = event.get("choices") or [{}]
     return (choices[0].get("delta") or {}).get("content") or ""
 
