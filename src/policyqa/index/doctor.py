@@ -1,8 +1,10 @@
-"""`policyqa status --check`: is an index whole and consistent, and built with the configured model? No model load.
+"""`policyqa status --check`: is an index whole and consistent, and built with the configured model?
 
 The store checks itself (for FAISS+SQLite: checksums, SQLite pages, vector and row ids, BM25 rows, chunk offsets,
 sentence vectors; index/faiss_sqlite/checks.py); the doctor adds what holds for every store: the manifest's model
-is the configured one, and (as an "info" note) whether the index is stale against the corpus.
+is the configured one, a sample of chunk vectors is what the model makes of their text and, with the corpus, a
+sample of stored texts is what their unchanged source files read as (index/content_checks.py: edits made
+consistently inside the index pass every internal check), and (as an "info" note) whether the index is stale.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyqa.errors import PolicyQAError
+from policyqa.index.content_checks import text_problems, vector_problems
 from policyqa.index.problems import UPDATE, Problem
 from policyqa.index.store import IndexReader, Store, open_store
 
 if TYPE_CHECKING:
     from policyqa.ingest.chunking import ChunkSettings
+    from policyqa.ingest.documents import CorpusFile, Skipped
 
 __all__ = ["Problem", "check_index"]
 
@@ -36,8 +40,15 @@ def check_index(
     try:
         errors, notes = [p for p in problems if p.is_error], [p for p in problems if not p.is_error]
         errors += model_problems(reader, model)
+        if not errors:
+            found = vector_problems(reader, model)
+            errors, notes = errors + [p for p in found if p.is_error], notes + [p for p in found if not p.is_error]
         if corpus_dir is not None and not errors:
-            notes += staleness_notes(reader, Path(corpus_dir), model, chunking)
+            scanned = scan(Path(corpus_dir))
+            if scanned is not None:
+                errors += text_problems(reader, scanned[0])
+            if not errors:
+                notes += staleness_notes(reader, Path(corpus_dir), model, chunking, scanned)
     finally:
         reader.close()
     return errors + notes
@@ -65,17 +76,28 @@ def model_problems(reader: IndexReader, model: str | Path | None = None) -> list
     ]
 
 
+def scan(corpus_dir: Path) -> tuple[list[CorpusFile], list[Skipped]] | None:
+    """The corpus' files (None when the folder does not exist)."""
+    from policyqa.ingest.documents import scan_corpus
+
+    return scan_corpus(corpus_dir) if corpus_dir.is_dir() else None
+
+
 def staleness_notes(
-    reader: IndexReader, corpus_dir: Path, model: str | Path | None = None, chunking: ChunkSettings | None = None
+    reader: IndexReader,
+    corpus_dir: Path,
+    model: str | Path | None = None,
+    chunking: ChunkSettings | None = None,
+    scanned: tuple[list[CorpusFile], list[Skipped]] | None = None,
 ) -> list[Problem]:
     from policyqa.embed.embedder import Embedder
     from policyqa.index.sync import build_settings, plan_sync
     from policyqa.ingest.chunking import ChunkSettings
-    from policyqa.ingest.documents import scan_corpus
 
-    if not corpus_dir.is_dir():
+    scanned = scanned or scan(corpus_dir)
+    if scanned is None:
         return [Problem(f"corpus folder '{corpus_dir}' does not exist; staleness not checked", UPDATE, "info")]
-    files, scan_skips = scan_corpus(corpus_dir)
+    files, scan_skips = scanned
     plan = plan_sync(
         files,
         reader,
