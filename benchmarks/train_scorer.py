@@ -8,8 +8,9 @@ labelled 1 when it holds the expected answer; plus near misses made by construct
 (its rarest name, or its focus word, swapped for a word of another document that this one never uses), all labelled
 0. PolicyQA dev is only evaluated (its licence allows no training). Folds: real documents by document, bundled
 questions (one document) by question with their near misses; every figure is out of fold. The `answered` limit is
-the least P whose out-of-fold answered-and-wrong share is at most 5%; `unsure` the P below which 5% of
-answerable questions fall. Numbers only: no document text is written.
+the least P whose out-of-fold answered-and-wrong share is at most 5%. The close-match limit (below it `ask` refuses and
+search says nothing is close) lies midway between the best passage P of the off-topic questions and the least of
+the answerable ones: the widest margin on the training questions. Numbers only: no document text is written.
 """
 
 from __future__ import annotations
@@ -108,7 +109,8 @@ def gather(indexes: Path, policyqa: Path | None) -> tuple[list[Case], list[Case]
             group = f"{name}:{doc}" if name == "realdocs" and doc else f"{name}:q{n}"
             answer = row.get("answer") if row["answerable"] else None
             feats, labels = collect(idx, row["question"], lambda w, a=answer: a is not None and holds(w.quote, a))
-            cases.append(Case(row["question"], group, row["answerable"], feats, labels, name))
+            source = f"{name}-off-topic" if row.get("kind") == "off-topic" else name
+            cases.append(Case(row["question"], group, row["answerable"], feats, labels, source))
             if row["answerable"] and doc in docs:
                 others = [w for w in pool if w.lower() not in docs[doc].lower()]
                 for miss in swapped(row["question"], docs[doc], others or pool, rng):
@@ -184,7 +186,7 @@ def predict(spec: dict, rows: list[list[float]]) -> np.ndarray:
 
     trees = tuple(Tree(*(tuple(t[k]) for k in ("feature", "threshold", "left", "right", "value")))
                   for t in spec.get("trees", []))
-    scorer = Scorer(tuple(spec["mean"]), tuple(spec["scale"]), tuple(spec["weights"]), 0.5, 0.5, (0.0, 0.0, 0.0),
+    scorer = Scorer(tuple(spec["mean"]), tuple(spec["scale"]), tuple(spec["weights"]), 0.5, (0.0, 0.0, 0.0),
                     trees, spec.get("base", 0.0), spec.get("rate", 0.0))
     return np.array([scorer.probability(r) for r in rows])
 
@@ -231,17 +233,21 @@ def table(scored: list[tuple[Case, float, bool]], limits: list[float]) -> list[s
     return lines
 
 
-def choose(scored: list[tuple[Case, float, bool]]) -> tuple[float, float]:
+def choose(scored: list[tuple[Case, float, bool]]) -> float:
     """The least P limit whose answered share is wrong at most TARGET_RISK of the time (at least 10 answered, so
-    one lucky question does not decide it); `unsure`: the P below which 5% of answerable questions fall."""
+    one lucky question does not decide it)."""
     answer = 0.99
     for t in np.arange(0.99, 0.04, -0.01):
         answered = [ok for _, p, ok in scored if p >= t]
         if len(answered) >= 10 and sum(not ok for ok in answered) / len(answered) <= TARGET_RISK:
             answer = float(t)
-    yes = sorted(p for c, p, _ in scored if c.answerable)
-    unsure = min(answer, float(yes[int(len(yes) * 0.05)])) if yes else answer
-    return round(answer, 2), round(unsure, 3)
+    return round(answer, 2)
+
+
+def passage_p(search: list[float], rows: list[list[float]], dense: int, cover: int) -> float:
+    """P(a close match) of the best candidate sentence, as `analyse` scores passages."""
+    b, a, c = search
+    return max((1 / (1 + np.exp(-(b + a * r[dense] + c * r[cover]))) for r in rows), default=0.0)
 
 
 def main() -> None:
@@ -257,22 +263,26 @@ def main() -> None:
     if args.cached and cache.exists():
         raw = json.loads(cache.read_text())
         cases, evaluation = ([Case(**c) for c in raw[k]] for k in ("cases", "evaluation"))
+        bundled = (REPO / "eval" / "bundled_questions.jsonl").read_text(encoding="utf-8").splitlines()
+        off = {json.loads(line)["question"] for line in bundled if '"off-topic"' in line}
+        for c in cases:
+            c.source = "bundled-off-topic" if c.question in off else c.source
     else:
         cases, evaluation = gather(args.indexes, args.policyqa)
         cache.write_text(json.dumps({"cases": [vars(c) for c in cases], "evaluation": [vars(c) for c in evaluation]}))
     results = {}
     for kind in ("logistic", "trees"):
         scored = out_of_fold(cases, kind)
-        answer, unsure = choose(scored)
+        answer = choose(scored)
         right = sum(ok for c, p, ok in scored if c.answerable and p >= answer)
         print(f"{kind}: out of fold, answered at P >= {answer}: {right} answerable questions answered right")
-        results[kind] = (right, scored, answer, unsure)
+        results[kind] = (right, scored, answer)
     kind = args.model or max(results, key=lambda k: results[k][0])
-    _, scored, answer, unsure = results[kind]
+    _, scored, answer = results[kind]
     print(f"chosen: {kind}")
-    grid = sorted({round(x, 2) for x in np.arange(0.1, 0.95, 0.1)} | {answer, unsure})
+    grid = sorted({round(x, 2) for x in np.arange(0.1, 0.95, 0.1)} | {answer})
     print(f"training questions: {len(cases)} ({sum(c.answerable for c in cases)} answerable), "
-          f"quotes: {sum(len(c.rows) for c in cases)}; limits: answered P >= {answer}, unsure P >= {unsure}\n")
+          f"quotes: {sum(len(c.rows) for c in cases)}; limit: answered P >= {answer}\n")
     for source in ("bundled", "realdocs"):
         part = [s for s in scored if s[0].source.startswith(source)]
         print(f"### {source} (+ constructed near misses), out of fold over {FOLDS} folds\n")
@@ -290,13 +300,18 @@ def main() -> None:
     search = fit(x[:, [0, dense, cover]], y)
     s_mean, s_scale, s_w = search
     bias = s_w[0] - sum(s_w[i] * s_mean[i] / s_scale[i] for i in (1, 2))
-    # a close match: at least as probable as the least of the best 80% of the quotes that answer
-    answering = np.sort(predict({"mean": s_mean.tolist(), "scale": s_scale.tolist(), "weights": s_w.tolist()},
-                                x[y == 1][:, [0, dense, cover]].tolist()))
-    close = round(float(answering[int(len(answering) * 0.2)]), 3) if len(answering) else 0.5
+    search_weights = [round(float(bias), 6), round(float(s_w[1] / s_scale[1]), 6), round(float(s_w[2] / s_scale[2]), 6)]
+    off_topic = [passage_p(search_weights, c.rows, dense, cover) for c in cases if c.source == "bundled-off-topic"]
+    answerable = [passage_p(search_weights, c.rows, dense, cover) for c in cases if c.answerable]
+    close = round((max(off_topic, default=0.0) + min(answerable, default=0.1)) / 2, 4)
+    print(f"close match: P >= {close} (off-topic questions' best passage at most {max(off_topic, default=0.0):.4f}, "
+          f"answerable at least {min(answerable, default=0.1):.4f})")
+    for evaluated in (evaluation,):
+        below = sum(passage_p(search_weights, c.rows, dense, cover) < close for c in evaluated)
+        print(f"PolicyQA dev: {below}/{len(evaluated)} questions have no close match (refused)" if evaluated else "")
     MODEL.write_text(json.dumps({
-        "features": list(NAMES), "kind": kind, **model, "limits": {"answer": answer, "unsure": unsure},
-        "search": [round(float(bias), 6), round(float(s_w[1] / s_scale[1]), 6), round(float(s_w[2] / s_scale[2]), 6)],
+        "features": list(NAMES), "kind": kind, **model, "limits": {"answer": answer},
+        "search": search_weights,
         "close_match": close,
         "trained_on": {"questions": len(cases), "quotes": int(len(y)), "positives": int(y.sum())},
     }, indent=1) + "\n", encoding="utf-8")

@@ -41,16 +41,17 @@ UNSURE_TEXT = "The documents may not answer this; the closest evidence is:"
 
 @dataclass(frozen=True)
 class Limits:
-    """The least scorer probability of an `answered` quote and of the closest evidence shown as `unsure`; None takes
-    the calibrated limits saved with the model (benchmarks/train_scorer.py)."""
+    """`threshold`: the least scorer probability of an `answered` quote; `close`: the least P(a close match) of the
+    best passage for the closest evidence to be shown as `unsure` (below it: `refused`, and search says no passage
+    is a close match). None takes the calibrated limits saved with the model (benchmarks/train_scorer.py)."""
 
     threshold: float | None = None
-    unsure: float | None = None
+    close: float | None = None
 
     def resolved(self) -> tuple[float, float]:
         scorer = load_scorer()
         answer = scorer.answer if self.threshold is None else self.threshold
-        return answer, min(answer, scorer.unsure if self.unsure is None else self.unsure)
+        return answer, scorer.close_match if self.close is None else self.close
 
 
 LIMITS = Limits()

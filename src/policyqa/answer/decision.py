@@ -2,7 +2,8 @@
 
 A part of the question is answered by its most probable quote when P >= the `answered` limit (calibrated so that at
 most 5% of held-out answered questions were wrong). When no part is, the closest evidence is still shown as `unsure`
-when P >= the `unsure` limit; below it the answer is `refused`. Every reason line states only facts of the quote.
+when some passage is a close match (the passage probability search shows, at least `close_match`); when none is,
+the answer is `refused`. Every reason line states only facts of the quote.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def quote_facts(window: Window, expects: str | None) -> str:
 
 def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
     """The answer that `limits` give for this analysis."""
-    answer_at, unsure_at = limits.resolved()
+    answer_at, close_at = limits.resolved()
     parts = [e for e in analysis.parts if e.windows]
     if not analysis.sentences or not parts:
         empty = "No passages to answer from: the index is empty or the filters match no document."
@@ -61,20 +62,21 @@ def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
     if not answered:
         lead = max(zip(parts, best, strict=True), key=lambda ew: ew[1].evidence)
         facts = quote_facts(lead[1], lead[0].part.expects)
-        if top >= unsure_at:
+        nearest = max((h.score for h in analysis.hits), default=0.0)
+        if nearest >= close_at:
             reason = f"P {top:.2f} that the quote answers (below {answer_at:.2f} for an answer)" + (
                 f"; {facts}." if facts else "."
             )
-            citation = _citation(1, lead[1])
-            text = f"{UNSURE_TEXT} {' '.join(citation.quote.split())} [1]"
+            citations = [_citation(n, w) for n, w in enumerate(_quotes(analysis, [lead[1]], 0.0), 1)]
+            text = UNSURE_TEXT + " " + " ".join(f"{' '.join(c.quote.split())} [{c.marker}]" for c in citations)
             message = " ".join(filter(None, [analysis.note]))
             return Answer(
                 analysis.question,
                 text,
                 False,
-                [citation],
+                citations,
                 analysis.hits,
-                citation.score,
+                citations[0].score,
                 message,
                 state="unsure",
                 reason=reason,
@@ -83,9 +85,7 @@ def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
         if unseen:
             reason = f"No passage mentions {_listed(unseen)}."
         else:
-            reason = f"The closest quote has P {top:.2f} of answering, below {unsure_at:.2f}" + (
-                f"; {facts}." if facts else "."
-            )
+            reason = f"No passage is a close match (best P {nearest:.2f}, below {close_at:.2f})."
         return _refusal(analysis, reason, round(top, 4))
     windows = _quotes(analysis, [w for _, w in answered], answer_at)
     citations = [_citation(n, w) for n, w in enumerate(windows, 1)]
@@ -123,7 +123,8 @@ def _refusal(analysis: Analysis, reason: str, confidence: float) -> Answer:
 
 
 def _quotes(analysis: Analysis, answered: list[Window], answer_at: float) -> list[Window]:
-    """Each answered part's quote, most probable first, then further quotes nearly as probable."""
+    """Each answered part's quote (or the closest evidence), most probable first, then further quotes nearly as
+    probable."""
     chosen: list[Window] = []
     for window in sorted(answered, key=lambda w: -w.evidence):
         if not any(_overlaps(window, w) for w in chosen):

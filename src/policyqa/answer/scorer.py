@@ -3,7 +3,8 @@ trees over `answer.features`.
 
 The weights, the feature scaling and the two decision limits live in scorer_model.json next to this file (written by
 benchmarks/train_scorer.py; no pickle). `answered` needs P >= limits.answer (chosen so that at most 5% of held-out
-answered questions were wrong), `unsure` P >= limits.unsure, else `refused`.
+answered questions were wrong); below it the closest evidence is `unsure` when some passage is a close match
+(P(a close match) >= close_match, the limit search uses too), else `refused`.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ class Scorer:
     scale: tuple[float, ...]
     weights: tuple[float, ...]
     answer: float  # least P of an `answered` quote
-    unsure: float  # least P of the closest evidence shown as `unsure`
     search_weights: tuple[float, float, float]  # bias, best sentence cosine, coverage → P(a passage is a close match)
     trees: tuple[Tree, ...] = ()  # a boosted model instead of the logistic one, when the training chose it
     base: float = 0.0  # the boosted model's starting log-odds
@@ -76,7 +76,6 @@ def load_scorer(path: Path = MODEL_FILE) -> Scorer:
         tuple(raw["scale"]),
         tuple(raw["weights"]),
         float(raw["limits"]["answer"]),
-        float(raw["limits"]["unsure"]),
         tuple(raw["search"]),  # type: ignore[arg-type]
         tuple(
             Tree(tuple(t["feature"]), tuple(t["threshold"]), tuple(t["left"]), tuple(t["right"]), tuple(t["value"]))
