@@ -134,12 +134,15 @@ def _has_lone_surrogate(text: str) -> bool:
 
 
 def corpus_file_ids(corpus_dir: Path) -> list[str]:
-    """Document ids of the files currently in the corpus folder (the scanner's walk: no dot-files, any depth)."""
+    """Document ids of the documents currently in the corpus folder (the scanner's walk: no dot-files, any depth;
+    supported types only, the ones delete_document accepts)."""
     root = corpus_dir.resolve()
     if not root.is_dir():
         return []
     paths, _ = walk_corpus(root)
-    return sorted(p.relative_to(root).as_posix() for p in paths if p.is_file())
+    return sorted(
+        p.relative_to(root).as_posix() for p in paths if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file()
+    )
 
 
 def add_uploads(sources: list[str], corpus_dir: Path) -> list[tuple[bool, str]]:

@@ -31,8 +31,9 @@ SENTENCE = "The agreement was signed in Doha [1]. "
 
 
 class Hostile(BaseHTTPRequestHandler):
-    """/drip/…: headers, then one byte every 2 s, no newline, for 40 s. /flood/…: 20,000 sentences at once, ignoring
-    max_tokens. /error/…: HTTP 500 with a body naming internals. /pieces/…: 600 small pieces, then [DONE]."""
+    """/drip/…: headers, then one byte every 2 s, no newline, for 40 s. /slowhead/…: a header one byte every 2 s.
+    /flood/…: 20,000 sentences at once, ignoring max_tokens. /error/…: HTTP 500 with a body naming internals.
+    /pieces/…: 600 small pieces, then [DONE]."""
 
     protocol_version = "HTTP/1.1"
 
@@ -49,6 +50,17 @@ class Hostile(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if mode == "slowhead":  # the status line, then a header one byte every 2 s
+            try:
+                self.wfile.write(b"HTTP/1.1 200 OK\r\n")
+                for byte in b"X-Slow: " + b"x" * 20:
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(2)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            self.close_connection = True
             return
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
@@ -101,6 +113,14 @@ def index(bundled_index: Path):
 
 def test_a_reply_dripping_without_newlines_is_cut_at_the_timeout(hostile: str) -> None:
     settings = LLMSettings(f"{hostile}/drip/v1", "drip", timeout=3)
+    started = time.monotonic()
+    with pytest.raises(LLMError, match="within 3 s"):
+        list(stream_chat(settings, [{"role": "user", "content": "hi"}]))
+    assert time.monotonic() - started < 4.5
+
+
+def test_headers_dripping_are_cut_at_the_timeout(hostile: str) -> None:
+    settings = LLMSettings(f"{hostile}/slowhead/v1", "slow", timeout=3)
     started = time.monotonic()
     with pytest.raises(LLMError, match="within 3 s"):
         list(stream_chat(settings, [{"role": "user", "content": "hi"}]))

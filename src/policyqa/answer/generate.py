@@ -9,10 +9,13 @@ When none survives, or the endpoint fails or times out, the quoted answer is sho
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import logging
 import os
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -97,8 +100,8 @@ def evidence_messages(answer: Answer) -> list[dict[str, str]]:
 def stream_chat(settings: LLMSettings, messages: list[dict[str, str]]) -> Iterator[str]:
     """The reply's text pieces as they arrive (server-sent events); LLMError on any failure or past the timeout.
 
-    The timeout is a deadline for the whole reply: the body is read in pieces, each with the time left as its socket
-    timeout (a reply that drips one byte at a time without a newline is cut at the deadline). At most
+    The timeout is a deadline for the whole reply: the socket is shut when it passes (_Deadline), and the body is read
+    in pieces of whatever arrived (a reply that drips one byte at a time without a newline is cut there). At most
     `settings.max_tokens` pieces and MAX_GENERATED_CHARS characters are read, whatever the model does with
     max_tokens. Errors name no URL and quote no reply: users see them; the details go to the log."""
     body = {"model": settings.model, "messages": messages, "stream": True, "temperature": 0}
@@ -109,10 +112,11 @@ def stream_chat(settings: LLMSettings, messages: list[dict[str, str]]) -> Iterat
     request = urllib.request.Request(settings.endpoint, json.dumps(body).encode(), headers, method="POST")
     deadline = time.monotonic() + settings.timeout
     late = f"the language model did not answer within {settings.timeout:g} s"
+    watch = _Deadline(deadline)
     try:
-        with urllib.request.urlopen(request, timeout=settings.timeout) as response:
+        with watch.opener().open(request, timeout=settings.timeout) as response:
             pieces, chars = 0, 0
-            for line in _lines_until(response, deadline, late):
+            for line in _lines_until(response, watch, late):
                 if not line.startswith("data:"):
                     continue
                 data = line[5:].strip()
@@ -130,38 +134,97 @@ def stream_chat(settings: LLMSettings, messages: list[dict[str, str]]) -> Iterat
                     cap = "the language model at %s reached the cap (%d pieces, %d characters); the rest is not read"
                     log.warning(cap, settings.url, pieces, chars)
                     return
-    except urllib.error.HTTPError as exc:
-        detail = exc.read(300).decode("utf-8", "replace").strip()
-        log.warning("the language model at %s answered HTTP %s: %s", settings.endpoint, exc.code, detail or exc.reason)
-        raise LLMError(f"the language model answered HTTP {exc.code}") from exc
-    except TimeoutError as exc:
-        log.warning("the language model at %s: %s", settings.endpoint, late)
-        raise LLMError(late) from exc
-    except urllib.error.URLError as exc:
-        log.warning("the language model at %s cannot be reached: %s", settings.endpoint, exc.reason)
-        if isinstance(exc.reason, TimeoutError | socket.timeout):
-            raise LLMError(late) from exc
-        raise LLMError("the language model cannot be reached") from exc
     except LLMError:
         raise
-    except (OSError, ValueError) as exc:  # a dropped connection, a reply that is not the OpenAI format
+    except Exception as exc:
+        plain = _plain_error(exc, settings, late, watch.fired)
+        if plain is None:
+            raise
+        raise plain from exc
+    finally:
+        watch.cancel()
+
+
+def _plain_error(exc: Exception, settings: LLMSettings, late: str, cut: bool) -> LLMError | None:
+    """What happened, in words a user can be shown (no URL, no reply text: those go to the log); None for an error
+    that is not the endpoint's."""
+    if cut or isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError):
+        log.warning("the language model at %s: %s", settings.endpoint, late)
+        return LLMError(late)  # `cut`: the socket was shut at the deadline, mid-reply
+    if isinstance(exc, urllib.error.HTTPError):
+        detail = exc.read(300).decode("utf-8", "replace").strip()
+        log.warning("the language model at %s answered HTTP %s: %s", settings.endpoint, exc.code, detail or exc.reason)
+        return LLMError(f"the language model answered HTTP {exc.code}")
+    if isinstance(exc, urllib.error.URLError):
+        log.warning("the language model at %s cannot be reached: %s", settings.endpoint, exc.reason)
+        return LLMError("the language model cannot be reached")
+    if isinstance(exc, OSError | ValueError):  # a dropped connection, a reply that is not the OpenAI format
         log.warning("the language model at %s failed: %s: %s", settings.endpoint, type(exc).__name__, exc)
-        why = f"the language model's reply broke off or is not in the OpenAI format ({type(exc).__name__})"
-        raise LLMError(why) from exc
+        return LLMError(f"the language model's reply broke off or is not in the OpenAI format ({type(exc).__name__})")
+    return None
 
 
-def _lines_until(response: Any, deadline: float, late: str) -> Iterator[str]:
-    """The reply's lines, read in pieces of whatever has arrived, none of them waiting past `deadline`."""
+class _Deadline:
+    """Shuts the connection's socket at the deadline, wherever the reply is: a status line or headers sent one byte
+    at a time are cut as surely as a dripping body (a socket timeout only bounds each read)."""
+
+    def __init__(self, deadline: float):
+        self.deadline = deadline
+        self.fired = False
+        self._timer: threading.Timer | None = None
+
+    def arm(self, sock: socket.socket) -> None:
+        def fire() -> None:
+            self.fired = True
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+        self._timer = threading.Timer(max(0.0, self.deadline - time.monotonic()), fire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+    def opener(self) -> urllib.request.OpenerDirector:
+        watch = self
+
+        class Http(http.client.HTTPConnection):
+            def connect(self) -> None:
+                super().connect()
+                watch.arm(self.sock)
+
+        class Https(http.client.HTTPSConnection):
+            def connect(self) -> None:
+                super().connect()
+                watch.arm(self.sock)
+
+        class HttpHandler(urllib.request.HTTPHandler):
+            def http_open(self, req: urllib.request.Request) -> Any:
+                return self.do_open(Http, req)
+
+        class HttpsHandler(urllib.request.HTTPSHandler):
+            def https_open(self, req: urllib.request.Request) -> Any:
+                return self.do_open(Https, req, context=getattr(self, "_context", None))
+
+        return urllib.request.build_opener(HttpHandler, HttpsHandler)  # proxies and the rest as urlopen's
+
+
+def _lines_until(response: Any, watch: _Deadline, late: str) -> Iterator[str]:
+    """The reply's lines, read in pieces of whatever has arrived, none of them waiting past the deadline."""
     sock = _socket_of(response)
     pending = b""
     while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
+        left = watch.deadline - time.monotonic()
+        if left <= 0 or watch.fired:
             raise LLMError(late)
         if sock is not None:
             sock.settimeout(left)
         chunk = response.read1(65536) if hasattr(response, "read1") else response.read(1)
         if not chunk:
+            if watch.fired:
+                raise LLMError(late)
             if pending.strip():
                 yield pending.decode("utf-8", "replace").strip()
             return
