@@ -229,7 +229,7 @@ def source_html(c: Citation, turn: int, title: str, path: list[str], page: str |
 def sources_html(
     answer: Answer, turn: int = 0, context: SourceContext | None = None, threshold: float | None = None
 ) -> str:
-    """The cited passages (or, on a refusal, the nearest material), each with its evidence score, and the score
+    """The cited passages (or, on a refusal, the nearest material), each with its P, and the score
     legend; `context(c)` gives the document's title, the section path and page at the quote."""
     legend = legend_html(threshold) if threshold is not None else ""
     if answer_state(answer) == "refused":

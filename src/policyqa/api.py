@@ -164,9 +164,9 @@ class PolicyIndex:
         """An extractive answer with verbatim citations (state "answered" or "partial"), or a refusal (state
         "refused") with the nearest material; `reason` says why in one line.
 
-        `threshold` overrides the calibrated least evidence score of a quote; `limits` all calibrated limits.
+        `threshold` overrides the calibrated least P of an answered quote; `limits` all calibrated limits.
         `llm`: also generate an answer from the quotes with this OpenAI-compatible endpoint, checked sentence by
-        sentence (`answer.generated`); a refusal is never sent to it.
+        sentence (`answer.generated`); a refusal or an unsure answer is never sent to it.
         """
         started = time.perf_counter()
         analysis = self.analyse(question, k, doc_ids, mode=mode, path=path, where=where, rerank=rerank)
@@ -175,7 +175,8 @@ class PolicyIndex:
             chosen = replace(chosen, threshold=threshold)
         answer = with_quote_pages(decide(analysis, chosen), self.generation)
         answer = replace(answer, seconds=time.perf_counter() - started)
-        return answer if llm is None else generate_answer(answer, llm, self.encode_texts)
+        answered = answer.state in ("answered", "partial")  # "unsure" evidence is shown as it is, never rewritten
+        return answer if llm is None or not answered else generate_answer(answer, llm, self.encode_texts)
 
     def analyse(
         self,

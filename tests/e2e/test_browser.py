@@ -163,8 +163,8 @@ def test_each_tab_renders(page: Any) -> None:
 
 
 def test_answer_states_at_two_widths_in_light_and_dark(page: Any, server: Server) -> None:
-    """A refusal with its reason and a partial answer, as a phone and a laptop show them, in both colour schemes."""
-    partial = "When was the International Conference on Afghanistan held in Tashkent, and how much did it cost?"
+    """A refusal, an unsure answer with its closest evidence, and an answer with its answer words in bold, as a phone
+    and a laptop show them, in both colour schemes."""
     browser = page.context.browser  # the module's browser: Playwright's sync API runs once per thread
     for scheme in ("light", "dark"):
         for width in (1280, 390):
@@ -173,12 +173,17 @@ def test_answer_states_at_two_widths_in_light_and_dark(page: Any, server: Server
                 view.set_default_timeout(WAIT_MS)
                 view.goto(server.url)
                 view.wait_for_selector("#pqa-header .pqa-header")
-                answer, sources = ask(view, "What did Vladimir Putin say about Afghanistan?")
-                assert "does not answer" in answer and "No passage mentions 'Vladimir' or 'Putin'." in answer
-                assert "Nearest material" in sources and "evidence" in sources and "Evidence score" in sources
+                answer, sources = ask(view, "What is the recipe for a chocolate cake?")
+                assert "does not answer" in answer and "No passage is a close match" in answer
+                assert "Nearest material" in sources and " · P 0." in sources
                 shot(view, f"states-refused-{scheme}-{width}")
-                answer, sources = ask(view, partial)
-                assert "Partly answered" in answer and "Not answered" in answer and "March 2018" in answer
-                shot(view, f"states-partial-{scheme}-{width}")
+                answer, sources = ask(view, "How many people in total attended the 26 August 2020 online conference?")
+                assert "The documents may not answer this; the closest evidence is:" in answer
+                assert "gives no number" in answer and "P: the probability" in sources
+                shot(view, f"states-unsure-{scheme}-{width}")
+                answer, _ = ask(view, DOHA_QUESTION)
+                bold = view.locator("#chat .pqa-turn .pqa-a strong.pqa-span").first
+                assert bold.inner_text() == "Doha" and bold.evaluate("e => getComputedStyle(e).fontWeight") >= "600"
+                shot(view, f"states-answered-span-{scheme}-{width}")
             finally:
                 view.close()

@@ -68,7 +68,8 @@ def test_both_kinds_answer_and_a_change_of_kind_rebuilds_with_the_reason(
     report = build_index(corpus, index, sentence_vectors=mode, log=lambda _m: None)
     assert report.full_rebuild_reason == f"sentences settings changed (vectors: {other} → {mode})"
     answer = open_index(index).ask("Who organised the online conference?")
-    assert answer.state == "answered" and "Institute for Strategic and Interregional Studies" in answer.text
+    # answered, or below the scorer's calibrated limit shown as the closest evidence (issue 23): quoted either way
+    assert answer.state in ("answered", "unsure") and "Institute for Strategic and Interregional Studies" in answer.text
     if mode == "separate":  # each sentence embedded on its own
         generation = Generation.open_current(index)
         sample = generation.sentences([1])[:3]
@@ -115,7 +116,8 @@ def test_an_edit_re_pools_only_the_sentences_of_changed_chunks(corpus: Path, tmp
     assert kept and all(np.array_equal(stored[span], old[span]) for span in kept)  # carried over, not re-pooled
     for chunk in chunks:
         assert [(a, b) for a, b, _ in rows[chunk.id]] == passage_sentences(text, chunk.start, chunk.end)
-    assert open_index(index).ask("How many days of leave do interns get?").state == "answered"
+    interns = open_index(index).ask("How many days of leave do interns get?")
+    assert interns.state in ("answered", "unsure") and "Interns get 10 days" in interns.citations[0].quote
 
 
 def test_torch_and_openvino_pool_the_same_vectors() -> None:

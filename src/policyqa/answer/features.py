@@ -45,11 +45,11 @@ NEAR = 8  # words either side of a matched question word where the answer type m
 class PairFacts:
     """What the reason line may say: only facts of the quote itself."""
 
-    names_found: tuple[str, ...]  # the question's names the quoted sentence contains
+    names_found: tuple[str, ...]  # the question's names the quote contains
     names_missing: tuple[str, ...]  # ... and those it lacks (a document title may still hold them)
     focus: str | None  # the part's rarest non-name term
-    focus_found: bool
-    typed: bool  # the sentence holds the expected kind of answer
+    focus_found: bool  # the quote holds it
+    typed: bool  # the quote holds the expected kind of answer
 
 
 def near_words(sentence: str, found: WordSet, part: QuestionPart) -> str:
@@ -110,11 +110,13 @@ def pair_features(
         same_passage,
         math.log1p(len(part.terms)) / 3,
     ]
+    quoted = WordSet(quote)  # the reason line speaks of the quote (the sentence and any neighbour it took)
+    in_quote = [t for t in names if quoted.has(t.word)]
     facts = PairFacts(
-        tuple(t.word for t in in_sentence),
-        tuple(t.word for t in names if t not in in_sentence),
+        tuple(t.word for t in in_quote),
+        tuple(t.word for t in names if t not in in_quote),
         focus.word if focus else None,
-        focus_found,
-        typed and part.expects is not None,
+        focus is not None and quoted.has(focus.word),
+        part.expects is not None and has_type(part.expects, quote, part.text),
     )
     return row, facts

@@ -60,7 +60,7 @@ def answer_span(part: QuestionPart, text: str, start: int, end: int) -> tuple[in
         first = shared[0][0]
         opened = max((m.end() for m in _CLAUSE_END.finditer(quote, 0, first)), default=0)
         a, b = opened, stop.start() if stop else len(quote)
-        if len(_WORD.findall(quote[a:b])) >= 2:
+        if len(_WORD.findall(quote[a:b])) >= 2 and _skip_space(quote, a) < b:
             return start + _skip_space(quote, a), start + b
     return start, end
 
