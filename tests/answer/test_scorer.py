@@ -57,6 +57,8 @@ def test_unsure_quotes_the_closest_evidence_and_is_not_an_answer(index) -> None:
     scores = [c.score for c in found.citations]
     assert found.confidence == scores[0] < 0.999 and scores == sorted(scores, reverse=True)  # best evidence first
     assert "below 1.00" in found.reason and "does not mention" in found.reason and "gives no number" in found.reason
+    first = found.citations[0]  # no number the question does not already say: nothing is picked out
+    assert (first.answer_start, first.answer_end) == (first.start, first.end)
 
 
 def test_refusal_carries_a_probability_below_any_answer_and_search_agrees(index) -> None:

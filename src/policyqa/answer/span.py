@@ -3,7 +3,8 @@
 Typed questions (how many, when, who, where) take the match of that type nearest to the words the question shares
 with the quote, leaving out what the question itself says. Other questions take the clause after the last word the
 quote shares with the question ("The only way to resolve it is |through political negotiation|"), or, when that
-is empty, the clause that holds the shared words.
+is empty, the clause that holds the shared words. A quote without the kind of answer asked for, or whose clause runs
+past MAX_WORDS, has nothing picked out (answer_start/answer_end span the whole quote).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ _DATE = re.compile(
 _NAME = re.compile(r"\b[A-Z][\w’'.-]*(?:\s+(?:of|for|and|the|de|al)?\s*[A-Z][\w’'.-]*)*")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _CLAUSE_END = re.compile(r"[,;:()]|\.\s|\.$|\s[-–—]\s")
+MAX_WORDS = 25  # a longer clause is not picked out: the whole quote is the answer
 
 
 def _pattern(kind: str | None) -> re.Pattern[str] | None:
@@ -47,20 +49,21 @@ def answer_span(part: QuestionPart, text: str, start: int, end: int) -> tuple[in
             and not all(w.lower() in said for w in _WORD.findall(m.group()))
             and not (part.expects in ("person", "place") and _starts_sentence(quote, m.start()))
         ]
-        if found:
-            anchor = [a for a, _ in shared] or [0]
-            a, b = min(found, key=lambda span: min(abs(span[0] - x) for x in anchor))
-            return start + a, start + b
+        if not found:  # the quote lacks the kind of answer asked for: no words to pick out
+            return start, end
+        anchor = [a for a, _ in shared] or [0]
+        a, b = min(found, key=lambda span: min(abs(span[0] - x) for x in anchor))
+        return start + a, start + b
     if shared:
         after = shared[-1][1]
         stop = _CLAUSE_END.search(quote, after)
         a, b = after, stop.start() if stop else len(quote)
-        if len(_WORD.findall(quote[a:b])) >= 2:
+        if 2 <= len(_WORD.findall(quote[a:b])) <= MAX_WORDS:
             return start + _skip_space(quote, a), start + b
         first = shared[0][0]
         opened = max((m.end() for m in _CLAUSE_END.finditer(quote, 0, first)), default=0)
         a, b = opened, stop.start() if stop else len(quote)
-        if len(_WORD.findall(quote[a:b])) >= 2 and _skip_space(quote, a) < b:
+        if 2 <= len(_WORD.findall(quote[a:b])) <= MAX_WORDS and _skip_space(quote, a) < b:
             return start + _skip_space(quote, a), start + b
     return start, end
 
