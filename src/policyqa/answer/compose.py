@@ -215,6 +215,12 @@ def _part_evidence(
         span = answer_span(part, texts[s.hit.doc_id], start, end)
         quote = texts[s.hit.doc_id][start:end]
         windows.append(Window(s.hit, start, end, quote, i, scorer.probability(row), tuple(row), facts, span))
+    # a quote that holds another candidate whole says the same with more words: keep the shorter one
+    windows = [
+        w for w in windows
+        if not any(o is not w and o.hit.doc_id == w.hit.doc_id and w.start <= o.start and o.end <= w.end
+                   and (o.start, o.end) != (w.start, w.end) for o in windows)
+    ]
     windows.sort(key=lambda w: -w.evidence)
     unseen_names = tuple(t.word for t in unseen if t.is_name and not is_acronym(t.word))  # "ISRS" may be spelt out
     return PartEvidence(part, tuple(windows), unseen_names)
