@@ -83,10 +83,10 @@ def _open(pdfium: Any, data: bytes) -> Any:
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
+        if _NO_PAGES.search(data) and not _A_PAGE.search(data):  # PDFium refuses a page tree without pages, and
+            raise DocumentError("PDF has no pages") from exc  # may call it a password error
         if getattr(exc, "err_code", None) == _PASSWORD_ERROR:
             raise DocumentError("encrypted PDF (needs a password)") from exc
-        if _NO_PAGES.search(data) and not _A_PAGE.search(data):  # PDFium refuses a page tree without pages
-            raise DocumentError("PDF has no pages") from exc
         found = re.search(r"\(PDFium: ([^)]*)\)", str(exc))
         reason = found.group(1).rstrip(".") if found else str(exc) or "unknown error"
         raise DocumentError(f"corrupt or unreadable PDF ({reason})") from exc
