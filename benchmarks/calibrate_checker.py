@@ -14,7 +14,7 @@ fixes that batch 1's first run prompted.
 
     python benchmarks/calibrate_checker.py [eval/generated_checks.jsonl]
     python benchmarks/calibrate_checker.py --heldout eval/generated_checks_heldout.jsonl \
-        --out benchmarks/claims_check.out.md
+        --out BENCHMARKS.md
 """
 
 from __future__ import annotations

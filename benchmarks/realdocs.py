@@ -7,7 +7,7 @@ Each build runs in a child process so its peak RSS is its own. `--baseline REV` 
 code of git revision REV (checked out into a temporary worktree; a revision that reads PDFs with pypdf needs pypdf
 installed) in the same run, and prints the ratio. An answerable question is answered right when its state is
 `answered` (or `partial`) and a citation's quote holds the expected answer text; an unanswerable one is right when
-refused.
+not answered (`unsure` or `refused`).
 """
 
 from __future__ import annotations
@@ -108,34 +108,34 @@ def answer_questions(index: Path, questions: Path) -> dict:
     rows = [json.loads(line) for line in questions.read_text(encoding="utf-8").splitlines() if line.strip()]
     answerable = [r for r in rows if r.get("answerable", r.get("answer") is not None)]
     absent = [r for r in rows if r not in answerable]
-    right, wrong_passage_right, refused_answerable, answered_absent, seconds = 0, 0, 0, 0, []
-    misses = []
+    counts = {"right": 0, "unsure_right_quote": 0, "right_passage_wrong_sentence": 0, "refused_answerable": 0}
+    answered_absent, seconds, misses = 0, [], []
     for row in answerable:
         started = time.perf_counter()
         answer = idx.ask(row["question"], k=5)
         seconds.append(time.perf_counter() - started)
         want = folded(row["answer"])
         quoted = any(want in folded(c.quote) for c in answer.citations)
-        if answer.state != "refused" and quoted:
-            right += 1
+        if answer.state in ("answered", "partial") and quoted:
+            counts["right"] += 1
             continue
         misses.append(f"{answer.state}: {row['question']}")
         if answer.state == "refused":
-            refused_answerable += 1
+            counts["refused_answerable"] += 1
+        elif answer.state == "unsure" and quoted:
+            counts["unsure_right_quote"] += 1
         elif any(want in folded(h.text) for h in answer.passages):
-            wrong_passage_right += 1
+            counts["right_passage_wrong_sentence"] += 1
     for row in absent:
         answer = idx.ask(row["question"], k=5)
-        if answer.state != "refused":
+        if answer.state in ("answered", "partial"):
             answered_absent += 1
             misses.append(f"answered an absent one: {row['question']}")
     return {
         "answerable": len(answerable),
-        "right": right,
-        "right_passage_wrong_sentence": wrong_passage_right,
-        "refused_answerable": refused_answerable,
+        **counts,
         "absent": len(absent),
-        "absent_refused": len(absent) - answered_absent,
+        "absent_not_answered": len(absent) - answered_absent,
         "ask_p50_ms": 1000 * sorted(seconds)[len(seconds) // 2] if seconds else 0.0,
         "misses": misses,
     }
@@ -179,10 +179,10 @@ def main() -> None:
         if args.questions.exists():
             result = answer_questions(Path(tmp) / "index", args.questions)
             print(
-                f"\nanswerable answered right: {result['right']}/{result['answerable']} "
-                f"(right passage, wrong sentence: {result['right_passage_wrong_sentence']}; "
-                f"refused: {result['refused_answerable']}); "
-                f"unanswerable refused: {result['absent_refused']}/{result['absent']}; "
+                f"\nanswerable answered right: {result['right']}/{result['answerable']}; unsure with the answer in a "
+                f"quote: {result['unsure_right_quote']}; right passage, wrong sentence: "
+                f"{result['right_passage_wrong_sentence']}; refused: {result['refused_answerable']}; "
+                f"unanswerable not answered: {result['absent_not_answered']}/{result['absent']}; "
                 f"ask p50 {result['ask_p50_ms']:.0f} ms"
             )
             for miss in result["misses"]:

@@ -76,7 +76,7 @@ def test_answerable_questions_are_answered_with_the_expected_text(answers: dict)
 def test_unanswerable_questions_are_not_answered(answers: dict) -> None:
     kept = [q["question"] for q in NEAR_MISS if answers[q["question"]].state in ("unsure", "refused")]
     # Not answered: refused, or only the closest evidence shown as unsure. The scorer was trained on these questions
-    # (in sample; out-of-fold figures in benchmarks/answers_round3.out.md), so this guards against regressions only.
+    # (in sample; out-of-fold figures in BENCHMARKS.md), so this guards against regressions only.
     assert len(kept) >= 50, sorted(set(q["question"] for q in NEAR_MISS) - set(kept))
     for off_topic in OFF_TOPIC:
         answer = answers[off_topic["question"]]

@@ -4,7 +4,7 @@
 generated-answer check drops such sentences from the quotes before comparing, and names them when a generated
 sentence restates one. The patterns want an imperative addressed to an assistant (ignore/disregard the question or
 instructions, "you must answer", "say that", "as an AI") so that ordinary imperatives of policy documents ("Submit
-the form by 5 May", "Answer all questions on the form") stay evidence; benchmarks/claims_check.out.md counts what
+the form by 5 May", "Answer all questions on the form") stay evidence; BENCHMARKS.md counts what
 they flag in the real-document set.
 """
 

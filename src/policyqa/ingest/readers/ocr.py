@@ -1,7 +1,7 @@
 """OCR of a page image (a scanned PDF page) with word boxes: Debian's Tesseract, read through its TSV output.
 
 Chosen over RapidOCR (rapidocr-onnxruntime, models in its wheel) by benchmarks/ocr_compare.py on 34 real pages of
-10 documents at 300 dpi (benchmarks/ocr_compare.out.md): word recall 0.96 against 0.83, half the character errors,
+10 documents at 300 dpi (BENCHMARKS.md): word recall 0.96 against 0.83, half the character errors,
 about a third of the time per page and 75 MB against 1.3 GB at peak. scripts/setup.sh installs Debian's
 `tesseract-ocr` when `tesseract` is missing; it runs offline (its English model ships in the package).
 """

@@ -9,7 +9,7 @@ from typing import Any
 from policyqa.ingest.readers.pdf_lines import Line, PageLines
 from policyqa.ingest.readers.pdfium_lock import PDFIUM_LOCK
 
-DPI = 200  # as good as 300 dpi here (word recall 0.959 vs 0.962) in half the time (benchmarks/ocr_compare.out.md)
+DPI = 200  # as good as 300 dpi here (word recall 0.959 vs 0.962) in half the time (BENCHMARKS.md)
 MAX_SIDE_PX = 4000
 MAX_PIXELS = 12_000_000
 MIN_IMAGE_SHARE = 0.2  # a page whose images cover less than this is blank or a figure, not a scan
