@@ -101,3 +101,14 @@ def server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Ite
     corpus, index = bundled_copy(root, bundled_index)
     with running_app(corpus, index, root / "server.log") as running:
         yield running
+
+
+@contextmanager
+def api_with_login(root: Path, bundled_index: Path, auth: tuple[str, str]) -> Iterator[Server]:
+    """A server over a private bundled copy that requires `auth`; its URL without the trailing slash. Its log must
+    hold no traceback when it stops."""
+    corpus, index = bundled_copy(root, bundled_index)
+    log = root / "server.log"
+    with running_app(corpus, index, log, {"POLICYQA_AUTH": ":".join(auth)}) as running:
+        yield Server(running.url.rstrip("/"), corpus, index, log)
+    assert "Traceback" not in log.read_text(errors="replace")

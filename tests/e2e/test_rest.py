@@ -14,7 +14,7 @@ import pytest
 from policyqa_app.login_throttle import MAX_FAILURES
 
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
-from tests.e2e.conftest import Server, bundled_copy, running_app
+from tests.e2e.conftest import Server, api_with_login, bundled_copy, running_app
 
 AUTH = ("api-user", "s3cret-pw")
 NEW_DOC = "rest_api_note.txt"
@@ -23,12 +23,8 @@ NEW_TEXT = "Heliotrope Accord\n\nThe Heliotrope Accord on river water sharing wa
 
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("rest")
-    corpus, index = bundled_copy(root, bundled_index)
-    log = root / "server.log"
-    with running_app(corpus, index, log, {"POLICYQA_AUTH": ":".join(AUTH)}) as running:
-        yield Server(running.url.rstrip("/"), corpus, index, log)
-    assert "Traceback" not in log.read_text(errors="replace")
+    with api_with_login(tmp_path_factory.mktemp("rest"), bundled_index, AUTH) as running:
+        yield running
 
 
 @pytest.fixture

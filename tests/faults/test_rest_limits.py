@@ -19,7 +19,7 @@ import pytest
 pytest.importorskip("gradio")
 
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC  # noqa: E402
-from tests.e2e.conftest import Server, bundled_copy, running_app  # noqa: E402
+from tests.e2e.conftest import Server, api_with_login  # noqa: E402
 
 AUTH = ("limits-user", "limits-pw")
 MB = 1024 * 1024
@@ -27,12 +27,8 @@ MB = 1024 * 1024
 
 @pytest.fixture(scope="module")
 def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
-    root = tmp_path_factory.mktemp("rest-limits")
-    corpus, index = bundled_copy(root, bundled_index)
-    log = root / "server.log"
-    with running_app(corpus, index, log, {"POLICYQA_AUTH": ":".join(AUTH)}) as running:
-        yield Server(running.url.rstrip("/"), corpus, index, log)
-    assert "Traceback" not in log.read_text(errors="replace")
+    with api_with_login(tmp_path_factory.mktemp("rest-limits"), bundled_index, AUTH) as running:
+        yield running
 
 
 @pytest.fixture
