@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import logging
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
@@ -197,10 +196,11 @@ class Handlers:
             if not doc.page_starts:
                 html = fmt.document_html(doc_id, doc.title, doc.text, start, end, path=path)
                 return html, hidden, gr.update(visible=True)
-            page = bisect.bisect_right(doc.page_starts, start)
+            pages = PageMap(doc.page_starts, doc.page_labels)
+            page = pages.page_at(start)
             first = doc.page_starts[page - 1]
             last = doc.page_starts[page] if page < len(doc.page_starts) else len(doc.text)
-            label = PageMap(doc.page_starts, doc.page_labels).label(page)
+            label = pages.label(page)
             where = f"{page_name(page, label)} of {len(doc.page_starts)}"
             html = fmt.document_html(doc_id, doc.title, doc.text[first:last], start, end, first, where, path)
             if page in doc.ocr_pages:

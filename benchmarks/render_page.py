@@ -42,10 +42,8 @@ def main() -> None:
 
     realdocs = REPO / "eval" / "realdocs" / "corpus"
     with tempfile.TemporaryDirectory() as tmp:
-        tall = make_pdf(Path(tmp) / "tall.pdf", ["x"])
-        tall.write_bytes(tall.read_bytes().replace(b"/MediaBox [0 0 612 792]", b"/MediaBox [0 0 6 14400]"))
-        thin = make_pdf(Path(tmp) / "thin.pdf", ["x"])
-        thin.write_bytes(thin.read_bytes().replace(b"/MediaBox [0 0 612 792]", b"/MediaBox [0 0 1 14400]"))
+        tall = make_pdf(Path(tmp) / "tall.pdf", ["x"], size=(6, 14400))
+        thin = make_pdf(Path(tmp) / "thin.pdf", ["x"], size=(1, 14400))
         cases = [
             ("hostile: MediaBox 6 x 14400 pt", tall, 1, ""),
             ("hostile: MediaBox 1 x 14400 pt", thin, 1, ""),

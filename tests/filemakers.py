@@ -20,8 +20,9 @@ def _content_stream(text: str) -> bytes:
     return "\n".join(ops).encode("latin-1")
 
 
-def make_pdf(path: Path, pages: list[str]) -> Path:
-    """Write a hand-built PDF with one page per string (Helvetica, extractable text, correct xref)."""
+def make_pdf(path: Path, pages: list[str], size: tuple[float, float] = (612, 792)) -> Path:
+    """Write a hand-built PDF with one page per string (Helvetica, extractable text, correct xref); `size` is each
+    page's MediaBox width and height in points."""
     n = len(pages)
     font_num = 3
     first_page = 4  # page i is object first_page + 2*i, its content stream is the next object
@@ -34,7 +35,7 @@ def make_pdf(path: Path, pages: list[str]) -> Path:
     for page_num, text in zip(page_nums, pages, strict=True):
         stream = _content_stream(text)
         objects[page_num] = (
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {size[0]:g} {size[1]:g}] "
             f"/Resources << /Font << /F1 {font_num} 0 R >> >> /Contents {page_num + 1} 0 R >>"
         ).encode()
         objects[page_num + 1] = b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream"

@@ -44,8 +44,7 @@ def test_a_quote_running_onto_the_next_page_marks_its_part_here() -> None:
 def test_a_hostile_tall_page_is_scaled_to_fit(tmp_path: Path) -> None:
     """Issue 24 item 2: /MediaBox [0 0 6 14400] once rendered as 900 x 2,160,000 pixels (tens of GB). Peak memory is
     read as VmHWM: a child's ru_maxrss starts from its parent's (the test process, with the model loaded)."""
-    path = make_pdf(tmp_path / "tall.pdf", ["x"])
-    path.write_bytes(path.read_bytes().replace(b"/MediaBox [0 0 612 792]", b"/MediaBox [0 0 6 14400]"))
+    path = make_pdf(tmp_path / "tall.pdf", ["x"], size=(6, 14400))
     code = (
         "import re, sys, time; from pathlib import Path; from policyqa_app.pdf_page import render_page; "
         "t = time.perf_counter(); shown = render_page(Path(sys.argv[1]), 1); "
