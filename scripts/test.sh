@@ -3,7 +3,7 @@
 # real FAISS and Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh ui,test,rerank,langchain,llamaindex,llmtest,milvus,ray
+scripts/setup.sh ui,test,rerank,langchain,llamaindex,llmtest,milvus,ray,mcp
 if [ ! -x /usr/bin/chromium ]; then
   echo "installing Debian's chromium for the browser tests…" >&2
   sudo=""; [ "$(id -u)" = 0 ] || sudo="sudo"
