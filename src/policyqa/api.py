@@ -12,19 +12,21 @@ from typing import Any, Literal
 
 import numpy as np
 
+from policyqa.answer.compare import COMPARE_K, CompareRow, check_questions, compare_documents
 from policyqa.answer.compose import LIMITS, Analysis, Limits, analyse, score_passages
 from policyqa.answer.decision import decide
+from policyqa.answer.export import ExportContext
 from policyqa.answer.generate import LLMSettings, generate_answer
 from policyqa.answer.pages import with_quote_pages
 from policyqa.answer.types import Answer
 from policyqa.embed.embedder import Backend, Embedder, same_model
 from policyqa.embed.openvino_backend import Precision
-from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError
+from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError, QueryError
 from policyqa.index.records import ChunkRecord, DocumentRecord, StoredDocument
 from policyqa.index.store import IndexReader, Store, open_store
 from policyqa.index.sync import build_index
 from policyqa.search import rerank as rerank_model
-from policyqa.search.filters import DocumentFilter
+from policyqa.search.filters import DocumentFilter, matching_documents
 from policyqa.search.pages import with_page_labels
 from policyqa.search.rerank import Reranker
 from policyqa.search.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
@@ -197,6 +199,41 @@ class PolicyIndex:
         if vector is None:
             vector = self.encode_query(text)
         return analyse(text, vector, hits, generation, self.encode_texts)
+
+    def compare(
+        self,
+        questions: list[str],
+        doc_ids: list[str] | None = None,
+        *,
+        path: str | None = None,
+        k: int = COMPARE_K,
+        mode: Mode = "hybrid",
+        limits: Limits | None = None,
+    ) -> list[CompareRow]:
+        """Each question asked of each document (all, those in `doc_ids`, or those whose id matches the `path`
+        glob): one row per (question, document), question by question, documents in index order. A row is what
+        `ask(question, doc_ids=[doc_id])` decides, with its most probable quote and the document's sha256."""
+        texts = check_questions(questions)
+        k = check_k(k)
+        generation = self.generation  # one consistent generation for the whole grid
+        indexed = generation.documents()
+        chosen = set(matching_documents(indexed, DocumentFilter(doc_ids, path)))
+        documents = [d for d in indexed if d.doc_id in chosen]
+        if not documents:
+            raise QueryError(
+                f"no chosen document matches the path '{path}'" if path
+                else "choose at least one document to compare" if doc_ids is not None
+                else "the index has no documents; add files to the corpus and run `policyqa build`"
+            )
+        vectors = self.encode_texts(texts)
+        return compare_documents(generation, texts, vectors, documents, self.encode_texts, k=k, mode=mode,
+                                 limits=limits or LIMITS)
+
+    def export_context(self) -> ExportContext:
+        """What an export of this index's answers names: index version, model, date, each document's sha256."""
+        generation = self.generation
+        hashes = {d.doc_id: d.sha256 for d in generation.documents()}
+        return ExportContext.from_manifest(generation.manifest, generation.name, hashes)
 
     def encode_query(self, text: str) -> np.ndarray:
         return self.encode_texts([text])[0]
