@@ -4,15 +4,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from policyqa.answer.scorer import close_match
 from policyqa.answer.types import Answer, Citation
 from policyqa.ingest.readers.text import FRONT_MATTER
-from policyqa.search.pages import page_name
-from policyqa.search.retrieval import Hit
 
 REFUSAL = "The corpus does not answer this question"
 PARTIAL = "Partly answered"
@@ -22,7 +18,6 @@ SCORE_LEGEND = (
     "needs {threshold:.2f}, below it the closest evidence is shown as unsure or the question is refused."
 )
 _MARKER = re.compile(r"\[(\d+)\]")
-SourceContext = Callable[[Citation], tuple[str, list[str], str | None]]  # citation -> (title, section path, page)
 
 
 def esc(value: object) -> str:
@@ -51,17 +46,6 @@ def header_html(documents: int, chunks: int, model: str | None, built_at: float 
         f"<b>{documents}</b> document(s), <b>{chunks}</b> chunk(s) indexed · model <code>{esc(model or '?')}</code>"
         f" · index built {esc(when(built_at))}</div>"
     )
-
-
-def _where(doc_id: str, page: str | None, heading: str | None, span: tuple[int, int] | None = None) -> str:
-    bits = [f"<code>{esc(doc_id)}</code>"]
-    if page is not None:
-        bits.append(esc(page))
-    if span is not None:
-        bits.append(f"chars {span[0]}–{span[1]}")
-    if heading:
-        bits.append(f"§ {esc(heading)}")
-    return " · ".join(bits)
 
 
 def answer_state(answer: Answer) -> str:
@@ -212,55 +196,6 @@ def crumb_html(path: list[str]) -> str:
     return '<div class="pqa-crumb">' + " › ".join(f"<span>{esc(p)}</span>" for p in path) + "</div>"
 
 
-def source_html(c: Citation, turn: int, title: str, path: list[str], page: str | None) -> str:
-    view = (
-        f'<button class="pqa-view" type="button" data-doc="{esc(c.doc_id)}" data-start="{c.start}" '
-        f'data-end="{c.end}">View in document</button>'
-    )
-    return (
-        f'<div class="pqa-source" id="cite-{turn}-{c.marker}">'
-        f'<div class="pqa-meta"><span class="pqa-marker">[{c.marker}]</span> <b class="pqa-title">{esc(title)}</b>'
-        f"{crumb_html(path)}"
-        f'<div class="pqa-where">{_where(c.doc_id, page, None, (c.start, c.end))} · P {c.score:.2f}</div></div>'
-        f'<div class="pqa-passage">{highlighted_passage(c, is_markdown(c.doc_id))}</div>{view}</div>'
-    )
-
-
-def sources_html(
-    answer: Answer, turn: int = 0, context: SourceContext | None = None, threshold: float | None = None
-) -> str:
-    """The cited passages (or, on a refusal, the nearest material), each with its P, and the score
-    legend; `context(c)` gives the document's title, the section path and page at the quote."""
-    legend = legend_html(threshold) if threshold is not None else ""
-    if answer_state(answer) == "refused":
-        if not answer.passages:
-            return message_box("Nothing in the index is close to this question.", "info")
-        return hits_html(answer.passages, "Nearest material (does not answer the question)", "P") + legend
-    items = []
-    for c in answer.citations:
-        where = page_name(c.page, c.page_label)
-        title, path, page = context(c) if context else (c.title, [c.heading] if c.heading else [], where)
-        items.append(source_html(c, turn, title, path, page))
-    return "".join(items) + legend
-
-
-def hits_html(hits: list[Hit], title: str = "", score_name: str = "P") -> str:
-    """Passages with their score: P(a close match), the same calibrated meaning as an answer's."""
-    if not hits:
-        return message_box("No passages found.", "info")
-    if score_name == "P" and max(h.score for h in hits) < close_match():
-        title = f"{title} — none is a close match (every P below {close_match():.2f})" if title else "No close match"
-    items = [
-        f'<div class="pqa-hit"><div class="pqa-meta"><span class="pqa-marker">#{h.rank or i}</span> '
-        f"<b>{esc(h.title)}</b> · {_where(h.doc_id, page_name(h.page, h.page_label), h.heading, (h.start, h.end))}"
-        f" · {score_name} {h.score:.2f}"
-        f'</div><div class="pqa-passage">{display_text(h.text, is_markdown(h.doc_id))}</div></div>'
-        for i, h in enumerate(hits, 1)
-    ]
-    head = f"<h4>{esc(title)}</h4>" if title else ""
-    return head + "".join(items)
-
-
 def chat_html(turns: list[dict[str, Any]]) -> str:
     """The conversation: each turn's question, the query searched when it was expanded, answer and sources."""
     if not turns:
@@ -277,13 +212,10 @@ def chat_html(turns: list[dict[str, Any]]) -> str:
             note = " — the question as asked found stronger evidence" if plain else ""
             expanded = f"<div class='pqa-expanded'>Searched for: <q>{esc(turn['query'])}</q>{note}</div>"
         sources = turn.get("sources") or ""
-        count = sources.count('class="pqa-source"')
-        label = f"Sources ({count})" if count else "Nearest material"
-        details = (
-            f"<details class='pqa-sources'{' open' if last else ''}><summary>{label}</summary>{sources}</details>"
-            if sources
-            else ""
-        )
+        label = turn.get("sources_label") or "Sources"
+        opened = " open" if last and turn.get("sources_open", True) else ""
+        details = f"<details class='pqa-sources'{opened}><summary>{esc(label)}</summary>{sources}</details>"
+        details = details if sources else ""
         items.append(
             f"<div class='pqa-turn{' pqa-last' if last else ''}' data-turn='{i}'>"
             f"<div class='pqa-q'>{esc(turn['question'])}</div>{expanded}"
@@ -352,8 +284,8 @@ def stale_html(status: dict[str, Any]) -> str:
 # Colours come from the Gradio theme's CSS variables, so light and dark mode both read well; the quote highlight
 # uses the theme's primary scale (light: a pale tint under dark text, dark: a deep shade under light text).
 CSS = """
-:root { --pqa-mark-bg: var(--primary-200); --pqa-mark-fg: var(--neutral-900); }
-.dark { --pqa-mark-bg: var(--primary-800); --pqa-mark-fg: var(--neutral-50); }
+:root { --pqa-mark-bg: var(--primary-200); --pqa-mark-fg: var(--neutral-900); --pqa-term-bg: var(--secondary-200); }
+.dark { --pqa-mark-bg: var(--primary-800); --pqa-mark-fg: var(--neutral-50); --pqa-term-bg: var(--secondary-700); }
 .pqa-header { padding: 6px 2px; font-size: 0.95em; overflow-wrap: anywhere; }
 .pqa-msg { padding: 10px 12px; border-radius: 6px; margin: 6px 0; white-space: pre-wrap; overflow-wrap: anywhere;
   color: var(--body-text-color); background: var(--background-fill-secondary);
@@ -381,6 +313,20 @@ CSS = """
 .pqa-passage, .pqa-doctext { white-space: pre-line; font-size: 0.92em; line-height: 1.5; overflow-wrap: anywhere; }
 mark.pqa-quote, .pqa-passage mark, .pqa-doctext mark { background: var(--pqa-mark-bg); color: var(--pqa-mark-fg);
   padding: 0 1px; border-radius: 2px; }
+mark.pqa-term { background: var(--pqa-term-bg); color: var(--pqa-mark-fg); padding: 0 1px; border-radius: 2px;
+  font-weight: 600; }
+.pqa-where { font-size: 0.95em; }
+.pqa-file { color: var(--body-text-color-subdued); font-size: 0.95em; overflow-wrap: anywhere; }
+.pqa-file .pqa-title { color: var(--body-text-color); font-weight: 600; }
+.pqa-meta .pqa-crumb { font-weight: 600; color: var(--body-text-color); }
+.pqa-meta .pqa-crumb + .pqa-where::before { content: "· "; }
+.pqa-matches { font-size: 0.85em; color: var(--body-text-color-subdued); margin-bottom: 4px; }
+.pqa-count { margin: 4px 0; }
+ol.pqa-nearest { list-style: none; padding: 0; margin: 4px 0; }
+li.pqa-near { padding: 6px 0; border-bottom: 1px solid var(--border-color-primary); }
+li.pqa-near .pqa-meta { margin-bottom: 2px; }
+.pqa-snippet { font-size: 0.88em; line-height: 1.45; overflow-wrap: anywhere; display: -webkit-box;
+  -webkit-line-clamp: 3; -webkit-box-orient: vertical; overflow: hidden; }
 .pqa-view, .pqa-past { font: inherit; cursor: pointer; color: var(--link-text-color); background: none;
   border: none; padding: 0; text-align: left; text-decoration: underline; }
 .pqa-view { margin-top: 4px; font-size: 0.9em; }
@@ -428,6 +374,14 @@ element.addEventListener('click', (event) => {
 watch('value', () => {
   const last = element.querySelector('.pqa-turn.pqa-last');
   if (last && element.querySelectorAll('.pqa-turn').length > 1) last.scrollIntoView({block: 'start'});
+});
+"""
+
+# Search results: "View in document" asks the server for the document, as in the chat.
+RESULTS_JS = """
+element.addEventListener('click', (event) => {
+  const view = event.target.closest('button.pqa-view');
+  if (view) trigger('click', {doc: view.dataset.doc, start: Number(view.dataset.start), end: Number(view.dataset.end)});
 });
 """
 

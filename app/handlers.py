@@ -12,7 +12,6 @@ import gradio as gr
 from policyqa import PolicyQAError
 from policyqa.answer.compose import LIMITS
 from policyqa.answer.generate import generate_stream
-from policyqa.answer.types import Citation
 from policyqa.index.records import PageMap
 from policyqa.index.status import index_status
 from policyqa.ingest.documents import heading_path
@@ -24,6 +23,7 @@ from . import formatting as fmt
 from .corpus_files import CorpusFileError, add_uploads, corpus_file_ids, delete_document, remove_uploaded
 from .generated_html import StreamFrame, generated_answer_html, streaming_html
 from .pdf_page import render_page
+from .sources_html import Place, hits_html, sources_html, sources_label
 from .state import AppState
 
 log = logging.getLogger("policyqa_app")
@@ -118,10 +118,10 @@ class Handlers:
             yield fmt.chat_html(turns) + fail(exc), turns, question, None
             return
         n = turns[-1].get("n", len(turns) - 1) + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
-        sources = fmt.sources_html(answer, n, self._context(index), LIMITS.resolved()[0])
+        sources = sources_html(answer, n, self._place(index), LIMITS.resolved()[0])
         final, answer_html = answer, fmt.answer_html(answer, n)
         if generate and self.state.llm is not None and not answer.abstained:
-            waiting = self._turn(n, expansion, answered_from, streaming_html(""), sources)
+            waiting = self._turn(n, expansion, answered_from, streaming_html(""), sources, sources_label(answer))
             frame = StreamFrame(fmt.chat_html([*turns, waiting]))  # updates that only append: Gradio sends the new part
             yield frame.html(""), turns, "", None  # the sources show while the model writes
             try:
@@ -137,12 +137,17 @@ class Handlers:
             answer_html = generated_answer_html(final, n)
         cited = len(final.citations)
         outcome = "not answered by the corpus" if final.abstained else f"{final.state}, {cited} source(s)"
-        turns.append({**self._turn(n, expansion, answered_from, answer_html, sources), "outcome": outcome})
+        label = sources_label(final)
+        turns.append({**self._turn(n, expansion, answered_from, answer_html, sources, label), "outcome": outcome})
         turns = turns[-MAX_TURNS:]
-        yield fmt.chat_html(turns), turns, "", {"question": shown_question(expansion.question), "outcome": outcome}
+        # a follow-up is saved as searched ("and who organised it? (online conference)"): asked again alone, the
+        # question as typed would mean nothing
+        yield fmt.chat_html(turns), turns, "", {"question": shown_question(expansion.query), "outcome": outcome}
 
     @staticmethod
-    def _turn(n: int, expansion: Expansion, answered_from: str, answer_html: str, sources: str) -> dict[str, Any]:
+    def _turn(
+        n: int, expansion: Expansion, answered_from: str, answer_html: str, sources: str, label: tuple[str, bool]
+    ) -> dict[str, Any]:
         return {
             "n": n,
             "question": shown_question(expansion.question),
@@ -150,22 +155,23 @@ class Handlers:
             "answered_from": answered_from,
             "answer": answer_html,
             "sources": sources,
+            "sources_label": label[0],
+            "sources_open": label[1],
             "outcome": "",
         }
 
-    def _context(self, index: Any) -> fmt.SourceContext:
-        """citation -> (document title, section path and page at the quote), one document read per document."""
+    @staticmethod
+    def _place(index: Any) -> Place:
+        """(doc_id, offset) -> (document title, section path at the offset), one document read per document."""
         documents: dict[str, Any] = {}
 
-        def context(c: Citation) -> tuple[str, list[str], str | None]:
-            if c.doc_id not in documents:
-                documents[c.doc_id] = index.document(c.doc_id)
-            doc = documents[c.doc_id]
-            if doc is None:
-                return c.title, [], page_name(c.page, c.page_label)
-            return doc.title, heading_path(doc.headings, c.start), page_name(c.page, c.page_label)
+        def place(doc_id: str, offset: int) -> tuple[str, list[str]] | None:
+            if doc_id not in documents:
+                documents[doc_id] = index.document(doc_id)
+            doc = documents[doc_id]
+            return None if doc is None else (doc.title, heading_path(doc.headings, offset))
 
-        return context
+        return place
 
     def remember(
         self, entry: dict[str, str] | None, history: list[dict[str, Any]] | None
@@ -231,8 +237,9 @@ class Handlers:
     # --- search ---------------------------------------------------------------------------------
     def search(self, query: str, k: float, doc_ids: list[str] | None) -> str:
         try:
-            hits = self.state.index.search(query or "", k=int(k or 5), doc_ids=list(doc_ids) if doc_ids else None)
-            return fmt.hits_html(hits, f"{len(hits)} passage(s)")
+            index = self.state.index
+            hits = index.search(query or "", k=int(k or 5), doc_ids=list(doc_ids) if doc_ids else None)
+            return hits_html(hits, str(query or ""), self._place(index))
         except Exception as exc:  # noqa: BLE001
             return fail(exc)
 

@@ -10,7 +10,7 @@ from policyqa.index.store import Store
 from policyqa.ingest.documents import SUPPORTED_SUFFIXES
 from policyqa.search.retrieval import MODES
 
-from .formatting import CHAT_JS, DOC_JS, HISTORY_JS, chat_html, history_html
+from .formatting import CHAT_JS, DOC_JS, HISTORY_JS, RESULTS_JS, chat_html, history_html
 from .handlers import Handlers
 from .state import AppState
 
@@ -81,7 +81,15 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                         min_width=200,
                     )
                 search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
-                results = gr.HTML(elem_id="results")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
+                        results = gr.HTML(elem_id="results", js_on_load=RESULTS_JS)
+                    with gr.Column(scale=2, min_width=300, visible=False, elem_id="search-doc-panel") as search_panel:
+                        search_close = gr.Button("Close document", size="sm", elem_id="search-close-document")
+                        search_image = gr.Image(
+                            visible=False, type="pil", interactive=False, elem_id="search-page-image", show_label=True
+                        )
+                        search_doc = gr.HTML(elem_id="search-doc-view", js_on_load=DOC_JS)
             with gr.Tab("Corpus", id="corpus"):
                 stale = gr.HTML(elem_id="stale")
                 docs = gr.HTML(elem_id="documents")
@@ -94,8 +102,11 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                             type="filepath",
                             elem_id="upload",
                         )
-                        auto_rebuild = gr.Checkbox(
-                            value=False, label="Rebuild the index right after adding files", elem_id="auto-rebuild"
+                        auto_rebuild = gr.Checkbox(  # a watched corpus is indexed without it
+                            value=False,
+                            label="Rebuild the index right after adding files",
+                            elem_id="auto-rebuild",
+                            visible=state.watcher is None,
                         )
                     with gr.Column(min_width=260):
                         to_delete = gr.Dropdown(choices=[], label="Document to delete", elem_id="delete-choice")
@@ -127,6 +138,8 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
         search_io = {**search_io, "concurrency_limit": 4, "concurrency_id": "search"}
         search_btn.click(**search_io, api_name="search")
         query.submit(**search_io, **quiet)
+        results.click(h.view_document, None, [search_doc, search_image, search_panel], **quiet)
+        search_close.click(lambda: gr.Column(visible=False), None, search_panel, **quiet)
         corpus_quiet = {**quiet, "show_progress_on": [corpus_note]}
         rebuild_outputs = [report, header, doc_filter, ask_docs, *corpus_outputs, corpus_note]
         upload.upload(h.upload, [upload], [corpus_note, upload, *corpus_outputs], **corpus_quiet).success(

@@ -10,9 +10,10 @@ import pytest
 from policyqa_app import build_app
 from policyqa_app.__main__ import main
 from policyqa_app.corpus_files import MAX_UPLOAD_BYTES, CorpusFileError, add_upload, delete_document, safe_name
-from policyqa_app.formatting import answer_html, sources_html
+from policyqa_app.formatting import answer_html
 from policyqa_app.handlers import HISTORY_LENGTH, Handlers
 from policyqa_app.server import auth_from_env
+from policyqa_app.sources_html import sources_html, sources_label
 from policyqa_app.state import AppState
 
 from policyqa import PolicyQAError
@@ -74,6 +75,8 @@ def test_follow_up_is_expanded_with_the_previous_subject(handlers: Handlers) -> 
     assert "Mirziyoyev" in turns[1]["answer"] and 'id="cite-1-1"' in chat  # each turn's sources have their own ids
     _, turns, _, _ = handlers.ask("Who organized the conference?", 3, "bm25", [BUNDLED_DOC], turns)
     assert turns[2]["query"] == "Who organized the conference?"  # a full question stands alone
+    *_, entry = handlers.ask("And who initiated it?", 5, "hybrid", None, turns[:1])
+    assert entry and entry["question"].startswith("And who initiated it? (") and "Tashkent" in entry["question"]
     assert "pqa-error" in handlers.ask("Doha", 5, "nonsense")[0]
 
 
@@ -107,7 +110,8 @@ def test_refusal_shows_nearest_material() -> None:
     answer = Answer("q?", "", True, [], [hit], 0.1, "The corpus does not answer this question. Closest shown.")
     html, sources = answer_html(answer), sources_html(answer)
     assert "The corpus does not answer this question" in html and "Closest shown." in html
-    assert "Nearest material" in sources and "Nearby &lt;b&gt;text&lt;/b&gt;" in sources and "page 3" in sources
+    assert "Nearest material" in sources_label(answer)[0] and sources_label(answer)[1] is False  # collapsed
+    assert "Nearby &lt;b&gt;text&lt;/b&gt;" in sources and "page 3" in sources and "Intro" in sources
 
 
 def test_marker_in_document_text_is_escaped_and_only_known_markers_link() -> None:
