@@ -148,3 +148,15 @@ def test_links_between_docs_reach_a_file_and_heading(doc: str) -> None:
         elif anchor and linked.suffix == ".md" and anchor not in heading_anchors(linked.read_text(encoding="utf-8")):
             broken.append(f"{target}#{anchor}: no such heading")
     assert not broken, f"{doc}: " + "; ".join(broken)
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/architecture.md", "docs/scale-out.md"])
+def test_sections_of_benchmarks_md_named_in_a_doc_exist(doc: str) -> None:
+    path = REPO / doc
+    if not path.exists():
+        pytest.skip(f"{doc} is not written yet")
+    text = " ".join(path.read_text(encoding="utf-8").split())
+    named = re.findall(r'BENCHMARKS\.md, "([^"]+)"', text)
+    headings = re.findall(r"^#{2,6} (.+)$", (REPO / "BENCHMARKS.md").read_text(encoding="utf-8"), flags=re.M)
+    missing = [name for name in named if not any(h.startswith(name) for h in headings)]
+    assert not missing, f"{doc} names sections BENCHMARKS.md does not have: {missing}"
