@@ -13,11 +13,12 @@ MAX_FAILURES = 5
 WINDOW = 300.0  # seconds
 FAILURE_DELAY = 1.0  # seconds added to every failed attempt
 API_PREFIX = "/api/v1"  # the REST API (app/rest.py), which takes the same credentials as HTTP Basic
+MCP_PATH = "/mcp"  # MCP for AI assistants (app/mcp_http.py), the same credentials again
 
 
 class LoginThrottle:
-    """ASGI middleware in front of Gradio's POST /login and the REST API's HTTP Basic logins (Gradio itself allows
-    any number of attempts)."""
+    """ASGI middleware in front of Gradio's POST /login and the HTTP Basic logins of the REST API and MCP (Gradio
+    itself allows any number of attempts)."""
 
     def __init__(self, app: Any):
         self.app = app
@@ -29,7 +30,7 @@ class LoginThrottle:
         # A REST call with HTTP Basic credentials is a login attempt too: it fails with 401, and shares the budget.
         is_api_login = (
             is_http
-            and scope.get("path", "").startswith(API_PREFIX)
+            and scope.get("path", "").startswith((API_PREFIX, MCP_PATH))
             and any(name.lower() == b"authorization" for name, _ in scope.get("headers", []))
         )
         if not (is_login or is_api_login):

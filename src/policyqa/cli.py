@@ -105,6 +105,13 @@ def _parser() -> argparse.ArgumentParser:
     add_llm_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
+    mcp = sub.add_parser("mcp", help="serve search, ask and compare to AI assistants (Model Context Protocol, stdio)")
+    mcp.add_argument(
+        "--corpus", type=Path, default=None, help="corpus folder: list_documents also names files not indexed yet"
+    )
+    _add_paths(mcp, corpus=False)
+    mcp.set_defaults(run=cmd_mcp)
+
     evaluate = sub.add_parser("eval", help="retrieval quality on your questions (hit@k, MRR@10, nDCG@10)")
     evaluate.add_argument("questions", type=Path, help="JSONL: question + answer text or doc_ids per line")
     evaluate.add_argument("--modes", default="dense,bm25,hybrid", help="comma-separated (default dense,bm25,hybrid)")
@@ -289,6 +296,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
     serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm)
+    return 0
+
+
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """MCP over stdin/stdout until the assistant closes them; stdout carries only the protocol's messages."""
+    import contextlib
+
+    from policyqa.api import open_index
+    from policyqa.mcp_server import require_sdk, serve_stdio
+
+    require_sdk()
+    with contextlib.redirect_stdout(sys.stderr):
+        index = open_index(args.index, model=args.model)
+    serve_stdio(index, args.corpus)
     return 0
 
 
