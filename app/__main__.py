@@ -8,6 +8,7 @@ import sys
 from policyqa.answer.generate import settings_from_env
 from policyqa.cli import add_llm_arguments
 from policyqa.errors import PolicyQAError
+from policyqa.index.watch import WatchSettings
 
 from .server import serve
 
@@ -19,11 +20,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     parser.add_argument("--port", type=int, default=7860, help="port (default: 7860)")
     parser.add_argument("--share", action="store_true", help="also open a public Gradio share link")
+    parser.add_argument("--no-watch", action="store_true", help="do not index changes to the corpus folder by itself")
     add_llm_arguments(parser)
     args = parser.parse_args(argv)
     try:
         llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
-        serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm)
+        watch = None if args.no_watch else WatchSettings()
+        serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm, watch=watch)
     except PolicyQAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -14,6 +14,7 @@ from policyqa.answer.compose import LIMITS
 from policyqa.answer.generate import generate_stream
 from policyqa.index.records import PageMap
 from policyqa.index.status import index_status
+from policyqa.index.watch import WatchStatus
 from policyqa.ingest.documents import heading_path
 from policyqa.search.followup import Expansion, best_answer, expand_followup
 from policyqa.search.pages import page_name
@@ -31,6 +32,7 @@ HISTORY_LENGTH = 20  # questions remembered per browser
 HISTORY_QUESTION_CHARS = 300  # the history shows the start of a long question, not megabytes of it
 MAX_TURNS = 20  # turns kept in one conversation
 REBUILD_HINT = " Click “Rebuild index” to index it."
+WATCH_HINT = " It is indexed in a few seconds."  # the corpus watcher sees the new file
 
 
 def _mode(value: str) -> Mode:
@@ -258,7 +260,9 @@ class Handlers:
             status = index_status(self.state.corpus_dir, self.state.store)
         except Exception as exc:  # noqa: BLE001
             return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
-        return documents_table(status), fmt.stale_html(status), delete_choices
+        watch = self.state.watch_status()
+        stale = fmt.stale_html(status) if watch is None else _watch_box(watch) + fmt.stale_html(status)
+        return documents_table(status), stale, delete_choices
 
     def upload(self, paths: list[str] | str | None) -> tuple[str, None, str, str, Any]:
         if isinstance(paths, str):
@@ -267,7 +271,8 @@ class Handlers:
         try:
             for saved, message in add_uploads(list(paths or []), self.state.corpus_dir):
                 if saved:
-                    notes.append(fmt.message_box(f"{message}{REBUILD_HINT}", "ok"))
+                    hint = REBUILD_HINT if self.state.watcher is None else WATCH_HINT
+                    notes.append(fmt.message_box(f"{message}{hint}", "ok"))
                 else:
                     notes.append(fail(CorpusFileError(message)))
         except Exception as exc:  # noqa: BLE001
@@ -286,7 +291,7 @@ class Handlers:
     ) -> Any:
         """The optional rebuild right after an upload (skipped unless the box is ticked); the upload's notes stay,
         saying the files are indexed now."""
-        if not wanted:
+        if not wanted or self.state.watcher is not None:  # a watched corpus is indexed without a click
             return gr.skip()
         *outputs, _ = self.rebuild(progress)
         if "Rebuild failed" not in outputs[0]:
@@ -296,7 +301,9 @@ class Handlers:
     def delete(self, doc_id: str | None) -> tuple[str, str, str, Any]:
         try:
             delete_document(doc_id or "", self.state.corpus_dir)
-            note = fmt.message_box(f"Deleted {doc_id}. Click “Rebuild index” to remove it from the index.", "ok")
+            watched = self.state.watcher is not None
+            then = "In a few seconds it leaves" if watched else "Click “Rebuild index” to remove it from"
+            note = fmt.message_box(f"Deleted {doc_id}. {then} the index.", "ok")
         except Exception as exc:  # noqa: BLE001
             note = fail(exc)
         return (note, *self.corpus_view())
@@ -359,3 +366,8 @@ def documents_table(status: dict[str, Any]) -> str:
         for row in rows
     )
     return f'<table class="pqa-docs"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _watch_box(watch: WatchStatus) -> str:
+    """What the corpus watcher does, and a failed automatic build as a warning."""
+    return fmt.message_box(watch.message(), "warning" if watch.last_error or watch.last_skipped else "info")

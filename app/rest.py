@@ -283,8 +283,12 @@ def _status(state: AppState) -> m.StatusResponse:
 
     llm_name = f"{state.llm.model} at {state.llm.url}" if state.llm is not None else None
     status = index_status(state.corpus_dir, state.store)
+    watched = state.watch_status()
+    watch = {**watched.as_dict(), "message": watched.message()} if watched is not None else None
     if not status.get("indexed"):
-        return m.StatusResponse(indexed=False, building=state.building, llm=llm_name, message=state.load_error)
+        return m.StatusResponse(
+            indexed=False, building=state.building, llm=llm_name, message=state.load_error, watch=watch
+        )
     return m.StatusResponse(
         indexed=True,
         building=state.building,
@@ -297,6 +301,7 @@ def _status(state: AppState) -> m.StatusResponse:
         stale=status["stale"],
         llm=llm_name,
         message=state.load_error,
+        watch=watch,
     )
 
 

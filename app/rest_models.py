@@ -204,6 +204,9 @@ class StatusResponse(BaseModel):
     stale: dict[str, Any] = {}
     llm: str | None = Field(None, description="the language model used for generated answers, if configured")
     message: str | None = None
+    watch: dict[str, Any] | None = Field(
+        None, description="the corpus watcher: state, last build time, last error, files it could not read (off: null)"
+    )
 
 
 class ErrorResponse(BaseModel):

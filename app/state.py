@@ -11,6 +11,7 @@ from policyqa.answer.generate import LLMSettings
 from policyqa.errors import BuildLockedError, IndexNotFoundError
 from policyqa.index.store import Store, open_store
 from policyqa.index.sync import BuildReport
+from policyqa.index.watch import CorpusWatcher, WatchStatus
 
 NO_INDEX = "No index yet — click “Rebuild index” on the Corpus tab."
 
@@ -30,6 +31,7 @@ class AppState:
         self._open_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self.load_error: str | None = None
+        self.watcher: CorpusWatcher | None = None  # set by `serve` unless --no-watch: builds after every change
         self.reload()
 
     def reload(self) -> PolicyIndex | None:
@@ -87,7 +89,10 @@ class AppState:
 
     @property
     def building(self) -> bool:
-        return self._build_lock.locked()
+        return self._build_lock.locked() or (self.watcher is not None and self.watcher.building)
+
+    def watch_status(self) -> WatchStatus | None:
+        return self.watcher.status() if self.watcher is not None else None
 
     def rebuild(
         self, log: Callable[[str], None] | None = None, progress: bool = False, lock_timeout: float = 300.0

@@ -15,6 +15,7 @@ from policyqa.embed.embedder import BACKENDS
 from policyqa.embed.openvino_backend import PRECISIONS
 from policyqa.errors import PolicyQAError
 from policyqa.index.store import STORE_ENV
+from policyqa.index.watch import WatchSettings
 from policyqa.search.pages import page_name
 
 
@@ -102,6 +103,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     serve.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     serve.add_argument("--share", action="store_true", help="also open a public Gradio share link (off by default)")
+    serve.add_argument(
+        "--no-watch", action="store_true", help="do not index changes to the corpus folder by itself (on by default)"
+    )
     add_llm_arguments(serve)
     serve.set_defaults(run=cmd_serve)
 
@@ -119,6 +123,17 @@ def _parser() -> argparse.ArgumentParser:
     _add_paths(evaluate, corpus=False)
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=cmd_eval)
+
+    watch = sub.add_parser("watch", help="keep the index up to date with the corpus folder (until Ctrl-C)")
+    _add_paths(watch, corpus=True)
+    watch.add_argument(
+        "--quiet",
+        type=float,
+        default=WatchSettings().quiet,
+        metavar="SECONDS",
+        help=f"build after this long without a change (default {WatchSettings().quiet:g})",
+    )
+    watch.set_defaults(run=cmd_watch)
 
     status = sub.add_parser("status", help="what is indexed, and whether the index is stale")
     _add_paths(status, corpus=True)
@@ -295,7 +310,27 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from policyqa.answer.generate import settings_from_env
 
     llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
-    serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm)
+    watch = None if args.no_watch else WatchSettings()
+    serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm, watch=watch)
+    return 0
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Keep the index in step with the corpus folder until Ctrl-C; builds run at low priority in a child process."""
+    from policyqa.index.watch import CorpusWatcher
+
+    if not args.corpus.is_dir():
+        raise PolicyQAError(f"corpus folder '{args.corpus}' does not exist; create it and add documents")
+    say = lambda message: print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)  # noqa: E731
+    watcher = CorpusWatcher(args.corpus, args.index, WatchSettings(quiet=args.quiet), model=args.model, log=say)
+    say(f"watching {args.corpus} (index: {args.index}); Ctrl-C stops")
+    watcher.start()
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        watcher.stop()
+        say("stopped watching")
     return 0
 
 

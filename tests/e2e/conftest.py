@@ -56,11 +56,19 @@ def wait_until_up(
 
 @contextmanager
 def running_app(
-    corpus: Path, index: Path, log: Path, env: dict[str, str] | None = None, args: Sequence[str] = (), ready: str = ""
+    corpus: Path,
+    index: Path,
+    log: Path,
+    env: dict[str, str] | None = None,
+    args: Sequence[str] = (),
+    ready: str = "",
+    watch: bool = False,
 ) -> Iterator[Server]:
     """`python -m policyqa_app` on a free port of 127.0.0.1 (env: the test's own, less POLICYQA_AUTH, plus `env`),
-    up once `ready` (a path below the root URL) answers 200; stopped on exit."""
+    up once `ready` (a path below the root URL) answers 200; stopped on exit. Without `watch` it runs with
+    --no-watch: the tests of uploads, deletes and builds by hand must not race the corpus watcher."""
     port = free_port()
+    args = [*args] if watch else ["--no-watch", *args]
     full_env = {k: v for k, v in os.environ.items() if k != "POLICYQA_AUTH"}
     full_env.update(HF_HUB_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1", **(env or {}))
     command = [sys.executable, "-m", "policyqa_app", "--index", str(index), "--corpus", str(corpus)]

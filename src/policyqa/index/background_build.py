@@ -1,0 +1,160 @@
+"""A build in a child process at low priority and on few cores, so that a server keeps answering while it runs.
+
+A build in the server's own process would share its interpreter lock and its OpenVINO/torch thread pools with the
+queries, at the same priority; a child process that lowers its own priority and pins itself to fewer cores before it
+loads anything leaves the queries the CPU whenever they want it (BENCHMARKS: /ask p95 during a rebuild)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from policyqa.errors import PolicyQAError
+from policyqa.index.sync import BuildReport
+from policyqa.ingest.documents import Skipped
+
+# The libraries' own thread-count knobs: a pool sized to the whole machine would only queue on the pinned cores.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+class BuildFailedError(PolicyQAError):
+    """A background build ended without publishing; the message is the build's own reason."""
+
+
+@dataclass(frozen=True)
+class BuildPriority:
+    """How a background build yields to queries. `nice`: added to the child's niceness (0-19); `cpus`: how many of
+    this process's cores the build may run on (its thread pools sized to match; 0 = all); `timeout`: seconds before
+    a build is stopped as stuck (None: never)."""
+
+    nice: int = 19
+    cpus: int = 1
+    timeout: float | None = None
+
+
+class BuildProcess:
+    """One build of `index` from `corpus_dir` in a child process; `cancel()` (from another thread) stops it."""
+
+    def __init__(
+        self,
+        corpus_dir: str | Path,
+        index: str | Path,
+        priority: BuildPriority = BuildPriority(),  # noqa: B008 - frozen
+        model: str | Path | None = None,
+    ):
+        self.request = {"corpus": str(corpus_dir), "index": str(index), "model": str(model) if model else None}
+        self.priority = priority
+        self._proc: subprocess.Popen[str] | None = None
+        self._cancelled = threading.Event()
+
+    def run(self, log: Callable[[str], None] = lambda _m: None) -> BuildReport:
+        """The build's report, or BuildFailedError with why it failed (the published index is then unchanged)."""
+        if self._cancelled.is_set():
+            raise BuildFailedError("the build was cancelled")
+        request = {**self.request, "nice": self.priority.nice, "cpus": self.priority.cpus}
+        env = dict(os.environ)
+        if self.priority.cpus > 0:
+            env.update({name: str(self.priority.cpus) for name in THREAD_VARIABLES})
+            env["TOKENIZERS_PARALLELISM"] = "false"
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "policyqa.index.background_build", json.dumps(request)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+            start_new_session=True,  # Ctrl-C in a terminal reaches the watcher, which stops the build itself
+        )
+        lines: list[str] = []
+        reader = threading.Thread(target=_forward, args=(self._proc.stderr, log, lines), daemon=True)
+        reader.start()
+        timer = threading.Timer(self.priority.timeout, self._proc.kill) if self.priority.timeout else None
+        if timer is not None:
+            timer.start()
+        try:
+            out = self._proc.stdout.read() if self._proc.stdout else ""  # until the child exits; its result is last
+            self._proc.wait()
+        finally:
+            if timer is not None:
+                timer.cancel()
+        reader.join(timeout=5)
+        if self._cancelled.is_set():
+            raise BuildFailedError("the build was cancelled")
+        if timer is not None and self._proc.returncode == -9 and not out.strip():
+            raise BuildFailedError(f"the build took longer than {self.priority.timeout:.0f} s and was stopped")
+        return _result(out, self._proc.returncode, lines)
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.terminate()
+
+
+def _forward(stream: Any, log: Callable[[str], None], lines: list[str]) -> None:
+    for line in stream:
+        line = line.rstrip()
+        if line:
+            lines.append(line)
+            log(line)
+
+
+def _result(out: str, returncode: int, log_lines: list[str]) -> BuildReport:
+    last = out.strip().splitlines()[-1] if out.strip() else ""
+    try:
+        result = json.loads(last)
+    except json.JSONDecodeError:
+        tail = "; ".join(log_lines[-3:]) or f"exit code {returncode}"
+        raise BuildFailedError(f"the build stopped unexpectedly ({tail})") from None
+    if "error" in result:
+        raise BuildFailedError(result["error"])
+    return report_from_dict(result["report"])
+
+
+def report_from_dict(data: dict[str, Any]) -> BuildReport:
+    skipped = [Skipped(s["path"], s["reason"]) for s in data.get("skipped_files", [])]
+    return BuildReport(**{**data, "skipped_files": skipped})
+
+
+def _lower_priority(nice: int, cpus: int) -> None:
+    """Before anything heavy is imported: the thread pools the libraries create later follow the affinity."""
+    if nice > 0:
+        os.nice(nice)
+    allowed = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else []
+    if 0 < cpus < len(allowed):
+        os.sched_setaffinity(0, allowed[-cpus:])  # the last cores: request handling starts on the first
+
+
+def main(argv: list[str]) -> int:
+    """The child: `python -m policyqa.index.background_build '{"corpus": …, "index": …, "model": …, "nice": …,
+    "cpus": …}'`; the last line on stdout is {"report": …} or {"error": "…"}."""
+    request = json.loads(argv[0])
+    _lower_priority(int(request.get("nice", 0)), int(request.get("cpus", 0)))
+    try:
+        from policyqa.index.sync import build_index
+
+        report = build_index(
+            request["corpus"],
+            store=request["index"],
+            model=request.get("model"),
+            progress=False,
+            log=lambda message: print(message, file=sys.stderr, flush=True),
+        )
+        print(json.dumps({"report": report.as_dict()}), flush=True)
+        return 0
+    except PolicyQAError as exc:
+        print(json.dumps({"error": str(exc)}), flush=True)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - the reason goes back to the watcher, never a traceback
+        print(json.dumps({"error": f"unexpected {type(exc).__name__}: {exc}"}), flush=True)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
