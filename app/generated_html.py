@@ -8,15 +8,6 @@ from policyqa.answer.types import Answer
 
 from .formatting import answer_html, esc
 
-CSS = """
-.pqa-origin { display: inline-block; font-size: 0.8em; padding: 1px 8px; border-radius: 10px; margin-bottom: 4px;
-  border: 1px solid currentColor; opacity: 0.85; }
-.pqa-checks { font-size: 0.88em; margin: 6px 0 0 0; padding-left: 1.2em; }
-.pqa-checks .pqa-dropped { text-decoration: line-through; opacity: 0.75; }
-.pqa-streaming { white-space: pre-wrap; opacity: 0.8; }
-.pqa-generating { display: flex; flex-direction: column; }
-.pqa-generating > .pqa-sources { order: 2; }
-"""
 STREAM_SLOT = '<div class="pqa-answer pqa-streaming" id="pqa-streaming"></div>'
 _ANSWER_OPEN = "<div class='pqa-a'>"
 _TURN_OPEN = "<div class='pqa-turn pqa-last'"

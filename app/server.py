@@ -15,9 +15,8 @@ from policyqa.errors import PolicyQAError
 from policyqa.index.store import open_store
 from policyqa.index.watch import CorpusWatcher, WatchSettings
 
+from .assets import STYLESHEET
 from .corpus_files import MAX_UPLOAD_BYTES
-from .formatting import CSS
-from .generated_html import CSS as GENERATED_CSS
 from .login_throttle import LoginThrottle
 from .mcp_http import McpMount, mcp_mount
 from .rest import create_rest_app, rest_mount
@@ -130,7 +129,7 @@ def _launch(
         server_port=port,
         share=share,
         auth=auth,
-        css=CSS + GENERATED_CSS,
+        css_paths=[STYLESHEET],
         max_file_size=MAX_UPLOAD_BYTES,
         show_error=False,
         footer_links=["api", "settings"],

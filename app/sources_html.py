@@ -48,9 +48,31 @@ def mark_terms(html_text: str, terms: Iterable[str]) -> str:
     return "".join(parts)
 
 
+def _term_pattern(term: str) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)" + re.escape(term) + r"(?:e?s)?(?!\w)", re.IGNORECASE)
+
+
 def matched_terms(text: str, terms: Iterable[str]) -> list[str]:
-    lowered = text.lower()
-    return [t for t in terms if re.search(r"(?<!\w)" + re.escape(t.lower()) + r"(?:e?s)?(?!\w)", lowered)]
+    return [t for t in terms if _term_pattern(t).search(text)]
+
+
+def hit_pages(h: Hit) -> str | None:
+    """ "page 3", or "pages 3–4" for a passage that runs onto the next page."""
+    if h.page is not None and h.page_end is not None and h.page_end != h.page:
+        return f"pages {h.page}–{h.page_end}"
+    return page_name(h.page, h.page_label)
+
+
+def view_span(h: Hit, terms: list[str]) -> tuple[int, int]:
+    """What "View in document" shows: the passage, or, for one that spans pages, its first matched word (the
+    document view shows one page of a PDF: the one holding the match)."""
+    if h.page_end is None or h.page_end == h.page:
+        return h.start, h.end
+    found = [m for m in (_term_pattern(t).search(h.text) for t in terms) if m]
+    if not found:
+        return h.start, h.end
+    first = min(found, key=lambda m: m.start())
+    return h.start + first.start(), h.start + first.end()
 
 
 def _where(page: str | None, span: tuple[int, int] | None, score: str) -> str:
@@ -134,7 +156,7 @@ def nearest_html(hits: list[Hit], terms: list[str], place: Place | None = None) 
     items = []
     for i, h in enumerate(ordered, 1):
         _, path = _placed(place, h.doc_id, h.start, h.title, h.heading)
-        where = _where(page_name(h.page, h.page_label), None, f"P {h.score:.2f}")
+        where = _where(hit_pages(h), None, f"P {h.score:.2f}")
         text = mark_terms(display_text(_snippet(h.text)), terms)
         items.append(
             f'<li class="pqa-near" data-rank="{i}"><div class="pqa-meta"><span class="pqa-marker">#{i}</span> '
@@ -157,7 +179,7 @@ def hits_html(hits: list[Hit], query: str = "", place: Place | None = None) -> s
     items = []
     for i, h in enumerate(hits, 1):
         title, path = _placed(place, h.doc_id, h.start, h.title, h.heading)
-        where = _where(page_name(h.page, h.page_label), (h.start, h.end), f"P {h.score:.2f}")
+        where = _where(hit_pages(h), (h.start, h.end), f"P {h.score:.2f}")
         found = matched_terms(h.text, terms)
         marks = ", ".join(f'<mark class="pqa-term">{esc(t)}</mark>' for t in found)
         matches = f'<div class="pqa-matches">Matches: {marks}</div>' if found else ""
@@ -168,6 +190,6 @@ def hits_html(hits: list[Hit], query: str = "", place: Place | None = None) -> s
             f'<span class="pqa-marker">#{h.rank or i}</span> {_path_html(path)}{where}'
             f"{_document_line(h.doc_id, title, shown)}</div>{matches}"
             f'<div class="pqa-passage">{mark_terms(display_text(h.text, is_markdown(h.doc_id)), terms)}</div>'
-            f"{view_button(h.doc_id, h.start, h.end)}</div>"
+            f"{view_button(h.doc_id, *view_span(h, terms))}</div>"
         )
     return f'<p class="pqa-note pqa-count">{esc(head)}</p>' + "".join(items)

@@ -10,7 +10,8 @@ from policyqa.index.store import Store
 from policyqa.ingest.documents import SUPPORTED_SUFFIXES
 from policyqa.search.retrieval import MODES
 
-from .formatting import CHAT_JS, DOC_JS, HISTORY_JS, RESULTS_JS, chat_html, history_html
+from .assets import script
+from .formatting import chat_html, history_html
 from .handlers import Handlers
 from .state import AppState
 
@@ -36,7 +37,7 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                 pending = gr.State(None)
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
-                        chat = gr.HTML(chat_html([]), elem_id="chat", js_on_load=CHAT_JS)
+                        chat = gr.HTML(chat_html([]), elem_id="chat", js_on_load=script("chat.js"))
                         with gr.Row():
                             question = gr.Textbox(
                                 label="Question",
@@ -63,9 +64,9 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                             page_image = gr.Image(
                                 visible=False, type="pil", interactive=False, elem_id="page-image", show_label=True
                             )
-                            doc_view = gr.HTML(elem_id="doc-view", js_on_load=DOC_JS)
+                            doc_view = gr.HTML(elem_id="doc-view", js_on_load=script("document.js"))
                         gr.Markdown("**Your questions** (this browser; click to ask again)")
-                        past = gr.HTML(history_html([]), elem_id="history", js_on_load=HISTORY_JS)
+                        past = gr.HTML(history_html([]), elem_id="history", js_on_load=script("history.js"))
             with gr.Tab("Search", id="search"):
                 with gr.Row():
                     query = gr.Textbox(
@@ -83,13 +84,13 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                 search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
-                        results = gr.HTML(elem_id="results", js_on_load=RESULTS_JS)
+                        results = gr.HTML(elem_id="results", js_on_load=script("results.js"))
                     with gr.Column(scale=2, min_width=300, visible=False, elem_id="search-doc-panel") as search_panel:
                         search_close = gr.Button("Close document", size="sm", elem_id="search-close-document")
                         search_image = gr.Image(
                             visible=False, type="pil", interactive=False, elem_id="search-page-image", show_label=True
                         )
-                        search_doc = gr.HTML(elem_id="search-doc-view", js_on_load=DOC_JS)
+                        search_doc = gr.HTML(elem_id="search-doc-view", js_on_load=script("document.js"))
             with gr.Tab("Corpus", id="corpus"):
                 stale = gr.HTML(elem_id="stale")
                 docs = gr.HTML(elem_id="documents")

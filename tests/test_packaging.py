@@ -24,6 +24,8 @@ def test_wheel_contains_the_ui_and_runs_from_a_plain_install(tmp_path: Path) -> 
     names = set(zipfile.ZipFile(wheel).namelist())
     sources = [f"policyqa/{p.relative_to(REPO / 'src/policyqa')}" for p in (REPO / "src/policyqa").rglob("*.py")]
     sources += [f"policyqa_app/{p.relative_to(REPO / 'app')}" for p in (REPO / "app").rglob("*.py")]
+    sources += [f"policyqa_app/static/{p.name}" for p in (REPO / "app/static").iterdir()]  # stylesheet, scripts
+    assert "policyqa_app/static/policyqa.css" in sources and "policyqa_app/static/chat.js" in sources
     assert "policyqa/index/faiss_sqlite/store.py" in sources and "policyqa_app/ui.py" in sources
     missing = sorted(set(sources) - names)  # every module of every sub-package, the UI's included
     assert not missing, missing

@@ -175,7 +175,9 @@ def test_answer_states_at_two_widths_in_light_and_dark(page: Any, server: Server
                 view.wait_for_selector("#pqa-header .pqa-header")
                 answer, sources = ask(view, "What is the recipe for a chocolate cake?")
                 assert "does not answer" in answer and "No passage is a close match" in answer
-                assert "Nearest material" in sources and " · P 0." in sources
+                assert sources.startswith("Nearest material") and "P 0." not in sources  # collapsed: its summary
+                view.click("#chat .pqa-sources summary")
+                assert view.locator("#chat .pqa-nearest li").count() >= 1 and "P 0." in view.inner_text("#chat")
                 shot(view, f"states-refused-{scheme}-{width}")
                 answer, sources = ask(view, "How many people in total attended the 26 August 2020 online conference?")
                 assert "The documents may not answer this; the closest evidence is:" in answer
