@@ -95,8 +95,30 @@ def _parser() -> argparse.ArgumentParser:
     _add_filters(ask)
     _add_paths(ask, corpus=False)
     ask.add_argument("--json", action="store_true", help="print the answer as JSON")
+    ask.add_argument(
+        "--format",
+        choices=("text", "markdown", "json"),
+        default="text",
+        help="text (default); markdown or json: an export with a reference list (file, page, offsets, sha256, index "
+        "version, model, date) that `verify` can check later",
+    )
     add_llm_arguments(ask)
     ask.set_defaults(run=cmd_ask)
+
+    compare = sub.add_parser(
+        "compare", help="ask each question of each document: one row per (question, document), with its quote"
+    )
+    compare.add_argument("questions", nargs="+", metavar="QUESTION")
+    compare.add_argument(
+        "--doc", action="append", dest="doc_ids", metavar="DOC_ID", help="only this document (repeatable; default all)"
+    )
+    compare.add_argument("--path", metavar="GLOB", help='only documents whose id matches, e.g. "policies/*.pdf"')
+    compare.add_argument("-k", type=int, default=5, help="passages read per document (default 5)")
+    compare.add_argument(
+        "--format", choices=("table", "json", "csv", "markdown"), default="table", help="output (default table)"
+    )
+    _add_paths(compare, corpus=False)
+    compare.set_defaults(run=cmd_compare)
 
     serve = sub.add_parser("serve", help="start the web UI (binds 127.0.0.1 unless --host says otherwise)")
     _add_paths(serve, corpus=True)
@@ -134,6 +156,11 @@ def _parser() -> argparse.ArgumentParser:
         help=f"build after this long without a change (default {WatchSettings().quiet:g})",
     )
     watch.set_defaults(run=cmd_watch)
+
+    verify = sub.add_parser("verify", help="check the citations of a JSON export against the files (sha256, offsets)")
+    verify.add_argument("export", type=Path, help="a file written by `ask --format json` or `compare --format json`")
+    verify.add_argument("--corpus", type=Path, default=Path("corpus"), help="corpus folder (default corpus/)")
+    verify.set_defaults(run=cmd_verify)
 
     status = sub.add_parser("status", help="what is indexed, and whether the index is stale")
     _add_paths(status, corpus=True)
@@ -257,11 +284,18 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from policyqa.api import open_index
 
     llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
-    answer = open_index(args.index, model=args.model, rerank=args.rerank).ask(
+    index = open_index(args.index, model=args.model, rerank=args.rerank)
+    answer = index.ask(
         args.question, k=args.k, doc_ids=args.doc_ids, mode=args.mode, path=args.path, where=_where_pairs(args), llm=llm
     )
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
+        return 0
+    if args.format != "text":
+        from policyqa.answer.export import answer_json, answer_markdown
+
+        context = index.export_context()
+        print(answer_markdown(answer, context) if args.format == "markdown" else answer_json(answer, context), end="")
         return 0
     print(f"{answer.state}: {answer.reason}")
     note = answer.message.removeprefix(REFUSAL_TEXT).strip() if answer.abstained else answer.message
@@ -298,6 +332,30 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 def _location(doc_id: str, page: str | None, start: int, end: int) -> str:
     return f"{doc_id}" + (f", {page}" if page else "") + f", chars {start}-{end}"
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from policyqa.answer import export
+    from policyqa.api import open_index
+
+    index = open_index(args.index, model=args.model)
+    rows = index.compare(args.questions, args.doc_ids, path=args.path, k=args.k)
+    if args.format != "table":
+        write = {"json": export.comparison_json, "csv": export.comparison_csv, "markdown": export.comparison_markdown}
+        print(write[args.format](rows, index.export_context()), end="")
+        return 0
+    for question in dict.fromkeys(r.question for r in rows):
+        print(question)
+        for r in (r for r in rows if r.question == question):
+            if r.start is None or r.end is None:
+                print(f"  {r.state:<8} P {r.evidence:.2f}  {r.doc_id}: {r.reason}")
+                continue
+            where = _location(r.doc_id, page_name(r.page, r.page_label), r.start, r.end)
+            words = f"  answer: {' '.join(r.answer.split())}" if r.answer and r.answers else ""
+            print(f"  {r.state:<8} P {r.evidence:.2f}  {where}{words}")
+            print("      " + " ".join(r.quote.split()))
+        print()
+    return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -366,6 +424,25 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(format_table(results, ks, len(questions), skipped))
     return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Exit 0 when every citation is found at its offsets in a file with its sha256, 1 otherwise."""
+    from policyqa.answer.verify import verify_export
+
+    try:
+        text = args.export.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PolicyQAError(f"cannot read the export '{args.export}': {exc}") from None
+    try:
+        results = verify_export(text, args.corpus)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise PolicyQAError(f"'{args.export}' is not a policyqa JSON export ({type(exc).__name__}: {exc})") from None
+    for r in results:
+        print(f"{'ok' if r.ok else 'FAILED'}  {r.doc_id}, chars {r.start}-{r.end}: {r.reason}")
+    failed = sum(not r.ok for r in results)
+    print(f"{len(results) - failed} of {len(results)} citation(s) verified")
+    return 1 if failed else 0
 
 
 def cmd_status(args: argparse.Namespace) -> int:
