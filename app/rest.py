@@ -11,17 +11,18 @@ import re
 import secrets
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
+from policyqa.answer import export
 from policyqa.answer.scorer import close_match
 from policyqa.errors import BuildLockedError, PolicyQAError, QueryError
 
@@ -110,6 +111,38 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
             generation_slots.append(anyio.CapacityLimiter(GENERATION_THREADS))
         return await anyio.to_thread.run_sync(answer, limiter=generation_slots[0])
 
+    @api.post("/compare", response_model=m.CompareResponse, **guarded)
+    def compare(body: m.CompareRequest, st: State) -> m.CompareResponse:
+        """Each question asked of each document: one row per (question, document) with its quote, offsets and the
+        document's sha256; a document that does not answer is `unsure` (closest evidence) or `refused`."""
+        rows = st.index.compare(body.questions, body.doc_ids, path=body.path, k=body.k)
+        context = m.ExportContextOut(**st.index.export_context().header())
+        return m.CompareResponse(rows=[m.CompareRowOut(**r.as_dict()) for r in rows], context=context)
+
+    @api.post("/compare/export", responses=_EXPORTED, response_class=PlainTextResponse, **guarded)
+    def compare_export(body: m.CompareRequest, st: State, format: ExportFormat = "markdown") -> PlainTextResponse:
+        """The comparison as a file to paste or keep: Markdown (block quotes, numbered references with file, page,
+        offsets, sha256, index version, model, date), CSV (a header, one line per row) or JSON."""
+        rows = st.index.compare(body.questions, body.doc_ids, path=body.path, k=body.k)
+        writer = {"markdown": export.comparison_markdown, "csv": export.comparison_csv, "json": export.comparison_json}
+        return _exported(writer[format](rows, st.index.export_context()), format, "comparison")
+
+    @api.post("/ask/export", responses=_EXPORTED, response_class=PlainTextResponse, **guarded)
+    def ask_export(body: m.AskRequest, st: State, format: ExportFormat = "markdown") -> PlainTextResponse:
+        """The quoted answer as Markdown, CSV or JSON, each quote with a reference `policyqa verify` can check."""
+        if body.generate:
+            raise HTTPException(400, "exports hold the quoted answer; ask without generate")
+        found = st.index.ask(
+            body.question, k=body.k, doc_ids=body.doc_ids, mode=body.mode, path=body.path, where=body.where
+        )
+        context = st.index.export_context()
+        text = {
+            "markdown": lambda: export.answer_markdown(found, context),
+            "csv": lambda: export.answers_csv([found], context),
+            "json": lambda: export.answer_json(found, context),
+        }[format]()
+        return _exported(text, format, "answer")
+
     @api.get("/documents", response_model=m.DocumentsResponse, **guarded)
     def documents(st: State) -> m.DocumentsResponse:
         return m.DocumentsResponse(documents=_documents(st))
@@ -152,6 +185,19 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
         return _status(st)
 
     return api
+
+
+ExportFormat = Literal["markdown", "csv", "json"]
+_MEDIA = {"markdown": "text/markdown", "csv": "text/csv", "json": "application/json"}
+_SUFFIX = {"markdown": "md", "csv": "csv", "json": "json"}
+_EXPORTED: dict[int | str, dict[str, Any]] = {
+    200: {"content": {media: {"schema": {"type": "string"}} for media in _MEDIA.values()}},
+}
+
+
+def _exported(text: str, format: str, name: str) -> PlainTextResponse:
+    headers = {"Content-Disposition": f'attachment; filename="policyqa-{name}.{_SUFFIX[format]}"'}
+    return PlainTextResponse(text, media_type=f"{_MEDIA[format]}; charset=utf-8", headers=headers)
 
 
 def rest_mount(api: FastAPI) -> Mount:

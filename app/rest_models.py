@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from policyqa.answer.compare import MAX_QUESTIONS
 from policyqa.answer.types import Answer, Citation, GeneratedAnswer
 from policyqa.search.retrieval import MAX_K, Hit
 
@@ -63,6 +64,45 @@ class AskRequest(Strict):
     generate: bool | None = Field(
         None, description="use the configured language model (default: when one is configured); quotes otherwise"
     )
+
+
+class CompareRequest(Strict):
+    questions: list[str] = Field(
+        min_length=1, max_length=MAX_QUESTIONS, examples=[["How long is CCTV footage kept?"]],
+        description=f"asked of every chosen document (1 to {MAX_QUESTIONS})",
+    )
+    doc_ids: list[str] | None = Field(None, description="only these documents (default: all)")
+    path: str | None = Field(None, description='a glob on document ids, e.g. "policies/*.pdf"')
+    k: int = Field(5, ge=1, le=MAX_K, strict=True, description="passages read per document")
+
+
+class CompareRowOut(BaseModel):
+    question: str
+    doc_id: str
+    title: str
+    state: AnswerState = Field(description="answered / partial, or unsure / refused: the document does not answer")
+    quote: str = Field(description="document text[start:end], exactly; empty when refused")
+    answer: str = Field(description="the words in the quote that answer; empty when none are picked out")
+    page: int | None
+    page_label: str | None = None
+    start: int | None
+    end: int | None
+    answer_start: int | None = None
+    answer_end: int | None = None
+    evidence: float = Field(description="P(the quote answers), the calibrated probability")
+    sha256: str = Field(description="of the document's source file: a citation is checkable by sha256 and offsets")
+    reason: str
+
+
+class ExportContextOut(BaseModel):
+    index_version: str
+    model: str
+    date: str
+
+
+class CompareResponse(BaseModel):
+    rows: list[CompareRowOut] = Field(description="one per (question, document), question by question")
+    context: ExportContextOut
 
 
 class HitOut(BaseModel):
