@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "src" / "policyqa" / "answer" / "scorer_model.json"
-TARGET_RISK = 0.05
-FOLDS = 5
+L2_CHOICES = (1.0, 3.0, 10.0, 30.0)
 TREES, RATE = 120, 0.1
 
 
@@ -69,21 +68,61 @@ def collect(idx, question: str, label) -> tuple[list[list[float]], list[int]]:
 
 
 def swapped(question: str, doc_text: str, pool: list[str], rng: random.Random) -> list[str]:
-    """Near misses: the question's rarest capitalised word, and its longest plain word, each swapped for a word of
-    another document that this document never uses."""
+    """Near misses naming what the document never mentions: the question's rarest capitalised word, or a number or
+    year it names, swapped for a name of another document (or a number) this document never uses."""
     from policyqa.answer.grounding import STOPWORDS, words
 
-    low = doc_text.lower()
     out = []
-    found = [w for i, w in enumerate(words(question)) if w.lower() not in STOPWORDS and len(w) > 3]
-    names = [w for w in found if w[0].isupper() and question.index(w) > 0]
-    plain = sorted((w for w in found if not w[0].isupper()), key=len, reverse=True)
-    for target, capital in ((names[0] if names else None, True), (plain[0] if plain else None, False)):
-        if target is None:
-            continue
-        options = [p for p in pool if p[0].isupper() == capital and p.lower() not in low]
+    number = re.search(r"\b\d{1,4}\b", question)
+    if number:
+        value = int(number.group())
+        options = [str(v) for v in range(max(1, value - 9), value + 10) if v != value and str(v) not in doc_text]
         if options:
-            out.append(re.sub(rf"\b{re.escape(target)}\b", rng.choice(options), question, count=1))
+            out.append(question[: number.start()] + rng.choice(options) + question[number.end():])
+    names = [w for w in words(question) if w.lower() not in STOPWORDS and len(w) > 3 and w[0].isupper()
+             and question.index(w) > 0]
+    options = [p for p in pool if p[0].isupper()]
+    if names and options:
+        out.append(re.sub(rf"\b{re.escape(names[0])}\b", rng.choice(options), question, count=1))
+    return out
+
+
+CONTEXT = 400  # characters either side of the answer: a swapped word found there may pair with it
+
+
+def unpaired(question: str, answer: str, doc_text: str, rng: random.Random) -> list[str]:
+    """Near misses whose every word the document knows: the question's name, number or verb swapped for one of the
+    same kind from the same document that it never uses near the answer ("When was the conference held in Samarkand?"
+    where the document holds Samarkand only for another event)."""
+    from policyqa.answer.grounding import STOPWORDS, WordSet, words
+
+    flat = " ".join(doc_text.split())
+    at = flat.lower().find(" ".join(answer.split()).lower())
+    if at < 0:
+        return []
+    near = flat[max(0, at - CONTEXT) : at + len(answer) + CONTEXT].lower()
+    asked = WordSet(question)  # a replacement the matching reads as a question word ("Afghans") swaps nothing
+
+    def pick(found: list[str]) -> str | None:
+        options = sorted({w for w in found if not asked.has(w) and not re.search(rf"\b{re.escape(w.lower())}\b", near)})
+        return rng.choice(options) if options else None
+
+    out = []
+    names = [w for w in words(question)[1:] if w[0].isupper() and w.lower() not in STOPWORDS and len(w) > 3]
+    numbers = re.findall(r"\b\d{1,4}\b", question)
+    verbs = re.findall(r"\b(?:was|were|is|are|been|be|who|which|that)\s([a-z]{3,}ed)\b|\b([a-z]{3,}ed)\?$", question)
+    verbs = [v for pair in verbs for v in pair if v]  # the main verb: "was signed", "who chaired", "... held?"
+    kinds = (
+        (names, r"(?<=[a-z,] )[A-Z][a-z]{3,}\b"),
+        (numbers, r"\b(?:1[6-9]|20)\d\d\b" if numbers and len(numbers[0]) == 4 else r"\b\d{1,3}\b"),
+        (verbs, r"\b[a-z]{3,}ed\b"),
+    )
+    for targets, kind in kinds:
+        if targets:
+            target = rng.choice(targets)
+            replacement = pick(re.findall(kind, flat))
+            if replacement:
+                out.append(re.sub(rf"\b{re.escape(target)}\b", replacement, question, count=1))
     return out
 
 
@@ -98,11 +137,17 @@ def gather(indexes: Path, policyqa: Path | None) -> tuple[list[Case], list[Case]
         if not (indexes / name).exists():
             build_index(corpus, indexes / name, log=lambda _m: None)
     cases: list[Case] = []
+    words_of = {}
+    for name in sets:  # every corpus's words: the bundled corpus is one document, so its swaps come from the others
+        idx = open_index(indexes / name)
+        text = " ".join(idx.document_text(d.doc_id) or "" for d in idx.documents())
+        words_of[name] = set(re.findall(r"\b[A-Za-z][a-z]{5,}\b|\b[A-Z][a-z]{3,}\b", text))
     for name, path in (("bundled", REPO / "eval" / "bundled_questions.jsonl"),
                        ("realdocs", REPO / "eval" / "realdocs" / "questions.jsonl")):
         idx = open_index(indexes / name)
         docs = {d.doc_id: idx.document_text(d.doc_id) or "" for d in idx.documents()}
-        pool = sorted({w for t in docs.values() for w in re.findall(r"\b[A-Za-z][a-z]{5,}\b|\b[A-Z][a-z]{3,}\b", t)})
+        pool = sorted(set().union(*words_of.values()))
+        unused: dict[str, list[str]] = {}
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
         for n, row in enumerate(rows):
             doc = row.get("doc_id") or (row.get("doc_ids") or [None])[0]
@@ -112,8 +157,13 @@ def gather(indexes: Path, policyqa: Path | None) -> tuple[list[Case], list[Case]
             source = f"{name}-off-topic" if row.get("kind") == "off-topic" else name
             cases.append(Case(row["question"], group, row["answerable"], feats, labels, source))
             if row["answerable"] and doc in docs:
-                others = [w for w in pool if w.lower() not in docs[doc].lower()]
-                for miss in swapped(row["question"], docs[doc], others or pool, rng):
+                if doc not in unused:
+                    used = set(re.findall(r"[a-z]+", docs[doc].lower()))
+                    unused[doc] = [w for w in pool if w.lower() not in used]
+                others = unused[doc]
+                misses = swapped(row["question"], docs[doc], others or pool, rng)
+                misses += unpaired(row["question"], row["answer"], docs[doc], rng)
+                for miss in misses:
                     feats, labels = collect(idx, miss, lambda _w: False)
                     cases.append(Case(miss, group, False, feats, labels, name + "-constructed"))
     evaluation: list[Case] = []
@@ -172,11 +222,11 @@ def fit_trees(x: np.ndarray, y: np.ndarray) -> dict:
     return {"trees": trees, "base": round(float(np.log(prior / (1 - prior))), 6), "rate": RATE}
 
 
-def train(kind: str, x: np.ndarray, y: np.ndarray) -> dict:
+def train(kind: str, x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> dict:
     if kind == "trees":
         n = x.shape[1]
         return {"mean": [0.0] * n, "scale": [1.0] * n, "weights": [0.0] * n, **fit_trees(x, y)}
-    mean, scale, w = fit(x, y)
+    mean, scale, w = fit(x, y, l2)
     return {"mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(), "weights": w.round(6).tolist()}
 
 
@@ -191,57 +241,9 @@ def predict(spec: dict, rows: list[list[float]]) -> np.ndarray:
     return np.array([scorer.probability(r) for r in rows])
 
 
-def best_of(case: Case, p: np.ndarray) -> tuple[float, bool]:
-    """The question's best quote: its P and whether it is right."""
-    if not len(p):
-        return 0.0, False
-    i = int(np.argmax(p))
-    return float(p[i]), bool(case.labels[i])
-
-
 def stack(cases: list[Case]) -> tuple[np.ndarray, np.ndarray]:
     rows = [r for c in cases for r in c.rows]
     return np.array(rows), np.array([y for c in cases for y in c.labels], dtype=float)
-
-
-def out_of_fold(cases: list[Case], kind: str) -> list[tuple[Case, float, bool]]:
-    groups = sorted({c.group for c in cases})
-    random.Random(7).shuffle(groups)
-    fold_of = {g: n % FOLDS for n, g in enumerate(groups)}
-    scored = []
-    for k in range(FOLDS):
-        train_cases = [c for c in cases if fold_of[c.group] != k]
-        model = train(kind, *stack(train_cases))
-        scored += [(c, *best_of(c, predict(model, c.rows))) for c in cases if fold_of[c.group] == k]
-    return scored
-
-
-def table(scored: list[tuple[Case, float, bool]], limits: list[float]) -> list[str]:
-    lines = ["| P limit | answered | answered and wrong | answerable answered right | unanswerable not answered |",
-             "|---|---|---|---|---|"]
-    n_yes = sum(c.answerable for c, _, _ in scored) or 1
-    n_no = sum(not c.answerable for c, _, _ in scored)
-    for t in limits:
-        answered = [(c, ok) for c, p, ok in scored if p >= t]
-        wrong = sum(not ok for _, ok in answered)
-        right = sum(ok for c, ok in answered if c.answerable)
-        kept = sum(p < t for c, p, _ in scored if not c.answerable)
-        risk = wrong / len(answered) if answered else 0.0
-        lines.append(f"| {t:.2f} | {len(answered)}/{len(scored)} ({len(answered) / len(scored):.0%}) | "
-                     f"{wrong} ({risk:.1%}) | {right}/{n_yes} ({right / n_yes:.0%}) | "
-                     + (f"{kept}/{n_no} ({kept / n_no:.0%}) |" if n_no else "— |"))
-    return lines
-
-
-def choose(scored: list[tuple[Case, float, bool]]) -> float:
-    """The least P limit whose answered share is wrong at most TARGET_RISK of the time (at least 10 answered, so
-    one lucky question does not decide it)."""
-    answer = 0.99
-    for t in np.arange(0.99, 0.04, -0.01):
-        answered = [ok for _, p, ok in scored if p >= t]
-        if len(answered) >= 10 and sum(not ok for ok in answered) / len(answered) <= TARGET_RISK:
-            answer = float(t)
-    return round(answer, 2)
 
 
 def passage_p(search: list[float], rows: list[list[float]], dense: int, cover: int) -> float:
@@ -250,69 +252,112 @@ def passage_p(search: list[float], rows: list[list[float]], dense: int, cover: i
     return max((1 / (1 + np.exp(-(b + a * r[dense] + c * r[cover]))) for r in rows), default=0.0)
 
 
+def placeholder_model(names: list[str]) -> None:
+    """`analyse` needs a model with the current features to run at all; its P only orders the candidates, which
+    the training reads whole, so zero weights do until the real model is written."""
+    raw = json.loads(MODEL.read_text(encoding="utf-8")) if MODEL.exists() else {}
+    if raw.get("features") == names:
+        return
+    n = len(names)
+    MODEL.write_text(json.dumps({
+        "features": names, "kind": "logistic", "mean": [0.0] * n, "scale": [1.0] * n, "weights": [0.0] * n,
+        "limits": {"answer": 0.99}, "search": raw.get("search", [0.0, 0.0, 0.0]),
+        "close_match": raw.get("close_match", 0.5)}, indent=1) + "\n", encoding="utf-8")
+
+
 def main() -> None:
+    from scorer_folds import FOLDS, HEADER, best_of, nested, out_of_fold, summary, table
+
     from policyqa.answer.features import NAMES
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policyqa", type=Path, default=None, help="PolicyQA dev.json: evaluated, never trained on")
     parser.add_argument("--indexes", type=Path, default=Path("/tmp/pqa_idx"), help="where the indexes are built")
-    parser.add_argument("--model", choices=("logistic", "trees"), help="default: the better one out of fold")
+    parser.add_argument("--model", choices=("logistic", "trees"), default="logistic")
+    parser.add_argument("--by-type", choices=("yes", "no", "auto"), default="auto",
+                        help="one answered limit for typed questions (number, date, name, place) and one for the rest")
     parser.add_argument("--cached", action="store_true", help="reuse the features of the last run (same code only)")
     args = parser.parse_args()
     cache = args.indexes / "scorer_cases.json"
     if args.cached and cache.exists():
         raw = json.loads(cache.read_text())
         cases, evaluation = ([Case(**c) for c in raw[k]] for k in ("cases", "evaluation"))
-        bundled = (REPO / "eval" / "bundled_questions.jsonl").read_text(encoding="utf-8").splitlines()
-        off = {json.loads(line)["question"] for line in bundled if '"off-topic"' in line}
-        for c in cases:
-            c.source = "bundled-off-topic" if c.question in off else c.source
     else:
+        placeholder_model(list(NAMES))
         cases, evaluation = gather(args.indexes, args.policyqa)
         cache.write_text(json.dumps({"cases": [vars(c) for c in cases], "evaluation": [vars(c) for c in evaluation]}))
-    results = {}
-    for kind in ("logistic", "trees"):
-        scored = out_of_fold(cases, kind)
-        answer = choose(scored)
-        right = sum(ok for c, p, ok in scored if c.answerable and p >= answer)
-        print(f"{kind}: out of fold, answered at P >= {answer}: {right} answerable questions answered right")
-        results[kind] = (right, scored, answer)
-    kind = args.model or max(results, key=lambda k: results[k][0])
-    _, scored, answer = results[kind]
-    print(f"chosen: {kind}")
-    grid = sorted({round(x, 2) for x in np.arange(0.1, 0.95, 0.1)} | {answer})
-    print(f"training questions: {len(cases)} ({sum(c.answerable for c in cases)} answerable), "
-          f"quotes: {sum(len(c.rows) for c in cases)}; limit: answered P >= {answer}\n")
-    for source in ("bundled", "realdocs"):
-        part = [s for s in scored if s[0].source.startswith(source)]
-        print(f"### {source} (+ constructed near misses), out of fold over {FOLDS} folds\n")
-        print("\n".join(table(part, grid)) + "\n")
-    print("### all training sets, out of fold\n\n" + "\n".join(table(scored, grid)) + "\n")
+    typed = NAMES.index("expects_type")
+
+    def fitter(l2: float):
+        def fit_cases(train_cases: list[Case]):
+            model = train(args.model, *stack(train_cases), l2)
+            return lambda rows: predict(model, rows)
+        return fit_cases
+
+    def written(s) -> bool:  # hand-written, not constructed: the limits are calibrated on these
+        return not s.case.source.endswith("constructed")
+
+    runs = {}
+    for l2 in (L2_CHOICES if args.model == "logistic" else (1.0,)):
+        scored = out_of_fold(cases, fitter(l2), typed)
+        for by_type in ((False, True) if args.by_type == "auto" else (args.by_type == "yes",)):
+            decided, chosen = nested(scored, by_type, written)
+            right = sum(s.ok for s, a in decided if a and s.case.answerable)
+            wrong = sum(not s.ok for s, a in decided if a and written(s))
+            print(f"l2 {l2}, limits by type {by_type}: nested out of fold {right} answerable answered right, "
+                  f"{wrong} hand-written answered wrong; limits per fold {[(c[True], c[False]) for c in chosen]}")
+            runs[(l2, by_type)] = (right - 3 * max(0, wrong - 0.05 * (right + wrong)), scored, decided)
+    (l2, by_type), (_, scored, decided) = max(runs.items(), key=lambda kv: kv[1][0])
+    print(f"\nchosen: {args.model}, l2 {l2}, limits by type: {by_type}")
+    from scorer_folds import choose_limits
+
+    limits = choose_limits([s for s in scored if written(s)], by_type)
+    print(f"training questions: {len(cases)} ({sum(c.answerable for c in cases)} answerable), quotes: "
+          f"{sum(len(c.rows) for c in cases)}, positive {sum(sum(c.labels) for c in cases)}; limits on all folds: "
+          f"typed P >= {limits[True]}, other P >= {limits[False]}\n")
+    print(f"### Nested out of fold ({FOLDS} folds; each fold answered with limits chosen on the other four's "
+          "hand-written questions)\n")
+    print(HEADER.format("set"))
+    for source in ("bundled", "realdocs", ""):
+        part = [d for d in decided if d[0].case.source.startswith(source)]
+        print(summary(source or "all", part))
+        if source:
+            print(summary(source + " (hand-written only)",
+                          [d for d in part if not d[0].case.source.endswith("constructed")]))
+    grid = sorted({round(x, 2) for x in np.arange(0.1, 0.95, 0.1)} | set(limits.values()))
+    for source in ("bundled", "realdocs", ""):
+        part = [s for s in scored if s.case.source.startswith(source)]
+        print(f"\n### {source or 'all training sets'} (+ constructed near misses), out of fold, one limit\n")
+        print("\n".join(table(part, grid)))
     x, y = stack(cases)
-    model = train(kind, x, y)
+    model = train(args.model, x, y, l2)
     if evaluation:
         docs = sorted({c.group for c in evaluation})
-        for half, chosen in (("A", set(docs[::2])), ("B", set(docs[1::2]))):
-            part = [(c, *best_of(c, predict(model, c.rows))) for c in evaluation if c.group in chosen]
-            print(f"### PolicyQA dev, policies half {half} ({len(part)} questions; model never saw PolicyQA)\n")
-            print("\n".join(table(part, grid)) + "\n")
+        for half, chosen_docs in (("A", set(docs[::2])), ("B", set(docs[1::2]))):
+            part = [c for c in evaluation if c.group in chosen_docs]
+            from scorer_folds import Scored
+
+            rows = [Scored(c, *best_of(c.labels, predict(model, c.rows)), 0, bool(c.rows and c.rows[0][typed] > 0.5))
+                    for c in part]
+            print(f"\n### PolicyQA dev, policies half {half} ({len(part)} questions; model never saw PolicyQA)\n")
+            print("\n".join(table(rows, grid)))
+            print(summary("shipped limits", [(s, s.p >= limits[s.typed]) for s in rows]))
     dense, cover = NAMES.index("dense"), NAMES.index("cover_sentence")
-    search = fit(x[:, [0, dense, cover]], y)
-    s_mean, s_scale, s_w = search
+    s_mean, s_scale, s_w = fit(x[:, [0, dense, cover]], y)
     bias = s_w[0] - sum(s_w[i] * s_mean[i] / s_scale[i] for i in (1, 2))
     search_weights = [round(float(bias), 6), round(float(s_w[1] / s_scale[1]), 6), round(float(s_w[2] / s_scale[2]), 6)]
     off_topic = [passage_p(search_weights, c.rows, dense, cover) for c in cases if c.source == "bundled-off-topic"]
     answerable = [passage_p(search_weights, c.rows, dense, cover) for c in cases if c.answerable]
     close = round((max(off_topic, default=0.0) + min(answerable, default=0.1)) / 2, 4)
-    print(f"close match: P >= {close} (off-topic questions' best passage at most {max(off_topic, default=0.0):.4f}, "
+    print(f"\nclose match: P >= {close} (off-topic questions' best passage at most {max(off_topic, default=0.0):.4f}, "
           f"answerable at least {min(answerable, default=0.1):.4f})")
-    for evaluated in (evaluation,):
-        below = sum(passage_p(search_weights, c.rows, dense, cover) < close for c in evaluated)
-        print(f"PolicyQA dev: {below}/{len(evaluated)} questions have no close match (refused)" if evaluated else "")
+    if evaluation:
+        below = sum(passage_p(search_weights, c.rows, dense, cover) < close for c in evaluation)
+        print(f"PolicyQA dev: {below}/{len(evaluation)} questions have no close match (refused)")
     MODEL.write_text(json.dumps({
-        "features": list(NAMES), "kind": kind, **model, "limits": {"answer": answer},
-        "search": search_weights,
-        "close_match": close,
+        "features": list(NAMES), "kind": args.model, **model,
+        "limits": {"answer": limits[False], "answer_typed": limits[True]},
+        "search": search_weights, "close_match": close, "l2": l2,
         "trained_on": {"questions": len(cases), "quotes": int(len(y)), "positives": int(y.sum())},
     }, indent=1) + "\n", encoding="utf-8")
     print(f"wrote {MODEL.relative_to(REPO)}")

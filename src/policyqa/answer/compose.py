@@ -53,6 +53,14 @@ class Limits:
         answer = scorer.answer if self.threshold is None else self.threshold
         return answer, scorer.close_match if self.close is None else self.close
 
+    def answer_at(self, part: QuestionPart) -> float:
+        """The least P of an `answered` quote for this part: one that expects a typed answer has its own limit."""
+        if self.threshold is not None:
+            return self.threshold
+        scorer = load_scorer()
+        typed = scorer.answer if scorer.answer_typed is None else scorer.answer_typed
+        return typed if part.expects is not None else scorer.answer
+
 
 LIMITS = Limits()
 
@@ -117,7 +125,8 @@ def candidates(
     vectors: list[np.ndarray | None] = []
     for hit in hits:
         text = texts.setdefault(hit.doc_id, generation.document_text(hit.doc_id) or "")
-        held = [row for i in held_chunks(hit) for row in stored.get(i, [])]
+        # a chunk's stored sentences may reach past a passage cut at sentence boundaries: quote only the passage's
+        held = [row for i in held_chunks(hit) for row in stored.get(i, []) if row[0] < hit.end and row[1] > hit.start]
         spans = sorted(held, key=lambda row: row[:2]) or [
             (a, b, None) for a, b in passage_sentences(text, hit.start, hit.end)
         ]
@@ -193,6 +202,7 @@ def _part_evidence(
     scorer = load_scorer()
     windows = []
     tried = [sentences[i].hit.chunk_id for i in order]
+    best_cover = max((coverage(part, found[i]) for i in order), default=0.0)
     for n, i in enumerate(order):
         start, end = _window(part, names, i, sentences, texts, doc_names)
         s = sentences[i]
@@ -211,6 +221,8 @@ def _part_evidence(
             absent_share,
             sum(d > s.dense for d in dense),
             (tried.count(s.hit.chunk_id) - 1) / max(1, len(tried) - 1),  # neighbours that agree on the passage
+            best_cover,
+            everything,
         )
         span = answer_span(part, texts[s.hit.doc_id], start, end)
         quote = texts[s.hit.doc_id][start:end]

@@ -50,7 +50,7 @@ def quote_facts(window: Window, expects: str | None) -> str:
 
 def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
     """The answer that `limits` give for this analysis."""
-    answer_at, close_at = limits.resolved()
+    _, close_at = limits.resolved()
     parts = [e for e in analysis.parts if e.windows]
     if not analysis.sentences or not parts:
         empty = "No passages to answer from: the index is empty or the filters match no document."
@@ -58,9 +58,10 @@ def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
         return _refusal(analysis, reason, 0.0)
     best = [e.windows[0] for e in parts]
     top = max(w.evidence for w in best)
-    answered = [(e, w) for e, w in zip(parts, best, strict=True) if w.evidence >= answer_at]
+    answered = [(e, w) for e, w in zip(parts, best, strict=True) if w.evidence >= limits.answer_at(e.part)]
     if not answered:
         lead = max(zip(parts, best, strict=True), key=lambda ew: ew[1].evidence)
+        answer_at = limits.answer_at(lead[0].part)
         facts = quote_facts(lead[1], lead[0].part.expects)
         nearest = max((h.score for h in analysis.hits), default=0.0)
         if nearest >= close_at:
@@ -87,6 +88,7 @@ def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
         else:
             reason = f"No passage is a close match (best P {nearest:.2f}, below {close_at:.2f})."
         return _refusal(analysis, reason, round(top, 4))
+    answer_at = min(limits.answer_at(e.part) for e, _ in answered)
     windows = _quotes(analysis, [w for _, w in answered], answer_at)
     citations = [_citation(n, w) for n, w in enumerate(windows, 1)]
     text = " ".join(f"{' '.join(c.quote.split())} [{c.marker}]" for c in citations)
@@ -103,7 +105,8 @@ def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
             + "; ".join(f"'{e.part.text}'" for e, _ in answered)
             + ". Not answered: "
             + "; ".join(
-                f"'{e.part.text}' (P {e.windows[0].evidence if e.windows else 0.0:.2f}, below {answer_at:.2f})"
+                f"'{e.part.text}' (P {e.windows[0].evidence if e.windows else 0.0:.2f}, "
+                f"below {limits.answer_at(e.part):.2f})"
                 for e in missed
             )
             + "."

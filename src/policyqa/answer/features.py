@@ -9,9 +9,10 @@ and next to the matched words, the passage's retrieval rank and the sentence's p
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
-from policyqa.answer.grounding import QuestionPart, WordSet, coverage, has_type, words
+from policyqa.answer.grounding import STOPWORDS, AnswerType, QuestionPart, Term, WordSet, coverage, has_type, words
 
 NAMES = (
     "bias",
@@ -37,8 +38,32 @@ NAMES = (
     "dense_rank",
     "same_passage",
     "log_terms",
+    "verb_in_sentence",
+    "has_verb",
+    "typed_by_focus",
+    "max_missing",
+    "pairs_in_sentence",
+    "modifier_mismatch",
+    "cover_gap",
+    "names_missing_any",
+    "typed_extra",
+    "names_elsewhere",
+    "focus_elsewhere",
+    "person_named",
 )
 NEAR = 8  # words either side of a matched question word where the answer type must appear
+FOCUS_NEAR = 6  # ... and of the focus word, for the answer type next to the focus
+PAIR_SPAN = 3  # two neighbouring question terms count as a pair in the sentence when this close
+_MEASURE = re.compile(r"\bhow (long|far|old|often|large|big|high)\b|\bwhat (percentage|share|proportion)\b", re.I)
+_AUX_DO = re.compile(r"\b(did|does|do|will|would|can|could|should|must|shall)\b", re.I)
+_IRREGULAR = frozenset(
+    re.findall(r"\w+", "held took spoke won led made gave said met began sent left told wrote brought paid ran became "
+               "chose found drew lost built sold bought set put cut hit let rose fell grew knew saw")
+)
+# a word before the matched title that changes who is meant ("Deputy Director" is not "the Director")
+_MODIFIERS = frozenset(
+    re.findall(r"\w+", "deputy vice former acting assistant interim honorary first second next previous ex co")
+)
 
 
 @dataclass(frozen=True)
@@ -60,6 +85,94 @@ def near_words(sentence: str, found: WordSet, part: QuestionPart) -> str:
     keep = {j for i in hits for j in range(max(0, i - NEAR), min(len(tokens), i + NEAR + 1))}
     return " ".join(tokens[j] for j in sorted(keep))
 
+# words that make a run of capitalised words a body, a place or a document rather than a person
+_NOT_PERSON = frozenset(
+    re.findall(
+        r"\w+",
+        "institute council club center centre foundation university ministry republic agreement conference declaration "
+        "organisation organization agency office committee department commission studies relations affairs union "
+        "states nations bank fund board program programme act law strategy framework central asian east west north "
+        "south united european international national federal general government state city region",
+    )
+)
+_CAPITAL_RUN = re.compile(r"(?<![.!?]\s)\b[A-Z][\w’'-]+(?:\s+(?:[A-Z]\.\s*)?[A-Z][\w’'-]+)+")
+
+
+def person_named(sentence: str, question: str) -> bool:
+    """The sentence names a person the question does not: two or more capitalised words in a row ("Akramjon
+    Nematov", "SHALANDA D. YOUNG") that are not a body or place ("Valdai International Discussion Club")."""
+    asked = WordSet(question)
+    for match in _CAPITAL_RUN.finditer(sentence):
+        if match.start() == 0:
+            continue
+        found = words(match.group())
+        if not any(w.lower() in _NOT_PERSON for w in found) and not all(asked.has(w) for w in found):
+            return True
+    return False
+
+
+def expected_type(part: QuestionPart) -> AnswerType | None:
+    """The part's expected answer type; "how long / how far / what percentage" ask for a number too."""
+    return part.expects or ("number" if _MEASURE.search(part.text) else None)
+
+
+def main_verbs(part: QuestionPart) -> list[Term]:
+    """The part's verbs, by form: past forms ("chaired", "held") and, after "did/does/will ...", its last plain word
+    ("What did the review conclude?")."""
+    plain = [t for t in part.terms if not t.is_name]
+    verbs = [t for t in plain if (t.word.lower().endswith("ed") and len(t.word) > 4) or t.word.lower() in _IRREGULAR]
+    tokens = [w for w in words(part.text) if w.lower() not in STOPWORDS]
+    if _AUX_DO.search(part.text) and tokens and plain and tokens[-1] == plain[-1].word and plain[-1] not in verbs:
+        verbs.append(plain[-1])
+    return verbs
+
+
+def _positions(tokens: list[str], term: str) -> list[int]:
+    one = WordSet(term)
+    return [i for i, w in enumerate(tokens) if one.has(w)]
+
+
+def sentence_facts(part: QuestionPart, sentence: str, found: WordSet, focus: Term | None) -> list[float]:
+    """Features read off the sentence itself: verbs, the answer type next to the focus, the weightiest missing term,
+    question word pairs kept together, a modifier that changes who is meant."""
+    tokens = words(sentence)
+    lowered = [w.lower() for w in tokens]
+    verbs = main_verbs(part)
+    kind = expected_type(part)
+    asked = {w.lower() for w in words(part.text)}
+    total = sum(t.weight for t in part.terms) or 1.0
+    missing = [t.weight for t in part.terms if not found.has(t.word)]
+    typed_by_focus = 1.0 if kind is None else 0.0
+    if kind is not None and focus is not None:
+        for i in _positions(tokens, focus.word):
+            near = " ".join(tokens[max(0, i - FOCUS_NEAR) : i + FOCUS_NEAR + 1])
+            typed_by_focus = max(typed_by_focus, 1.0 if has_type(kind, near, part.text) else 0.0)
+    pairs = list(zip(part.terms, part.terms[1:], strict=False))
+    kept = 0
+    for a, b in pairs:
+        pa, pb = _positions(tokens, a.word), _positions(tokens, b.word)
+        kept += any(abs(i - j) <= PAIR_SPAN for i in pa for j in pb)
+    mismatch = 0.0
+    for t in part.terms:
+        for i in _positions(tokens, t.word):
+            if i > 0 and lowered[i - 1] in _MODIFIERS and lowered[i - 1] not in asked:
+                mismatch = 1.0
+    typed_extra = 1.0 if kind is not None and kind != part.expects and has_type(kind, sentence, part.text) else 0.0
+    return [
+        sum(found.has(v.word) for v in verbs) / len(verbs) if verbs else 1.0,
+        1.0 if verbs else 0.0,
+        typed_by_focus,
+        max(missing, default=0.0) / total,
+        kept / len(pairs) if pairs else 1.0,
+        mismatch,
+        0.0,  # cover_gap: set by the caller, which sees every candidate
+        0.0,
+        typed_extra,
+        0.0,  # names_elsewhere and focus_elsewhere: set by pair_features, which has the passages' words
+        0.0,
+        1.0 if part.expects != "person" else float(person_named(sentence, part.text)),
+    ]
+
 
 def pair_features(
     part: QuestionPart,
@@ -75,7 +188,11 @@ def pair_features(
     absent_share: float,
     dense_rank: int,
     same_passage: float,
+    best_cover: float,
+    passages: WordSet,
 ) -> tuple[list[float], PairFacts]:
+    """`passages`: the words of every sentence read for this question (and the documents' names): a question word
+    found there but not in this quote is one the documents hold apart from it (a near miss by another name)."""
     found = WordSet(sentence)
     names = [t for t in part.terms if t.is_name]
     in_sentence = [t for t in names if found.has(t.word)]
@@ -109,8 +226,17 @@ def pair_features(
         1.0 / (1 + dense_rank),
         same_passage,
         math.log1p(len(part.terms)) / 3,
+        *sentence_facts(part, sentence, found, focus),
     ]
-    quoted = WordSet(quote)  # the reason line speaks of the quote (the sentence and any neighbour it took)
+    row[NAMES.index("cover_gap")] = row[NAMES.index("cover_sentence")] - best_cover
+    row[NAMES.index("names_missing_any")] = 1.0 if len(in_title) < len(names) else 0.0
+    quoted = WordSet(quote)
+    apart = [t for t in names if passages.has(t.word) and not quoted.has(t.word) and not title_words.has(t.word)]
+    row[NAMES.index("names_elsewhere")] = len(apart) / len(names) if names else 0.0
+    row[NAMES.index("focus_elsewhere")] = (
+        1.0 if focus is not None and passages.has(focus.word) and not quoted.has(focus.word) else 0.0
+    )
+    # the reason line speaks of the quote (the sentence and any neighbour it took)
     in_quote = [t for t in names if quoted.has(t.word)]
     facts = PairFacts(
         tuple(t.word for t in in_quote),

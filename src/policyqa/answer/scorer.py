@@ -3,8 +3,9 @@ trees over `answer.features`.
 
 The weights, the feature scaling and the two decision limits live in scorer_model.json next to this file (written by
 benchmarks/train_scorer.py; no pickle). `answered` needs P >= limits.answer (chosen so that at most 5% of held-out
-answered questions were wrong); below it the closest evidence is `unsure` when some passage is a close match
-(P(a close match) >= close_match, the limit search uses too), else `refused`.
+answered questions were wrong; a part that expects a number, date, name or place has its own limit, answer_typed);
+below it the closest evidence is `unsure` when some passage is a close match (P(a close match) >= close_match, the
+limit search uses too), else `refused`.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ class Scorer:
     base: float = 0.0  # the boosted model's starting log-odds
     rate: float = 0.0  # ... and its learning rate
     close_match: float = 0.5  # a passage at least this probable is a close match (search says when none is)
+    answer_typed: float | None = None  # the `answered` limit of a part that expects a number, date, name or place
 
     def probability(self, row: list[float]) -> float:
         if self.trees:
@@ -84,6 +86,7 @@ def load_scorer(path: Path = MODEL_FILE) -> Scorer:
         float(raw.get("base", 0.0)),
         float(raw.get("rate", 0.0)),
         float(raw.get("close_match", 0.5)),
+        float(raw["limits"].get("answer_typed", raw["limits"]["answer"])),
     )
 
 
