@@ -140,7 +140,8 @@ class Handlers:
         cited = len(final.citations)
         outcome = "not answered by the corpus" if final.abstained else f"{final.state}, {cited} source(s)"
         label = sources_label(final)
-        turns.append({**self._turn(n, expansion, answered_from, answer_html, sources, label), "outcome": outcome})
+        turn = self._turn(n, expansion, answered_from, answer_html, sources, label)
+        turns.append({**turn, "outcome": outcome, "result": final})  # result: the Answer, for the export
         turns = turns[-MAX_TURNS:]
         # a follow-up is saved as searched ("and who organised it? (online conference)"): asked again alone, the
         # question as typed would mean nothing
@@ -210,6 +211,7 @@ class Handlers:
             last = doc.page_starts[page] if page < len(doc.page_starts) else len(doc.text)
             label = pages.label(page)
             where = f"{page_name(page, label)} of {len(doc.page_starts)}"
+            end = min(end, last)  # a span running onto the next page is marked up to this page's end
             html = fmt.document_html(doc_id, doc.title, doc.text[first:last], start, end, first, where, path)
             if page in doc.ocr_pages:
                 ocr_note = "This page has no text layer: its text was read by OCR and may hold recognition errors."

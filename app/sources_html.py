@@ -64,15 +64,15 @@ def hit_pages(h: Hit) -> str | None:
 
 
 def view_span(h: Hit, terms: list[str]) -> tuple[int, int]:
-    """What "View in document" shows: the passage, or, for one that spans pages, its first matched word (the
-    document view shows one page of a PDF: the one holding the match)."""
+    """What "View in document" shows: the passage, or, for one that spans pages, the passage from its first matched
+    word (the document view shows one page of a PDF: the one holding the match, marked to its end)."""
     if h.page_end is None or h.page_end == h.page:
         return h.start, h.end
     found = [m for m in (_term_pattern(t).search(h.text) for t in terms) if m]
     if not found:
         return h.start, h.end
     first = min(found, key=lambda m: m.start())
-    return h.start + first.start(), h.start + first.end()
+    return h.start + first.start(), h.end
 
 
 def _where(page: str | None, span: tuple[int, int] | None, score: str) -> str:

@@ -11,6 +11,8 @@ from policyqa.ingest.documents import SUPPORTED_SUFFIXES
 from policyqa.search.retrieval import MODES
 
 from .assets import script
+from .compare_tab import compare_tab
+from .evidence import EvidenceHandlers
 from .formatting import chat_html, history_html
 from .handlers import Handlers
 from .state import AppState
@@ -27,6 +29,8 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
     state = state or AppState(index_dir, Path(corpus_dir))
     state.warm_up()
     h = Handlers(state)
+    evidence = EvidenceHandlers(state)
+    quiet = {"api_visibility": "undocumented"}
     with gr.Blocks(title="policyqa", analytics_enabled=False) as demo:
         gr.Markdown("## policyqa — questions and search over the policy corpus")
         header = gr.HTML(h.header(), elem_id="pqa-header")
@@ -49,6 +53,13 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                             ask_btn = gr.Button("Ask", variant="primary", scale=1, min_width=80, elem_id="ask-button")
                         with gr.Row():
                             new_btn = gr.Button("New conversation", size="sm", elem_id="new-conversation")
+                        with gr.Row(elem_id="export-row"):  # shown once there is an answer to export
+                            exports = [
+                                gr.DownloadButton(
+                                    f"Export {kind}", visible=False, size="sm", min_width=100, elem_id=f"export-{ext}"
+                                )
+                                for kind, ext in (("Markdown", "md"), ("CSV", "csv"), ("JSON", "json"))
+                            ]
                         gr.Markdown("**Example questions**")
                         with gr.Row(elem_id="examples"):
                             examples = [gr.Button(text, size="sm", min_width=160) for text in EXAMPLES]
@@ -84,13 +95,14 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                 search_btn = gr.Button("Search", variant="primary", elem_id="search-button")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
-                        results = gr.HTML(elem_id="results", js_on_load=script("results.js"))
+                        results = gr.HTML(elem_id="results", js_on_load=script("view.js"))
                     with gr.Column(scale=2, min_width=300, visible=False, elem_id="search-doc-panel") as search_panel:
                         search_close = gr.Button("Close document", size="sm", elem_id="search-close-document")
                         search_image = gr.Image(
                             visible=False, type="pil", interactive=False, elem_id="search-page-image", show_label=True
                         )
                         search_doc = gr.HTML(elem_id="search-doc-view", js_on_load=script("document.js"))
+            compare_docs = compare_tab(h, evidence, quiet)
             with gr.Tab("Corpus", id="corpus"):
                 stale = gr.HTML(elem_id="stale")
                 docs = gr.HTML(elem_id="documents")
@@ -125,14 +137,15 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
             "concurrency_id": "ask",
             "show_progress_on": [chat],
         }
-        quiet = {"api_visibility": "undocumented"}
         remember = {"fn": h.remember, "inputs": [pending, saved], "outputs": [saved, past], **quiet}
-        ask_btn.click(**ask_io, api_name="ask").then(**remember)
-        question.submit(**ask_io, **quiet).then(**remember)
+        export = {"fn": evidence.export_conversation, "inputs": [turns], "outputs": exports, **quiet}
+        ask_btn.click(**ask_io, api_name="ask").then(**remember).then(**export)
+        question.submit(**ask_io, **quiet).then(**remember).then(**export)
         for button, text in zip(examples, EXAMPLES, strict=True):
-            button.click(lambda text=text: text, None, question, **quiet).then(**ask_io, **quiet).then(**remember)
-        past.click(h.past_question, None, question, **quiet).then(**ask_io, **quiet).then(**remember)
-        new_btn.click(h.new_conversation, None, [chat, turns, doc_panel], **quiet)
+            asked = button.click(lambda text=text: text, None, question, **quiet).then(**ask_io, **quiet)
+            asked.then(**remember).then(**export)
+        past.click(h.past_question, None, question, **quiet).then(**ask_io, **quiet).then(**remember).then(**export)
+        new_btn.click(h.new_conversation, None, [chat, turns, doc_panel], **quiet).then(**export)
         chat.click(h.view_document, None, [doc_view, page_image, doc_panel], **quiet)
         close_btn.click(lambda: gr.Column(visible=False), None, doc_panel, **quiet)
         search_io = {"fn": h.search, "inputs": [query, k, doc_filter], "outputs": [results]}
@@ -147,7 +160,11 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
             h.rebuild_after_upload, [auto_rebuild, corpus_note], rebuild_outputs, show_progress_on=[report], **quiet
         )
         delete_btn.click(h.delete, [to_delete], [corpus_note, *corpus_outputs], **corpus_quiet)
-        rebuild_btn.click(h.rebuild, None, rebuild_outputs, api_name="rebuild", show_progress_on=[report], **quiet)
+        rebuilt = rebuild_btn.click(
+            h.rebuild, None, rebuild_outputs, api_name="rebuild", show_progress_on=[report], **quiet
+        )
         load_outputs = [header, doc_filter, ask_docs, past, *corpus_outputs]
         demo.load(h.on_load, [saved], load_outputs, **quiet)
+        demo.load(h.search_choices, None, compare_docs, **quiet)
+        rebuilt.then(h.search_choices, None, compare_docs, **quiet)
     return demo
