@@ -6,9 +6,10 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from policyqa import PolicyIndex, PolicyQAError, build_index, open_index
+from policyqa import PolicyIndex, PolicyQAError, open_index
 from policyqa.answer.generate import LLMSettings
 from policyqa.errors import BuildLockedError, IndexNotFoundError
+from policyqa.index.background_build import BuildPriority, BuildProcess
 from policyqa.index.store import Store, open_store
 from policyqa.index.sync import BuildReport
 from policyqa.index.watch import CorpusWatcher, WatchStatus
@@ -32,6 +33,7 @@ class AppState:
         self._build_lock = threading.Lock()
         self.load_error: str | None = None
         self.watcher: CorpusWatcher | None = None  # set by `serve` unless --no-watch: builds after every change
+        self.build_priority = BuildPriority()
         self.reload()
 
     def reload(self) -> PolicyIndex | None:
@@ -100,17 +102,14 @@ class AppState:
         """Sync the index with the corpus, then point the shared index at the new generation.
 
         `lock_timeout`: how long to wait for a build running in another process (the CLI) before BuildLockedError.
+        `progress` draws nothing any more: the build runs in a child process, whose log lines reach `log`.
         """
         if not self._build_lock.acquire(blocking=False):
             raise BuildLockedError("a rebuild is already running; wait for it to finish")
         try:
-            report = build_index(
-                self.corpus_dir,
-                store=self.store,
-                progress=progress,
-                log=log or (lambda _m: None),
-                lock_timeout=lock_timeout,
-            )
+            # like the watcher's builds, at low priority in a child process: questions keep the CPU meanwhile
+            build = BuildProcess(self.corpus_dir, self.store.location, self.build_priority, lock_timeout=lock_timeout)
+            report = build.run(log or (lambda _m: None))
         finally:
             self._build_lock.release()
         self.reload()
