@@ -18,6 +18,21 @@ from tests.e2e.test_workspace import ask, open_page
 
 browser, workspace = test_workspace.browser, test_workspace.workspace  # its fixtures: three documents, one a PDF
 QUESTIONS = ["What does the Zanzibar clause require?", "When does the Kestrel corridor open to freight traffic?"]
+CONTRAST_JS = """
+(selector) => {
+  const rgb = (s) => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = (c) => { const [r, g, b] = c.map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  return [...document.querySelectorAll(selector)].map((e) => {
+    let box = e, bg = 'rgba(0, 0, 0, 0)';
+    while (box && (bg.startsWith('rgba(0, 0, 0, 0)') || bg === 'transparent')) {
+      bg = getComputedStyle(box).backgroundColor; box = box.parentElement; }
+    const [a, b] = [lum(rgb(getComputedStyle(e).color)), lum(rgb(bg))];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
+}
+"""
 PDF, BULLETIN = "vendor_policy.pdf", "border_trade_bulletin_with_a_rather_long_file_name_2027.md"
 
 
@@ -60,6 +75,9 @@ def test_compare_fills_the_grid_and_downloads_it(browser: Any, workspace: Server
         silent = cell(grid, 0, BULLETIN)  # the bulletin says nothing of the Zanzibar clause
         assert silent.get_attribute("data-state") != "answered" and "Not answered" in silent.inner_text()
         assert page.evaluate("document.scrollingElement.scrollWidth") <= width  # the grid scrolls in its own box
+        secondary = "#compare-grid :is(.pqa-unanswered, .pqa-note, .pqa-where, .pqa-col-title)"
+        ratios = page.evaluate(CONTRAST_JS, secondary)
+        assert min(ratios) >= 4.5, ratios  # secondary text stays readable on the grey cells
         shot(page, f"compare-{width}-{scheme}")
 
         zanzibar.locator("button.pqa-view").click()
