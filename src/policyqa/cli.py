@@ -225,7 +225,12 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
         help=f"index folder, or a store: milvus:///path/file.db (milvus-lite) or http(s)://host:19530 (Milvus; "
         f"credentials from $MILVUS_TOKEN or $MILVUS_USER/$MILVUS_PASSWORD). Default: ${STORE_ENV}, else index/",
     )
-    parser.add_argument("--model", default=None, help="sentence-transformers model folder (default: bundled)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="sentence-transformers model folder, or 'mpnet' for all-mpnet-base-v2 (rerank extra; better at a reading "
+        "budget, ~5x slower to build and to embed a question: BENCHMARKS.md) (default: bundled all-MiniLM-L6-v2)",
+    )
     parser.add_argument(
         "--backend",
         choices=BACKENDS,

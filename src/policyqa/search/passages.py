@@ -1,94 +1,149 @@
-"""Small-to-big: a matched chunk grown with its neighbours in the document into the passage a reader is shown.
+"""Small-to-big: a matched chunk grown into the passage a reader is shown, of whole sentences.
 
-Chunks are small so that a match is precise; the passage around it gives the context. A chunk is grown by its
-neighbours (the next, then the previous, alternately) while the passage stays within `span_chars`; the passage is
-an exact slice of the document text, so offsets, pages and the highlight work as for a chunk. A passage does not
-grow into one already shown for a better match, and a match inside a shown passage is not shown again: results
-are distinct passages and every matched chunk is in one of them. (Limiting the text before the match, so that a
-reader meets it near the top, did not raise hit@5 or the hit within 1,500 characters under cross-validation:
-benchmarks/retrieval_ablation.py, "lead-limited".)
+Chunks are small so that a match is precise; the passage around it gives the context. A passage is the sentences
+the matched chunk overlaps (the build's stored sentences, `policyqa.ingest.sentences.passage_sentences`), grown by
+whole sentences while it stays within `span_chars`: it starts and ends on sentence boundaries (a heading leads its
+section's first sentence, as the sentence splitter keeps them). It grows towards the side whose next sentence is
+nearer the question (cosine with the stored late-chunked sentence vectors; after, then before, without a question
+vector), and at most LEAD_CHARS before its first matched sentence while more fits after it, so its first characters
+are the matched ones. The passage is an exact slice of the document text, so offsets, pages and the highlight work
+as for a chunk. A passage does not grow into one already shown for a better match, and a match inside a shown
+passage is not shown again: results are distinct passages. Each passage carries its best sentence's cosine (the
+evidence `retrieve` orders passages by, beside the fused score). Chosen by 2-fold cross-validation over the PolicyQA
+dev policies (benchmarks/passage_ablation.py; BENCHMARKS.md, "Retrieval, fourth round").
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
+
+import numpy as np
 
 from policyqa.index.records import ChunkRecord
 from policyqa.index.store import IndexReader
 
 MIN_NEIGHBOUR_CHARS = 40  # the farthest to look: a passage of span_chars holds at most span_chars / 40 chunks
+LEAD_CHARS = 300  # most text before the first matched sentence while more fits after it (folds chose 150 and 300)
 
 
 @dataclass(frozen=True)
-class Grown:
-    lo: int  # first and last index into the neighbours list
-    hi: int
-    start: int
-    end: int
-    page: int | None
-    page_end: int | None
+class Passage:
+    record: ChunkRecord  # the matched chunk's record widened to the passage (its id stays the match's)
+    held: tuple[int, ...]  # ids of the chunks the passage overlaps, in document order
+    evidence: float  # the best cosine between the question and a sentence of the passage (0 without a vector)
 
 
-def grow(
-    generation: IndexReader, record: ChunkRecord, span_chars: int, shown: list[ChunkRecord]
-) -> tuple[ChunkRecord, tuple[int, ...]]:
-    """`record` widened by neighbouring chunks of its document, not shown ones, to at most `span_chars` characters;
-    with the ids of the chunks the passage holds, in document order."""
-    if span_chars <= record.end - record.start:
-        return record, (record.id,)
-    # Read a few neighbours of the match's own size first and widen only when the passage reaches their edge: most
-    # chunks are far longer than the worst case, and reading 2 * span_chars / 40 rows per result cost more than the
-    # growing itself.
+class Sentences:
+    """The stored sentences of chunks, read in bulk for a batch of candidates and kept for the search."""
+
+    def __init__(self, generation: IndexReader):
+        self.generation = generation
+        self.rows: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+
+    def load(self, chunk_ids: Iterable[int]) -> None:
+        wanted = [i for i in dict.fromkeys(chunk_ids) if i not in self.rows]
+        for i in wanted:
+            self.rows[i] = []
+        for s in self.generation.sentences(wanted):
+            self.rows[s.chunk_id].append((s.start, s.end, s.vector))
+
+    def of(self, chunks: list[ChunkRecord]) -> list[tuple[int, int, np.ndarray]]:
+        """The distinct sentences of these chunks, in text order."""
+        self.load(c.id for c in chunks)
+        unique = {(a, b): v for c in chunks for a, b, v in self.rows[c.id]}
+        return [(a, b, unique[a, b]) for a, b in sorted(unique)]
+
+
+def window(generation: IndexReader, record: ChunkRecord, span_chars: int) -> list[ChunkRecord]:
+    """The chunks of `record`'s document that end within `span_chars` before it or start within `span_chars` after
+    it, in document order, without their text. Read a few at a time: most chunks are far longer than the worst case."""
     most = max(2, span_chars // MIN_NEIGHBOUR_CHARS)
     reach = min(most, span_chars // max(record.end - record.start, MIN_NEIGHBOUR_CHARS) + 2)
     while True:
         neighbours = generation.neighbours(record, reach)
-        grown = grow_within(neighbours, record, span_chars, shown)
-        at_edge = (grown.lo == 0 and neighbours[0].id == record.id - reach) or (
-            grown.hi == len(neighbours) - 1 and neighbours[-1].id == record.id + reach
-        )
-        if not at_edge or reach >= most:
+        short_before = neighbours[0].id == record.id - reach and neighbours[0].end > record.start - span_chars
+        short_after = neighbours[-1].id == record.id + reach and neighbours[-1].start < record.end + span_chars
+        if not (short_before or short_after) or reach >= most:
             break
         reach = min(most, 2 * reach)
-    held = tuple(n.id for n in neighbours[grown.lo : grown.hi + 1])
-    if (grown.start, grown.end) == (record.start, record.end):
-        return record, held
-    text = generation.document_slice(record.doc_id, grown.start, grown.end)
+    return [n for n in neighbours if n.end > record.start - span_chars and n.start < record.end + span_chars]
+
+
+def grow(
+    generation: IndexReader,
+    record: ChunkRecord,
+    span_chars: int,
+    shown: list[ChunkRecord],
+    query_vector: np.ndarray | None = None,
+    sentences: Sentences | None = None,
+) -> Passage:
+    """`record` widened by whole sentences of its document, none of a shown passage, to at most `span_chars`
+    characters (a single longer sentence stays whole)."""
+    sentences = sentences or Sentences(generation)
+    chunks = window(generation, record, span_chars)
+    shown = [s for s in shown if s.doc_id == record.doc_id]
+    rows = [r for r in sentences.of(chunks) if not any(r[0] < s.end and s.start < r[1] for s in shown)]
+    matched = [i for i, (a, b, _) in enumerate(rows) if b > record.start and a < record.end]
+    if not matched:  # a chunk without stored sentences (cannot happen in a sound index): shown as matched
+        return Passage(record, (record.id,), 0.0)
+    rows, matched = free_run(rows, matched, shown)
+    starts, ends = [a for a, _, _ in rows], [b for _, b, _ in rows]
+    cos = np.stack([v for _, _, v in rows]) @ query_vector if query_vector is not None else np.zeros(len(rows))
+    lo, hi = sentence_run(starts, ends, cos, matched[0], matched[-1], span_chars)
+    start, end = starts[lo], ends[hi]
+    held = tuple(c.id for c in chunks if c.end > start and c.start < end)
+    first = next(c for c in chunks if c.end > start)
+    last = [c for c in chunks if c.start < end][-1]
+    text = record.text if (start, end) == (record.start, record.end) else generation.document_slice(
+        record.doc_id, start, end
+    )
     passage = replace(
-        record,
-        start=grown.start,
-        end=grown.end,
-        page=grown.page,
-        page_end=grown.page_end,
-        heading=neighbours[grown.lo].heading,
+        record, start=start, end=end, page=first.page, page_end=last.page_end or first.page, heading=first.heading,
         text=text,
     )
-    return passage, held
+    return Passage(passage, held, float(cos[lo : hi + 1].max()))
 
 
-def grow_within(neighbours: list[ChunkRecord], record: ChunkRecord, span_chars: int, shown: list[ChunkRecord]) -> Grown:
-    """The passage around `record` from these neighbours (document order), within the run no shown passage holds."""
-    pos = next(i for i, n in enumerate(neighbours) if n.id == record.id)
-    first, last = pos, pos
-    while first > 0 and not overlaps(neighbours[first - 1], shown):
-        first -= 1
-    while last + 1 < len(neighbours) and not overlaps(neighbours[last + 1], shown):
-        last += 1
-    start, end, page, page_end = record.start, record.end, record.page, record.page_end
-    lo = hi = pos
-    grown = True
-    while grown:
-        grown = False
-        if hi < last and max(end, neighbours[hi + 1].end) - start <= span_chars:
+def sentence_run(
+    starts: list[int], ends: list[int], cos: np.ndarray, lo: int, hi: int, span_chars: int
+) -> tuple[int, int]:
+    """First and last index of the passage's sentences: the matched run lo..hi (cut from its weaker end while it is
+    longer than `span_chars`), grown by contiguous sentences (`starts`/`ends` hold no gap a shown passage makes:
+    a step is allowed only onto the next sentence in text order) towards the question."""
+    while ends[hi] - starts[lo] > span_chars and lo < hi:
+        if cos[lo] < cos[hi]:
+            lo += 1
+        else:
+            hi -= 1
+    anchor = starts[lo]
+    while True:
+        after = hi + 1 < len(starts) and ends[hi + 1] - starts[lo] <= span_chars
+        before = lo > 0 and ends[hi] - starts[lo - 1] <= span_chars
+        before = before and (anchor - starts[lo - 1] <= LEAD_CHARS or not after)
+        if not (after or before):
+            return lo, hi
+        if after and (not before or cos[hi + 1] >= cos[lo - 1]):
             hi += 1
-            end, page_end = max(end, neighbours[hi].end), neighbours[hi].page_end or page_end
-            grown = True
-        if lo > first and end - min(start, neighbours[lo - 1].start) <= span_chars:
+        else:
             lo -= 1
-            start, page = min(start, neighbours[lo].start), neighbours[lo].page
-            grown = True
-    return Grown(lo, hi, start, end, page, page_end)
 
 
 def overlaps(record: ChunkRecord, shown: list[ChunkRecord]) -> bool:
     return any(s.doc_id == record.doc_id and record.start < s.end and s.start < record.end for s in shown)
+
+
+def free_run(
+    rows: list[tuple[int, int, np.ndarray]], matched: list[int], shown: list[ChunkRecord]
+) -> tuple[list[tuple[int, int, np.ndarray]], list[int]]:
+    """The sentences around the matched ones that no shown passage interrupts, and the matched ones' new indexes."""
+
+    def between(i: int) -> bool:  # a shown passage lies between sentence i and i + 1
+        return any(rows[i][1] <= s.start and s.end <= rows[i + 1][0] for s in shown)
+
+    lo, hi = matched[0], matched[-1]
+    while lo > 0 and not between(lo - 1):
+        lo -= 1
+    while hi + 1 < len(rows) and not between(hi):
+        hi += 1
+    return rows[lo : hi + 1], [i - lo for i in matched if not any(between(j) for j in range(matched[0], i))]

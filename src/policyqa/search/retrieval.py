@@ -14,7 +14,7 @@ from policyqa.index.store import IndexReader
 from policyqa.search.filters import DocumentFilter, matching_documents
 from policyqa.search.fusion import weighted_fusion
 from policyqa.search.mmr import mmr_order
-from policyqa.search.passages import grow, overlaps
+from policyqa.search.passages import Sentences, grow, overlaps, window
 
 MAX_QUERY_CHARS = 2000  # far past the model's 256-token window; the rest would not be embedded anyway
 MAX_K = 1000
@@ -26,6 +26,9 @@ GROWN_FUSION_DEPTH = 100  # the same for small-to-big (64-token chunks, the defa
 # hit within 1,500 chars 0.426 vs 0.412; benchmarks/policyqa_dev.py), and its score in [0, 1] reads better. With small
 # chunks grown into passages, 2-fold cross-validation picked 0.7 on one fold and 0.8 on the other.
 HYBRID_DENSE_WEIGHT = 0.7
+# Passages are ordered by fused score + this weight x their best sentence's cosine with the question (the stored
+# late-chunked sentence vectors): both folds chose 0.8 of 0.1-0.8 (benchmarks/passage_ablation.py).
+SENTENCE_EVIDENCE_WEIGHT = 0.8
 GROWN_POOL_FACTOR = 4  # passages overlap their neighbours' matches: take more matches to fill k passages
 MMR_POOL_FACTOR, MMR_MIN_POOL = 4, 20  # MMR re-orders this many candidates
 MMR_DIVERSITY = 0.5  # the usual lambda = 0.5 (LangChain default); 0.3 kept exact duplicates together
@@ -134,7 +137,7 @@ def retrieve(
         sparse = generation.sparse_top(query, fusion_depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
     if span_chars:
-        found = passages(generation, ranked, span_chars, wanted)
+        found = passages(generation, ranked, span_chars, wanted, query_vector)
     else:
         records = generation.chunk_records(i for i, _ in ranked)
         found = [(records[i], score, (i,)) for i, score in ranked if i in records]
@@ -148,24 +151,34 @@ def passage_chars(generation: IndexReader) -> int:
 
 
 def passages(
-    generation: IndexReader, ranked: list[tuple[int, float]], span_chars: int, k: int
+    generation: IndexReader,
+    ranked: list[tuple[int, float]],
+    span_chars: int,
+    k: int,
+    query_vector: np.ndarray | None = None,
 ) -> list[tuple[ChunkRecord, float, tuple[int, ...]]]:
-    """The best k matches grown into distinct passages (a match inside a passage already shown is skipped), each
-    with the ids of the chunks it holds. Records are read a few at a time: most candidates are only there in case
-    matches fall into shown passages."""
-    shown: list[tuple[ChunkRecord, float, tuple[int, ...]]] = []
+    """The best k matches grown into distinct passages of whole sentences (a match inside a passage already shown is
+    skipped), each with the ids of the chunks it holds, ordered by fused score and sentence evidence
+    (SENTENCE_EVIDENCE_WEIGHT). Records and sentences are read a few candidates at a time: most candidates are only
+    there in case matches fall into shown passages."""
+    shown: list[tuple[ChunkRecord, float, tuple[int, ...], float]] = []
+    sentences = Sentences(generation)
     for batch in range(0, len(ranked), 2 * k):
         part = ranked[batch : batch + 2 * k]
         records = generation.chunk_records(i for i, _ in part)
+        sentences.load(n.id for r in records.values() for n in window(generation, r, span_chars))
         for i, score in part:
             record = records.get(i)
-            passages = [p for p, _, _ in shown]
-            if record is not None and not overlaps(record, passages):
-                passage, held = grow(generation, record, span_chars, passages)
-                shown.append((passage, score, held))
+            held_passages = [p for p, _, _, _ in shown]
+            if record is not None and not overlaps(record, held_passages):
+                grown = grow(generation, record, span_chars, held_passages, query_vector, sentences)
+                shown.append((grown.record, score, grown.held, score + SENTENCE_EVIDENCE_WEIGHT * grown.evidence))
                 if len(shown) == k:
-                    return shown
-    return shown
+                    break
+        if len(shown) == k:
+            break
+    ordered = sorted(shown, key=lambda found: -found[3])  # stable: ties keep the fused order
+    return [(record, score, held) for record, score, held, _ in ordered]
 
 
 def diversify(generation: IndexReader, query_vector: np.ndarray, hits: list[Hit], k: int) -> list[Hit]:
