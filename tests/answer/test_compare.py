@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from policyqa import build_index, open_index
-from policyqa.answer.compare import MAX_QUESTIONS, CompareRow, row_from_answer
+from policyqa.answer.compare import MAX_CELLS, MAX_QUESTIONS, CompareRow, compare_documents, row_from_answer
 from policyqa.answer.verify import verify_quote
 from policyqa.api import PolicyIndex
 from policyqa.errors import QueryError
@@ -90,6 +91,16 @@ def test_bad_requests_are_clear_errors(
     _, index = three
     with pytest.raises(QueryError, match=message):
         index.compare(questions, doc_ids, path=path)  # type: ignore[arg-type]
+
+
+def test_too_large_a_grid_is_refused_before_any_work(three: tuple[Path, PolicyIndex]) -> None:
+    _, index = three
+    documents = index.documents()
+    vectors = index.encode_texts([QUESTION])
+    questions = [QUESTION] * (MAX_CELLS // len(documents) + 1)
+    with pytest.raises(QueryError, match="choose documents"):
+        compare_documents(index.generation, questions, np.repeat(vectors, len(questions), 0), documents,
+                          index.encode_texts)
 
 
 def test_answered_row_has_its_answer_words(bundled_index: Path) -> None:

@@ -23,6 +23,7 @@ from policyqa.index.store import IndexReader
 from policyqa.search.retrieval import Mode, clean_query, retrieve
 
 MAX_QUESTIONS = 20  # a comparison is a grid a person reads; 20 questions x a corpus is already a report
+MAX_CELLS = 2000  # (question, document) pairs in one call: ~10 ms each here, so a call stays under half a minute
 COMPARE_K = 5  # passages read per (question, document), as `ask` reads by default
 
 
@@ -98,6 +99,11 @@ def compare_documents(
     limits: Limits = LIMITS,
 ) -> list[CompareRow]:
     """Rows question by question, documents in the order given. `vectors[i]` is questions[i] embedded."""
+    if len(questions) * len(documents) > MAX_CELLS:
+        raise QueryError(
+            f"{len(questions)} questions x {len(documents)} documents is more than {MAX_CELLS:,} answers in one "
+            "comparison; choose documents (doc_ids, or a path glob) or ask fewer questions at once"
+        )
     generation = cast(IndexReader, _ReadOnce(generation))
     rows = []
     for question, vector in zip(questions, vectors, strict=True):
