@@ -1,7 +1,6 @@
 """Issue 23 figures with the shipped scorer: states on each question set, PolicyQA coverage, ask vs search latency.
 
-    flock /work/realdocs/bench.lock .venv/bin/python benchmarks/answers_round3.py \
-        --policyqa ../shared/eval/policyqa/dev.json [--indexes /tmp/pqa_idx]
+    .venv/bin/python benchmarks/answers_round3.py --policyqa ../shared/eval/policyqa/dev.json [--indexes DIR]
 
 Uses the indexes benchmarks/train_scorer.py built (bundled, realdocs, policyqa). The bundled and real-document
 questions are the scorer's training questions, so their figures here are in sample; the out-of-fold ones are in
@@ -57,23 +56,26 @@ def main() -> None:
     bundled = open_index(args.indexes / "bundled")
     bundled.ask("warm up")
     for name, path in (("bundled", REPO / "eval" / "bundled_questions.jsonl"),
-                       ("realdocs", REPO / "eval" / "realdocs" / "questions.jsonl")):
+                       ("realdocs", REPO / "eval" / "realdocs" / "questions.jsonl"),
+                       ("realdocs", REPO / "eval" / "realdocs" / "scorer_questions.jsonl")):
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-        states(name, bundled if name == "bundled" else open_index(args.indexes / name), rows)
+        states(f"{name} ({path.name})", bundled if name == "bundled" else open_index(args.indexes / name), rows)
 
     questions = write_policies(args.policyqa, args.indexes / "policies")
     pidx = open_index(args.indexes / "policyqa")
-    seen, any_cover, first_cover = Counter(), 0, 0
+    seen, any_cover, first_cover, answered_cover = Counter(), 0, 0, 0
     for q in questions:
         a = pidx.ask(q.text, doc_ids=[q.doc_id])
         seen[a.state] += 1
         hit = [any(covers(c.start, c.end, s) for s in q.spans) for c in a.citations]
         any_cover += any(hit)
         first_cover += bool(hit and hit[0])
+        answered_cover += bool(a.state in ("answered", "partial") and hit and hit[0])
     n = len(questions)
     print(f"\nPolicyQA dev ({n} questions, never trained on): states {dict(seen)}; answered "
           f"{seen['answered'] / n:.1%}, unsure {seen['unsure'] / n:.1%}, refused {seen['refused'] / n:.1%}; a quote "
-          f"covers the gold span {any_cover / n:.1%}, the first quote {first_cover / n:.1%}")
+          f"covers the gold span {any_cover / n:.1%}, the first quote {first_cover / n:.1%}; answered with a first "
+          f"quote that covers it: {answered_cover}/{seen['answered'] + seen['partial']}")
 
     rows = [json.loads(line) for line in (REPO / "eval" / "bundled_questions.jsonl").read_text().splitlines() if line]
     ask, search = [], []

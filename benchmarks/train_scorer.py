@@ -1,16 +1,21 @@
 """Train the answerability scorer (src/policyqa/answer/scorer_model.json) and print its risk–coverage tables.
 
-    .venv/bin/python benchmarks/train_scorer.py [--policyqa ../shared/eval/policyqa/dev.json] [--indexes /tmp/idx]
+    .venv/bin/python benchmarks/train_scorer.py [--policyqa ../shared/eval/policyqa/dev.json] [--indexes DIR]
+    # --cached re-fits from the features of the last run in seconds (same feature code only)
 
 Training pairs (all openly licensed): every candidate quote `analyse` finds for the hand-written questions of
 eval/bundled_questions.jsonl (bundled corpus) and eval/realdocs/questions.jsonl (public-domain / CC documents),
-labelled 1 when it holds the expected answer; plus near misses made by construction from each answerable question
-(its rarest name, or its focus word, swapped for a word of another document that this one never uses), all labelled
-0. PolicyQA dev is only evaluated (its licence allows no training). Folds: real documents by document, bundled
-questions (one document) by question with their near misses; every figure is out of fold. The `answered` limit is
-the least P whose out-of-fold answered-and-wrong share is at most 5%. The close-match limit (below it `ask` refuses and
-search says nothing is close) lies midway between the best passage P of the off-topic questions and the least of
-the answerable ones: the widest margin on the training questions. Numbers only: no document text is written.
+labelled 1 when it holds the expected answer; plus near misses made by construction from each answerable question,
+all labelled 0: its name, number or main verb swapped for one of the same kind that the same document uses but never
+within 400 characters of the answer ("unpaired": every word is in the document, not together), and its rarest name
+or a number swapped for one the document never uses. PolicyQA dev is only evaluated (its licence allows no
+training). Folds: real documents by document, bundled questions (one document) by question with their near misses.
+The `answered` limit is the least P whose answered hand-written questions are wrong at most 5% of the time; every
+reported figure is nested out of fold (scorer_folds.py): the model never saw the fold, and the limit applied to it
+was chosen on the other folds. The L2 penalty and one limit vs a separate limit for typed questions are chosen by the
+same nested figures. The close-match limit (below it `ask` refuses and search says nothing is close) lies midway
+between the best passage P of the off-topic questions and the least of the answerable ones. Numbers only: no
+document text is written.
 """
 
 from __future__ import annotations
@@ -27,9 +32,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from near_misses import swapped, unpaired  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "src" / "policyqa" / "answer" / "scorer_model.json"
 L2_CHOICES = (1.0, 3.0, 10.0, 30.0)
+QUESTION_FILES = (  # hand-written; scorer_questions.jsonl was written for the scorer, the others serve other checks too
+    ("bundled", REPO / "eval" / "bundled_questions.jsonl"),
+    ("realdocs", REPO / "eval" / "realdocs" / "questions.jsonl"),
+    ("realdocs", REPO / "eval" / "realdocs" / "scorer_questions.jsonl"),
+)
 TREES, RATE = 120, 0.1
 
 
@@ -67,65 +79,6 @@ def collect(idx, question: str, label) -> tuple[list[list[float]], list[int]]:
     return rows, labels
 
 
-def swapped(question: str, doc_text: str, pool: list[str], rng: random.Random) -> list[str]:
-    """Near misses naming what the document never mentions: the question's rarest capitalised word, or a number or
-    year it names, swapped for a name of another document (or a number) this document never uses."""
-    from policyqa.answer.grounding import STOPWORDS, words
-
-    out = []
-    number = re.search(r"\b\d{1,4}\b", question)
-    if number:
-        value = int(number.group())
-        options = [str(v) for v in range(max(1, value - 9), value + 10) if v != value and str(v) not in doc_text]
-        if options:
-            out.append(question[: number.start()] + rng.choice(options) + question[number.end():])
-    names = [w for w in words(question) if w.lower() not in STOPWORDS and len(w) > 3 and w[0].isupper()
-             and question.index(w) > 0]
-    options = [p for p in pool if p[0].isupper()]
-    if names and options:
-        out.append(re.sub(rf"\b{re.escape(names[0])}\b", rng.choice(options), question, count=1))
-    return out
-
-
-CONTEXT = 400  # characters either side of the answer: a swapped word found there may pair with it
-
-
-def unpaired(question: str, answer: str, doc_text: str, rng: random.Random) -> list[str]:
-    """Near misses whose every word the document knows: the question's name, number or verb swapped for one of the
-    same kind from the same document that it never uses near the answer ("When was the conference held in Samarkand?"
-    where the document holds Samarkand only for another event)."""
-    from policyqa.answer.grounding import STOPWORDS, WordSet, words
-
-    flat = " ".join(doc_text.split())
-    at = flat.lower().find(" ".join(answer.split()).lower())
-    if at < 0:
-        return []
-    near = flat[max(0, at - CONTEXT) : at + len(answer) + CONTEXT].lower()
-    asked = WordSet(question)  # a replacement the matching reads as a question word ("Afghans") swaps nothing
-
-    def pick(found: list[str]) -> str | None:
-        options = sorted({w for w in found if not asked.has(w) and not re.search(rf"\b{re.escape(w.lower())}\b", near)})
-        return rng.choice(options) if options else None
-
-    out = []
-    names = [w for w in words(question)[1:] if w[0].isupper() and w.lower() not in STOPWORDS and len(w) > 3]
-    numbers = re.findall(r"\b\d{1,4}\b", question)
-    verbs = re.findall(r"\b(?:was|were|is|are|been|be|who|which|that)\s([a-z]{3,}ed)\b|\b([a-z]{3,}ed)\?$", question)
-    verbs = [v for pair in verbs for v in pair if v]  # the main verb: "was signed", "who chaired", "... held?"
-    kinds = (
-        (names, r"(?<=[a-z,] )[A-Z][a-z]{3,}\b"),
-        (numbers, r"\b(?:1[6-9]|20)\d\d\b" if numbers and len(numbers[0]) == 4 else r"\b\d{1,3}\b"),
-        (verbs, r"\b[a-z]{3,}ed\b"),
-    )
-    for targets, kind in kinds:
-        if targets:
-            target = rng.choice(targets)
-            replacement = pick(re.findall(kind, flat))
-            if replacement:
-                out.append(re.sub(rf"\b{re.escape(target)}\b", replacement, question, count=1))
-    return out
-
-
 def gather(indexes: Path, policyqa: Path | None) -> tuple[list[Case], list[Case]]:
     from policyqa_data import covers, write_policies
 
@@ -142,8 +95,7 @@ def gather(indexes: Path, policyqa: Path | None) -> tuple[list[Case], list[Case]
         idx = open_index(indexes / name)
         text = " ".join(idx.document_text(d.doc_id) or "" for d in idx.documents())
         words_of[name] = set(re.findall(r"\b[A-Za-z][a-z]{5,}\b|\b[A-Z][a-z]{3,}\b", text))
-    for name, path in (("bundled", REPO / "eval" / "bundled_questions.jsonl"),
-                       ("realdocs", REPO / "eval" / "realdocs" / "questions.jsonl")):
+    for name, path in QUESTION_FILES:
         idx = open_index(indexes / name)
         docs = {d.doc_id: idx.document_text(d.doc_id) or "" for d in idx.documents()}
         pool = sorted(set().union(*words_of.values()))
