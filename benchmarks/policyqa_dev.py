@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from chunk_size import BUDGET, Located, rank_metrics, timed_ranks  # noqa: E402
 from policyqa_data import Question, write_policies  # noqa: E402
 
-from policyqa import build_index  # noqa: E402
+from policyqa import build_index, open_index  # noqa: E402
 from policyqa.embed.embedder import Embedder, bundled_model_dir  # noqa: E402
 from policyqa.index.faiss_sqlite.generation import Generation  # noqa: E402
 from policyqa.ingest.chunking import ChunkSettings  # noqa: E402
@@ -121,11 +121,25 @@ def fused_search(generation: Generation, fuse: Callable[[Ranked, Ranked], list[t
         ranked = fuse(dense, sparse)[:depth]
         span_chars = passage_chars(generation)
         if span_chars:
-            return [record for record, _, _ in passages(generation, ranked, span_chars, K)]
+            return [record for record, _, _ in passages(generation, ranked, span_chars, K, vector)]
         records = generation.chunk_records(i for i, _ in ranked[:K])
         return [records[i] for i, _ in ranked[:K] if i in records]
 
     return search
+
+
+def caller_search(index_dir: Path, model: str | None) -> Search:
+    """`PolicyIndex.search` as a caller makes it: the question embedded, passages shown by P(a close match)."""
+    index = open_index(index_dir, model=model)
+
+    def search(question: Question, _vector: np.ndarray) -> Sequence[Located]:
+        return index.search(question.text, k=K, doc_ids=[question.doc_id])
+
+    return search
+
+
+def folder_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1e6
 
 
 def langchain_baseline(corpus_dir: Path, chunk_chars: int, overlap_chars: int) -> tuple[int, Search] | None:
@@ -186,19 +200,50 @@ def print_table(results: list[Result]) -> None:
             )
 
 
+def run_baselines(
+    corpus_dir: Path,
+    previous_dir: Path,
+    questions: list[Question],
+    vectors: np.ndarray,
+    fold_a: set[str],
+    results: list[Result],
+) -> tuple[int, Search] | None:
+    """The previous default's rows and LangChain's, appended to `results`; the last LangChain baseline (None: not
+    installed)."""
+    build_index(corpus_dir, previous_dir, chunking=PREVIOUS, progress=False, log=lambda _m: None)
+    previous = Generation.open_current(previous_dir)
+    for mode in ("dense", "hybrid"):
+        size = f"{PREVIOUS.chunk_tokens}/{PREVIOUS.overlap_tokens}"
+        name = f"{mode}, previous default ({size} chunks, shown as matched)"
+        results.append(evaluate(name, len(previous), library_search(previous, mode), questions, vectors, fold_a))
+    previous.close()
+    baseline = None
+    for chunk_chars, overlap_chars in LANGCHAIN_SETTINGS:
+        baseline = langchain_baseline(corpus_dir, chunk_chars, overlap_chars)
+        if baseline is not None:
+            chunks, search = baseline
+            name = f"LangChain baseline ({chunk_chars}/{overlap_chars} chars, FAISS)"
+            results.append(evaluate(name, chunks, search, questions, vectors, fold_a))
+    return baseline
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dev_json", type=Path, help="PolicyQA dev.json (SQuAD format); stays outside the repo")
+    parser.add_argument("--model", default=None, help="the index's model (default: bundled; 'mpnet')")
+    parser.add_argument("--no-baselines", action="store_true", help="skip the previous default and LangChain rows")
     args = parser.parse_args()
     print(f"command: `{shlex.join([sys.executable, *sys.argv])}`\n", flush=True)
-    embedder = Embedder()
+    embedder = Embedder(args.model)
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as tmp:
         corpus_dir, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         questions = write_policies(args.dev_json, corpus_dir)
         fold_a, fold_b = folds([q.doc_id for q in questions])
         print(f"fold A: {', '.join(sorted(fold_a))}\nfold B: {', '.join(sorted(fold_b))}\n")
-        build_index(corpus_dir, index_dir, progress=False, log=lambda _m: None)
+        started = time.perf_counter()
+        build_index(corpus_dir, index_dir, model=args.model, progress=False, log=lambda _m: None)
+        print(f"build: {time.perf_counter() - started:.1f} s, index {folder_mb(index_dir):.1f} MB", flush=True)
         generation = Generation.open_current(index_dir)
         vectors = embedder.encode([q.text for q in questions])
         print(f"{len(questions)} (policy, question) pairs, {len(generation)} chunks (default settings)", flush=True)
@@ -211,25 +256,18 @@ def main() -> None:
                 (f"weighted, dense_weight {w}", fused_search(generation, partial(weighted_fusion, dense_weight=w)))
                 for w in DENSE_WEIGHTS
             ),
+            (
+                "PolicyIndex.search (as a caller gets it: by P(a close match), question embedded)",
+                caller_search(index_dir, args.model),
+            ),
         ]
         for name, search in searches:
             results.append(evaluate(name, len(generation), search, questions, vectors, fold_a))
             print(f"  {name}: done", file=sys.stderr, flush=True)
-        previous_dir = Path(tmp) / "index-previous"
-        build_index(corpus_dir, previous_dir, chunking=PREVIOUS, progress=False, log=lambda _m: None)
-        previous = Generation.open_current(previous_dir)
-        for mode in ("dense", "hybrid"):
-            size = f"{PREVIOUS.chunk_tokens}/{PREVIOUS.overlap_tokens}"
-            name = f"{mode}, previous default ({size} chunks, shown as matched)"
-            results.append(evaluate(name, len(previous), library_search(previous, mode), questions, vectors, fold_a))
-        previous.close()
-        for chunk_chars, overlap_chars in LANGCHAIN_SETTINGS:
-            baseline = langchain_baseline(corpus_dir, chunk_chars, overlap_chars)
-            if baseline is not None:
-                chunks, search = baseline
-                name = f"LangChain baseline ({chunk_chars}/{overlap_chars} chars, FAISS)"
-                results.append(evaluate(name, chunks, search, questions, vectors, fold_a))
+        baseline = None
         encode_ms = single_query_encode_ms(embedder, questions)
+        if not args.no_baselines:
+            baseline = run_baselines(corpus_dir, Path(tmp) / "index-previous", questions, vectors, fold_a, results)
         generation.close()
     print()
     print_table(results)
@@ -237,7 +275,7 @@ def main() -> None:
         f"\nOur modes' latency excludes embedding the question (median {encode_ms:.1f} ms for one question "
         "with the same model); the LangChain row includes it."
     )
-    if baseline is None:
+    if baseline is None and not args.no_baselines:
         print(f"LangChain baseline not run: install it with `{INSTALL_HINT}`.")
 
 

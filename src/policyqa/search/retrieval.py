@@ -14,7 +14,7 @@ from policyqa.index.store import IndexReader
 from policyqa.search.filters import DocumentFilter, matching_documents
 from policyqa.search.fusion import weighted_fusion
 from policyqa.search.mmr import mmr_order
-from policyqa.search.passages import Sentences, grow, overlaps, window
+from policyqa.search.passages import Sentences, grow, overlaps
 
 MAX_QUERY_CHARS = 2000  # far past the model's 256-token window; the rest would not be embedded anyway
 MAX_K = 1000
@@ -159,14 +159,13 @@ def passages(
 ) -> list[tuple[ChunkRecord, float, tuple[int, ...]]]:
     """The best k matches grown into distinct passages of whole sentences (a match inside a passage already shown is
     skipped), each with the ids of the chunks it holds, ordered by fused score and sentence evidence
-    (SENTENCE_EVIDENCE_WEIGHT). Records and sentences are read a few candidates at a time: most candidates are only
-    there in case matches fall into shown passages."""
+    (SENTENCE_EVIDENCE_WEIGHT). Records are read a few candidates at a time (most candidates are only there in case
+    matches fall into shown passages), the sentences of each passage's neighbourhood when it is grown."""
     shown: list[tuple[ChunkRecord, float, tuple[int, ...], float]] = []
     sentences = Sentences(generation)
     for batch in range(0, len(ranked), 2 * k):
         part = ranked[batch : batch + 2 * k]
         records = generation.chunk_records(i for i, _ in part)
-        sentences.load(n.id for r in records.values() for n in window(generation, r, span_chars))
         for i, score in part:
             record = records.get(i)
             held_passages = [p for p, _, _, _ in shown]
