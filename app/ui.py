@@ -56,7 +56,7 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                         with gr.Row(elem_id="export-row"):  # shown once there is an answer to export
                             exports = [
                                 gr.DownloadButton(
-                                    f"Export {kind}", visible=False, size="sm", min_width=100, elem_id=f"export-{ext}"
+                                    f"Export {kind}", visible=False, size="sm", min_width=80, elem_id=f"export-{ext}"
                                 )
                                 for kind, ext in (("Markdown", "md"), ("CSV", "csv"), ("JSON", "json"))
                             ]
