@@ -47,9 +47,15 @@ def compare_tab(h: Handlers, evidence: EvidenceHandlers, quiet: dict[str, Any]) 
             close = gr.Button("Close document", size="sm", elem_id="compare-close-document")
             image = gr.Image(visible=False, type="pil", interactive=False, elem_id="compare-page-image")
             view = gr.HTML(elem_id="compare-doc-view", js_on_load=script("document.js"))
-    compare_io = {"fn": evidence.compare, "inputs": [questions, documents], "outputs": [grid, as_csv, as_md]}
-    compare_io = {**compare_io, "concurrency_limit": 2, "concurrency_id": "compare", "show_progress_on": [grid]}
-    run.click(**compare_io, **quiet)
+    run.click(
+        evidence.compare,
+        [questions, documents],
+        [grid, as_csv, as_md],
+        concurrency_limit=2,
+        concurrency_id="compare",
+        show_progress_on=[grid],
+        **quiet,
+    )
     grid.click(h.view_document, None, [view, image, panel], **quiet)
     close.click(lambda: gr.Column(visible=False), None, panel, **quiet)
     return documents
