@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -166,3 +168,35 @@ def test_the_build_process_runs_at_low_priority_on_fewer_cores(corpus: Path, ind
 def _proc_view(pid: int) -> dict[str, str]:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return {"nice": fields[16], "cpus": str(len(os.sched_getaffinity(pid)))}
+
+
+def test_a_build_whose_server_is_killed_outright_stops_itself(corpus: Path, index_dir: Path) -> None:
+    published = open_store(index_dir).current_name()
+    (corpus / "long.txt").write_text("Long policy.\n\n" + "Records are kept for audit purposes. " * 8000)
+    server = (  # a stand-in for a server: it starts a build, says the build's pid, and is then killed with SIGKILL
+        "import sys, threading, time\n"
+        "from policyqa.index.background_build import BuildProcess\n"
+        "build = BuildProcess(sys.argv[1], sys.argv[2])\n"
+        "threading.Thread(target=build.run, daemon=True).start()\n"
+        "while build._proc is None: time.sleep(0.05)\n"
+        "print(build._proc.pid, flush=True)\n"
+        "time.sleep(600)\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", server, str(corpus), str(index_dir)], stdout=subprocess.PIPE, text=True
+    )
+    assert parent.stdout is not None
+    child = int(parent.stdout.readline())
+    time.sleep(1.0)
+    assert _running(child)
+    parent.kill()
+    parent.wait(timeout=10)
+    wait_for(lambda: not _running(child), timeout=10)
+    assert open_store(index_dir).current_name() == published
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,7 +77,7 @@ class BuildProcess:
             raise BuildFailedError("the build was cancelled")
         if self.in_process:
             return _build_in_this_thread(self.request, self.priority.nice, log)
-        request = {**self.request, "nice": self.priority.nice, "cpus": self.priority.cpus}
+        request = {**self.request, "nice": self.priority.nice, "cpus": self.priority.cpus, "parent": os.getpid()}
         env = dict(os.environ)
         if self.priority.cpus > 0:
             env.update({name: str(self.priority.cpus) for name in THREAD_VARIABLES})
@@ -172,11 +173,20 @@ def _lower_priority(nice: int, cpus: int) -> None:
         os.sched_setaffinity(0, allowed[-cpus:])  # the last cores: request handling starts on the first
 
 
+def _end_with_parent(parent: int) -> None:
+    """A server killed outright cannot stop its build: the build stops itself (the published index is unchanged)."""
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(3)
+
+
 def main(argv: list[str]) -> int:
     """The child: `python -m policyqa.index.background_build '{"corpus": …, "index": …, "model": …, "nice": …,
     "cpus": …}'`; the last line on stdout is {"report": …} or {"error": "…"}."""
     request = json.loads(argv[0])
     _lower_priority(int(request.get("nice", 0)), int(request.get("cpus", 0)))
+    if request.get("parent"):
+        threading.Thread(target=_end_with_parent, args=(int(request["parent"]),), daemon=True).start()
     try:
         from policyqa.index.sync import build_index
 
