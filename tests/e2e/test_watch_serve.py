@@ -16,6 +16,7 @@ from policyqa.index.store import open_store
 from policyqa.index.watch import CorpusWatcher, WatchSettings
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 from tests.e2e.conftest import Server, bundled_copy, running_app
+from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _require_browser
 
 AUTH = ("watch-user", "w4tch-pw")
 WITHIN = 30.0  # the bound
@@ -155,3 +156,35 @@ def _indexed(index: Path) -> set[str]:
         return {d.doc_id for d in reader.documents()}
     finally:
         reader.close()
+
+
+def test_an_upload_in_the_browser_is_answered_without_a_click(tmp_path: Path, bundled_index: Path) -> None:
+    sync_playwright = _require_browser()
+    corpus, index = bundled_copy(tmp_path, bundled_index)
+    upload = tmp_path / NOTE
+    upload.write_text(NOTE_TEXT, encoding="utf-8")
+    with (
+        running_app(corpus, index, tmp_path / "server.log", watch=True) as server,
+        sync_playwright() as playwright,
+    ):
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.set_default_timeout(WAIT_MS)
+            page.goto(server.url)
+            page.get_by_role("tab", name="Corpus").click()
+            page.wait_for_function("() => document.querySelector('#stale').innerText.includes('watching the corpus')")
+            assert not page.locator("#auto-rebuild").is_visible()  # nothing to tick: uploads are indexed anyway
+            page.set_input_files("#upload input[type=file]", str(upload))
+            page.wait_for_function("() => document.querySelector('#corpus-note').innerText.includes('Added')")
+            assert "It is indexed in a few seconds." in page.inner_text("#corpus-note")
+            within(lambda: NOTE in _indexed(index))
+            page.get_by_role("tab", name="Ask").click()
+            page.fill("#question textarea", NOTE_QUERY)
+            page.press("#question textarea", "Enter")
+            page.wait_for_function(
+                "(name) => document.querySelector('#chat').innerText.includes(name)", arg=NOTE, timeout=60_000
+            )
+            assert "two-person approval" in page.inner_text("#chat")
+        finally:
+            browser.close()
