@@ -10,6 +10,7 @@ from .formatting import display_text, esc, is_markdown, message_box
 from .sources_html import view_button
 
 NOT_ANSWERED = "Not answered in this document"
+SIDEWAYS = "<span class='pqa-sideways'> — the grid scrolls sideways; the questions stay in view</span>"
 
 
 def quote_html(row: CompareRow) -> str:
@@ -74,7 +75,7 @@ def grid_html(rows: list[CompareRow]) -> str:
     answered = sum(r.answers for r in rows)
     summary = (
         f"<p class='pqa-note pqa-count'>{len(questions)} question(s) × {len(documents)} document(s): "
-        f"{answered} of {len(rows)} cells answered</p>"
+        f"{answered} of {len(rows)} cells answered{SIDEWAYS if len(documents) > 3 else ''}</p>"
     )
     return (
         f"{summary}<div class='pqa-cmp-wrap'><table class='pqa-cmp'><thead><tr><th scope='col'>Question</th>{head}"
