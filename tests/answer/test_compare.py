@@ -109,3 +109,22 @@ def test_answered_row_has_its_answer_words(bundled_index: Path) -> None:
     assert row.doc_id == BUNDLED_DOC and row.state == "answered" and row.answers
     assert row.answer == "Doha" and "Doha" in row.quote
     assert row.sha256 == hashlib.sha256((BUNDLED_CORPUS / BUNDLED_DOC).read_bytes()).hexdigest()
+
+
+def test_a_pdf_row_names_the_quotes_page_and_verifies_against_the_pdf(tmp_path: Path) -> None:
+    from tests.filemakers import make_pdf
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    pages = [
+        "Eastfield Transport Authority Camera Policy. The authority runs cameras on buses and at stations.",
+        "Retention. CCTV footage is kept for 60 days and is then deleted automatically.",
+    ]
+    make_pdf(corpus / "eastfield.pdf", pages)
+    build_index(corpus, tmp_path / "index")
+    index = open_index(tmp_path / "index")
+    (row,) = index.compare([QUESTION])
+    assert "60 days" in row.quote and row.page == 2
+    assert row.start is not None and row.end is not None
+    assert verify_quote(corpus / "eastfield.pdf", row.doc_id, row.sha256, row.start, row.end, row.quote).ok
+    assert not verify_quote(corpus / "eastfield.pdf", row.doc_id, row.sha256, row.start + 3, row.end, row.quote).ok
