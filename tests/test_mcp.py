@@ -22,8 +22,9 @@ from mcp.client.stdio import StdioServerParameters  # noqa: E402
 from mcp.client.streamable_http import streamable_http_client  # noqa: E402
 from mcp.shared._httpx_utils import create_mcp_http_client  # noqa: E402
 
+from policyqa import build_index  # noqa: E402
 from policyqa.api import open_index  # noqa: E402
-from policyqa.mcp_server import INSTALL_HINT  # noqa: E402
+from policyqa.mcp_server import INSTALL_HINT, MAX_READ_CHARS  # noqa: E402
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION, REPO  # noqa: E402
 from tests.e2e.conftest import (  # noqa: E402
     Server,
@@ -176,6 +177,46 @@ def test_stdio_compare_and_list_documents_with_the_corpus(tmp_path: Path, bundle
     assert doha["state"] == "answered" and "Doha" in doha["quote"]
     assert text[doha["start"] : doha["end"]] == doha["quote"]
     assert cctv["state"] != "answered"  # the conference report says nothing about CCTV
+
+
+def test_stdio_follows_a_build_published_meanwhile_and_reads_long_documents_in_bounded_spans(
+    tmp_path: Path, bundled_index: Path
+) -> None:
+    corpus, index = bundled_copy(tmp_path, bundled_index)
+    long_text = "# Long annex\n\n" + "".join(f"Clause {n}: records are kept for {n} days. " for n in range(1, 900))
+    assert len(long_text) > MAX_READ_CHARS + 1000
+
+    async def session(client: Client) -> dict[str, Any]:
+        before = await call(client, "list_documents")
+        (corpus / "annex.md").write_text(long_text, encoding="utf-8")
+        build_index(corpus, index)  # another process would do the same: a new generation is published
+        after = await call(client, "list_documents")
+        first = await call(client, "read_document", doc_id="annex.md")
+        rest = await call(client, "read_document", doc_id="annex.md", start=first["end"])
+        return {"before": before, "after": after, "first": first, "rest": rest}
+
+    got = over_stdio(index, session)
+    assert [d["doc_id"] for d in got["before"]["documents"]] == [BUNDLED_DOC]
+    assert sorted(d["doc_id"] for d in got["after"]["documents"]) == sorted([BUNDLED_DOC, "annex.md"])
+    assert got["after"]["generation"] != got["before"]["generation"]
+    text = stored_text(index, "annex.md")
+    first, rest = got["first"], got["rest"]
+    assert first["truncated"] is True and (first["start"], first["end"]) == (0, MAX_READ_CHARS)
+    assert first["text"] == text[:MAX_READ_CHARS] and first["length"] == len(text)
+    assert rest["truncated"] is False and rest["text"] == text[MAX_READ_CHARS:] and rest["end"] == len(text)
+
+
+def test_mcp_without_an_index_says_how_to_build_one(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "policyqa.cli", "mcp", "--index", str(tmp_path / "no-index")],
+        env={**os.environ, **child_env()},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2 and done.stdout == ""
+    assert "policyqa build" in done.stderr and "Traceback" not in done.stderr
 
 
 def test_mcp_without_the_extra_names_it(tmp_path: Path, bundled_index: Path) -> None:
