@@ -133,8 +133,9 @@ def _result(out: str, returncode: int, log_lines: list[str]) -> BuildReport:
         raise BuildFailedError(f"the build stopped unexpectedly ({tail})") from None
     if "error" in result:
         kind = getattr(errors, str(result.get("kind")), None)
-        known = isinstance(kind, type) and issubclass(kind, PolicyQAError)
-        raise (kind if known else BuildFailedError)(result["error"])  # type: ignore[operator]
+        if isinstance(kind, type) and issubclass(kind, PolicyQAError):
+            raise kind(result["error"])
+        raise BuildFailedError(result["error"])
     return report_from_dict(result["report"])
 
 
