@@ -168,7 +168,8 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
     @api.delete("/documents/{doc_id:path}", response_model=m.DeleteResponse, responses=_NOT_FOUND, **guarded)
     def delete(doc_id: str, st: State) -> m.DeleteResponse:
         delete_document(doc_id, st.corpus_dir)
-        return m.DeleteResponse(deleted=doc_id, note="deleted from the corpus; POST /build removes it from the index")
+        then = "the corpus watcher removes it" if st.watcher else "POST /build removes it"
+        return m.DeleteResponse(deleted=doc_id, note=f"deleted from the corpus; {then} from the index")
 
     for route in api.routes:  # a path parameter's ".*" stops at a line break: "x%0A.txt" would be the router's 404
         if getattr(route, "path", "") == "/documents/{doc_id:path}":

@@ -67,7 +67,8 @@ def test_a_dropped_file_is_found_within_30_s_and_a_deleted_one_is_gone_within_30
     watch = api.get("/status").json()["watch"]
     assert watch["last_error"] is None and watch["last_build_at"] and "added 1" in watch["last_summary"], watch
 
-    (watching.corpus / NOTE).unlink()
+    deleted = api.delete(f"/documents/{NOTE}").json()
+    assert deleted["note"] == "deleted from the corpus; the corpus watcher removes it from the index", deleted
     print(f"deleted file gone after {within(lambda: not found(api, NOTE)):.1f} s")
     assert api.post("/ask", json={"question": DOHA_QUESTION}).json()["citations"][0]["doc_id"] == BUNDLED_DOC
 
