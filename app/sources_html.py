@@ -40,7 +40,7 @@ def mark_terms(html_text: str, terms: Iterable[str]) -> str:
     if not words:
         return html_text
     pattern = re.compile(
-        r"(?<![\w&#])(" + "|".join(re.escape(w) for w in words) + r")(?:e?s)?(?![\w;])", re.IGNORECASE
+        r"(?<![\w&#])(" + "|".join(re.escape(w) for w in words) + r")(?:e?s)?(?!\w)", re.IGNORECASE
     )
     parts = _TAG.split(html_text)
     for i in range(0, len(parts), 2):  # even parts are text, odd parts are tags
@@ -57,9 +57,10 @@ def matched_terms(text: str, terms: Iterable[str]) -> list[str]:
 
 
 def hit_pages(h: Hit) -> str | None:
-    """ "page 3", or "pages 3–4" for a passage that runs onto the next page."""
+    """ "page 3", or "pages 3–4" for a passage that runs onto the next page ("page iii (PDF pages 5–6)")."""
     if h.page is not None and h.page_end is not None and h.page_end != h.page:
-        return f"pages {h.page}–{h.page_end}"
+        pages = f"{h.page}–{h.page_end}"
+        return f"page {h.page_label} (PDF pages {pages})" if h.page_label else f"pages {pages}"
     return page_name(h.page, h.page_label)
 
 

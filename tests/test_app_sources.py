@@ -19,6 +19,15 @@ def hit(rank: int, text: str, doc_id: str = "p.md", start: int = 0, page: int | 
     return Hit(text, score, doc_id, TITLE, start, start + len(text), page, "Leaf", rank, rank=rank)
 
 
+def test_a_passage_over_two_pages_names_both_and_links_to_its_first_match() -> None:
+    text = "Audits\nThe clause requires audits."
+    spread = Hit(text, 0.5, "v.pdf", "V", 100, 100 + len(text), 2, None, 1, page_end=3, rank=1, page_label="ii")
+    html = hits_html([spread], "clause audits")
+    assert "page ii (PDF pages 2–3)" in html and 'data-start="100"' in html  # "Audits" is the first match
+    html = hits_html([spread], "clause")
+    assert f'data-start="{100 + text.index("clause")}" data-end="{100 + len(text)}"' in html
+
+
 def place(doc_id: str, offset: int) -> tuple[str, list[str]]:
     return TITLE, ["Part II", f"Section {offset}"]
 
@@ -52,3 +61,4 @@ def test_marking_terms_leaves_tags_and_entities_alone() -> None:
     assert marked.startswith('<strong class="pqa-h">') and "&amp; " in marked
     assert marked.count('<mark class="pqa-term">') == 3
     assert query_terms("and who organised it?") == ["organised"]
+    assert mark_terms("audits; &#x27;x27&#x27;", ["audits", "x27"]).count("<mark") == 2  # before ';', not in '&#x27;'
