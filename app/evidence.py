@@ -3,7 +3,9 @@ The library writes every format (policyqa.answer.export); this module only asks 
 
 from __future__ import annotations
 
+import atexit
 import re
+import shutil
 import tempfile
 import threading
 import time
@@ -25,10 +27,12 @@ EXPORT_LIFETIME = 3600.0  # seconds an export file is kept for its download (Gra
 
 
 class ExportFolder:
-    """A private folder for export files: each written under a fresh name, files older than an hour removed."""
+    """A private folder for export files: each written under a fresh name, files older than an hour removed, the
+    folder when the server stops."""
 
     def __init__(self) -> None:
         self.path = Path(tempfile.mkdtemp(prefix="policyqa-exports-"))
+        atexit.register(shutil.rmtree, self.path, True)  # copies of what the index holds: nothing is lost
         self._lock = threading.Lock()
         self._count = 0
 
