@@ -18,6 +18,7 @@ from policyqa_app.state import AppState
 
 from policyqa import PolicyQAError
 from policyqa.answer.types import Answer, Citation
+from policyqa.index.watch import WatchSettings
 from policyqa.search.retrieval import Hit
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 
@@ -305,7 +306,10 @@ def test_main_passes_flags_and_binds_localhost_by_default(monkeypatch: pytest.Mo
     monkeypatch.delenv("POLICYQA_LLM_URL", raising=False)
     monkeypatch.setattr("policyqa_app.__main__.serve", lambda *a, **k: calls.append((a, k)))
     assert main(["--index", "i", "--corpus", "c", "--port", "7999"]) == 0
-    assert calls[-1] == (("i", "c"), {"host": "127.0.0.1", "port": 7999, "share": False, "llm": None})
+    expected = {"host": "127.0.0.1", "port": 7999, "share": False, "llm": None, "watch": WatchSettings()}
+    assert calls[-1] == (("i", "c"), expected)  # the corpus is watched unless --no-watch
+    assert main(["--index", "i", "--corpus", "c", "--port", "7999", "--no-watch"]) == 0
+    assert calls[-1][1]["watch"] is None
     main(["--host", "0.0.0.0", "--share", "--llm-url", "http://127.0.0.1:8080/v1", "--llm-model", "m"])
     (args, kwargs), llm = calls[-1], calls[-1][1]["llm"]
     assert args == ("index", "corpus") and (kwargs["host"], kwargs["port"], kwargs["share"]) == ("0.0.0.0", 7860, True)
