@@ -2,7 +2,8 @@
 
 Each row is what `PolicyIndex.ask(question, doc_ids=[doc_id])` decides (answered / partial / unsure / refused, the
 same limits), reduced to its most probable quote. Each question is embedded once; retrieval is restricted to one
-document at a time, so a document that says nothing on the question cannot borrow another's passages.
+document at a time, so a document that says nothing on the question cannot borrow another's passages. The
+second-stage re-ranker is not used (it is off by default): it would re-score 20 passages in every cell.
 """
 
 from __future__ import annotations
