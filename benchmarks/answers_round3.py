@@ -46,15 +46,26 @@ def states(name: str, idx, rows: list[dict]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--policyqa", type=Path, required=True)
+    parser.add_argument("--policyqa", type=Path, help="PolicyQA dev.json (needed unless --latency-only)")
     parser.add_argument("--indexes", type=Path, default=Path("/tmp/pqa_idx"))
+    parser.add_argument("--latency-only", action="store_true", help="only the timed ask/search comparison")
     args = parser.parse_args()
+    from policyqa import open_index
+
+    bundled = open_index(args.indexes / "bundled")
+    bundled.ask("warm up")
+    if not args.latency_only:
+        if args.policyqa is None:
+            parser.error("--policyqa is needed for the answer states")
+        answer_states(args, bundled)
+    latency(bundled)
+
+
+def answer_states(args: argparse.Namespace, bundled) -> None:
     from policyqa import open_index
 
     print("| set (in sample) | answerable / not | states | answered and wrong | answerable answered right | "
           "unanswerable not answered |\n|---|---|---|---|---|---|")
-    bundled = open_index(args.indexes / "bundled")
-    bundled.ask("warm up")
     for name, path in (("bundled", REPO / "eval" / "bundled_questions.jsonl"),
                        ("realdocs", REPO / "eval" / "realdocs" / "questions.jsonl"),
                        ("realdocs", REPO / "eval" / "realdocs" / "scorer_questions.jsonl")):
@@ -77,6 +88,9 @@ def main() -> None:
           f"covers the gold span {any_cover / n:.1%}, the first quote {first_cover / n:.1%}; answered with a first "
           f"quote that covers it: {answered_cover}/{seen['answered'] + seen['partial']}")
 
+
+
+def latency(bundled) -> None:
     rows = [json.loads(line) for line in (REPO / "eval" / "bundled_questions.jsonl").read_text().splitlines() if line]
     ask, search = [], []
     for _ in range(3):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from policyqa.answer.grounding import STOPWORDS, AnswerType, QuestionPart, Term, WordSet, coverage, has_type, words
 
@@ -101,7 +102,7 @@ _CAPITAL_RUN = re.compile(r"(?<![.!?]\s)\b[A-Z][\w’'-]+(?:\s+(?:[A-Z]\.\s*)?[A
 def person_named(sentence: str, question: str) -> bool:
     """The sentence names a person the question does not: two or more capitalised words in a row ("Akramjon
     Nematov", "SHALANDA D. YOUNG") that are not a body or place ("Valdai International Discussion Club")."""
-    asked = WordSet(question)
+    asked = _term_set(question)
     for match in _CAPITAL_RUN.finditer(sentence):
         if match.start() == 0:
             continue
@@ -127,9 +128,19 @@ def main_verbs(part: QuestionPart) -> list[Term]:
     return verbs
 
 
-def _positions(tokens: list[str], term: str) -> list[int]:
-    one = WordSet(term)
-    return [i for i, w in enumerate(tokens) if one.has(w)]
+@lru_cache(maxsize=4096)
+def _term_set(term: str) -> WordSet:
+    return WordSet(term)
+
+
+def _positions(tokens: list[str], terms: tuple[Term, ...], found: WordSet) -> dict[str, list[int]]:
+    """Where each question term stands in the sentence (only terms the sentence holds are looked for)."""
+    at: dict[str, list[int]] = {}
+    for t in terms:
+        if found.has(t.word):
+            one = _term_set(t.word)
+            at[t.word] = [i for i, w in enumerate(tokens) if one.has(w)]
+    return at
 
 
 def sentence_facts(part: QuestionPart, sentence: str, found: WordSet, focus: Term | None) -> list[float]:
@@ -143,18 +154,18 @@ def sentence_facts(part: QuestionPart, sentence: str, found: WordSet, focus: Ter
     total = sum(t.weight for t in part.terms) or 1.0
     missing = [t.weight for t in part.terms if not found.has(t.word)]
     typed_by_focus = 1.0 if kind is None else 0.0
+    at = _positions(tokens, part.terms, found)
     if kind is not None and focus is not None:
-        for i in _positions(tokens, focus.word):
+        for i in at.get(focus.word, []):
             near = " ".join(tokens[max(0, i - FOCUS_NEAR) : i + FOCUS_NEAR + 1])
             typed_by_focus = max(typed_by_focus, 1.0 if has_type(kind, near, part.text) else 0.0)
     pairs = list(zip(part.terms, part.terms[1:], strict=False))
     kept = 0
     for a, b in pairs:
-        pa, pb = _positions(tokens, a.word), _positions(tokens, b.word)
-        kept += any(abs(i - j) <= PAIR_SPAN for i in pa for j in pb)
+        kept += any(abs(i - j) <= PAIR_SPAN for i in at.get(a.word, []) for j in at.get(b.word, []))
     mismatch = 0.0
-    for t in part.terms:
-        for i in _positions(tokens, t.word):
+    for places in at.values():
+        for i in places:
             if i > 0 and lowered[i - 1] in _MODIFIERS and lowered[i - 1] not in asked:
                 mismatch = 1.0
     typed_extra = 1.0 if kind is not None and kind != part.expects and has_type(kind, sentence, part.text) else 0.0
