@@ -24,6 +24,8 @@ from policyqa.index.records import ChunkRecord
 from policyqa.index.store import IndexReader
 
 MIN_NEIGHBOUR_CHARS = 40  # the farthest to look: a passage of span_chars holds at most span_chars / 40 chunks
+HEADING_CHARS = 100  # the longest line taken for a heading at a passage's end
+SENTENCE_CLOSERS = tuple(".!?;:…\"'”’)]")
 LEAD_CHARS = 300  # most text before the first matched sentence while more fits after it (folds chose 150 and 300)
 
 
@@ -92,17 +94,26 @@ def grow(
     cos = np.stack([v for _, _, v in rows]) @ query_vector if query_vector is not None else np.zeros(len(rows))
     lo, hi = sentence_run(starts, ends, cos, matched[0], matched[-1], span_chars)
     start, end = starts[lo], ends[hi]
-    held = tuple(c.id for c in chunks if c.end > start and c.start < end)
-    first = next(c for c in chunks if c.end > start)
-    last = [c for c in chunks if c.start < end][-1]
     text = record.text if (start, end) == (record.start, record.end) else generation.document_slice(
         record.doc_id, start, end
     )
+    while hi > max(lo, matched[-1]) and heading_like(text[starts[hi] - start : ends[hi] - start]):
+        hi -= 1  # a heading leads its section: one left at the end would stand without its text
+    end, text = ends[hi], text[: ends[hi] - start]
+    held = tuple(c.id for c in chunks if c.end > start and c.start < end)
+    first = next(c for c in chunks if c.end > start)
+    last = [c for c in chunks if c.start < end][-1]
     passage = replace(
         record, start=start, end=end, page=first.page, page_end=last.page_end or first.page, heading=first.heading,
         text=text,
     )
     return Passage(passage, held, float(cos[lo : hi + 1].max()))
+
+
+def heading_like(sentence: str) -> bool:
+    """A short line without a sentence's closing punctuation ("5.0 Rules of Engagement", "FRR-VDR-05")."""
+    line = sentence.strip()
+    return len(line) <= HEADING_CHARS and "\n" not in line and not line.endswith(SENTENCE_CLOSERS)
 
 
 def sentence_run(
