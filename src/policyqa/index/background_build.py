@@ -90,6 +90,8 @@ class BuildProcess:
             env=env,
             start_new_session=True,  # Ctrl-C in a terminal reaches the watcher, which stops the build itself
         )
+        if self._cancelled.is_set():  # cancelled while it started
+            self._proc.terminate()
         lines: list[str] = []
         reader = threading.Thread(target=_forward, args=(self._proc.stderr, log, lines), daemon=True)
         reader.start()
