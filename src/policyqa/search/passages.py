@@ -37,23 +37,40 @@ class Passage:
 
 
 class Sentences:
-    """The stored sentences of chunks, read in bulk for a batch of candidates and kept for the search."""
+    """The stored sentences of chunks with their cosine to the question, read in bulk (one query for the first few
+    candidates' neighbourhoods: a query per passage cost a third of the passage work) and kept for the search."""
 
-    def __init__(self, generation: IndexReader):
-        self.generation = generation
-        self.rows: dict[int, list[tuple[int, int, np.ndarray]]] = {}
+    def __init__(self, generation: IndexReader, query_vector: np.ndarray | None):
+        self.generation, self.query_vector = generation, query_vector
+        self.rows: dict[int, list[tuple[int, int, float]]] = {}
+        self.windows: dict[int, list[ChunkRecord]] = {}
+
+    def window(self, record: ChunkRecord, span_chars: int) -> list[ChunkRecord]:
+        if record.id not in self.windows:
+            self.windows[record.id] = window(self.generation, record, span_chars)
+        return self.windows[record.id]
+
+    def preload(self, records: Iterable[ChunkRecord], span_chars: int) -> None:
+        self.load(c.id for r in records for c in self.window(r, span_chars))
 
     def load(self, chunk_ids: Iterable[int]) -> None:
         wanted = [i for i in dict.fromkeys(chunk_ids) if i not in self.rows]
         for i in wanted:
             self.rows[i] = []
-        for s in self.generation.sentences(wanted):
-            self.rows[s.chunk_id].append((s.start, s.end, s.vector))
+        found = self.generation.sentences(wanted)
+        if not found:
+            return
+        if self.query_vector is None:
+            cosines = [0.0] * len(found)
+        else:
+            cosines = (np.stack([s.vector for s in found]) @ self.query_vector).tolist()
+        for s, cos in zip(found, cosines, strict=True):
+            self.rows[s.chunk_id].append((s.start, s.end, cos))
 
-    def of(self, chunks: list[ChunkRecord]) -> list[tuple[int, int, np.ndarray]]:
-        """The distinct sentences of these chunks, in text order."""
+    def of(self, chunks: list[ChunkRecord]) -> list[tuple[int, int, float]]:
+        """The distinct sentences of these chunks, in text order, with their cosine to the question."""
         self.load(c.id for c in chunks)
-        unique = {(a, b): v for c in chunks for a, b, v in self.rows[c.id]}
+        unique = {(a, b): cos for c in chunks for a, b, cos in self.rows[c.id]}
         return [(a, b, unique[a, b]) for a, b in sorted(unique)]
 
 
@@ -82,8 +99,8 @@ def grow(
 ) -> Passage:
     """`record` widened by whole sentences of its document, none of a shown passage, to at most `span_chars`
     characters (a single longer sentence stays whole)."""
-    sentences = sentences or Sentences(generation)
-    chunks = window(generation, record, span_chars)
+    sentences = sentences or Sentences(generation, query_vector)
+    chunks = sentences.window(record, span_chars)
     shown = [s for s in shown if s.doc_id == record.doc_id]
     rows = [r for r in sentences.of(chunks) if not any(r[0] < s.end and s.start < r[1] for s in shown)]
     matched = [i for i, (a, b, _) in enumerate(rows) if b > record.start and a < record.end]
@@ -91,7 +108,7 @@ def grow(
         return Passage(record, (record.id,), 0.0)
     rows, matched = free_run(rows, matched, shown)
     starts, ends = [a for a, _, _ in rows], [b for _, b, _ in rows]
-    cos = np.stack([v for _, _, v in rows]) @ query_vector if query_vector is not None else np.zeros(len(rows))
+    cos = np.array([c for _, _, c in rows])
     lo, hi = sentence_run(starts, ends, cos, matched[0], matched[-1], span_chars)
     start, end = starts[lo], ends[hi]
     text = record.text if (start, end) == (record.start, record.end) else generation.document_slice(
@@ -145,8 +162,8 @@ def overlaps(record: ChunkRecord, shown: list[ChunkRecord]) -> bool:
 
 
 def free_run(
-    rows: list[tuple[int, int, np.ndarray]], matched: list[int], shown: list[ChunkRecord]
-) -> tuple[list[tuple[int, int, np.ndarray]], list[int]]:
+    rows: list[tuple[int, int, float]], matched: list[int], shown: list[ChunkRecord]
+) -> tuple[list[tuple[int, int, float]], list[int]]:
     """The sentences around the matched ones that no shown passage interrupts, and the matched ones' new indexes."""
 
     def between(i: int) -> bool:  # a shown passage lies between sentence i and i + 1

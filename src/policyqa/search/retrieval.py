@@ -162,10 +162,11 @@ def passages(
     (SENTENCE_EVIDENCE_WEIGHT). Records are read a few candidates at a time (most candidates are only there in case
     matches fall into shown passages), the sentences of each passage's neighbourhood when it is grown."""
     shown: list[tuple[ChunkRecord, float, tuple[int, ...], float]] = []
-    sentences = Sentences(generation)
+    sentences = Sentences(generation, query_vector)
     for batch in range(0, len(ranked), 2 * k):
         part = ranked[batch : batch + 2 * k]
         records = generation.chunk_records(i for i, _ in part)
+        sentences.preload((records[i] for i, _ in part[: k - len(shown)] if i in records), span_chars)
         for i, score in part:
             record = records.get(i)
             held_passages = [p for p, _, _, _ in shown]
