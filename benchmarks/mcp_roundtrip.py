@@ -15,7 +15,8 @@ hits all paths alike; each server idles while the others work, as when an assist
 * HTTP: `python -m policyqa_app` with POLICYQA_AUTH; the SDK's streamable HTTP client with the Basic header (one
   session; every call a POST to /mcp answered as a server-sent event stream).
 
-`list_documents` (20 short records, next to no work) shows what a call costs by itself. Reported per path and
+`read_document` of a 200-character span (next to no work) shows what a call costs by itself. (Not
+`list_documents`: under `serve` it also scans the corpus folder for files not indexed yet.) Reported per path and
 tool: p50 and p95 of the wall time per call seen by the caller, and p50 against the facade's p50.
 Each path's results are checked against the facade's (same passages and offsets; same state and first citation).
 """
@@ -54,7 +55,8 @@ PATHS = ("facade", "MCP in process", "stdio", "HTTP")
 # back to back: each path's calls one after another; interleaved: every path per question (other paths' work and
 # idle gaps between a server's calls, as when an assistant calls now and then)
 ORDERS = ("back to back", "interleaved")
-TOOLS = ("list_documents", "search", "ask")  # list_documents: next to no work, so about the cost of a call itself
+TOOLS = ("read_document", "search", "ask")  # read_document of a short span: next to no work, the cost of a call
+SPAN = 200
 
 
 def free_port() -> int:
@@ -109,11 +111,11 @@ def same_answer(a: dict[str, Any], b: dict[str, Any]) -> bool:
     return a["state"] == b["state"] and first(a) == first(b)
 
 
-def same_documents(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    return [(d["doc_id"], d["sha256"]) for d in a["documents"]] == [(d["doc_id"], d["sha256"]) for d in b["documents"]]
+def same_span(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a["text"] == b["text"]
 
 
-SAME = {"list_documents": same_documents, "search": same_search, "ask": same_answer}
+SAME = {"read_document": same_span, "search": same_search, "ask": same_answer}
 
 
 async def measure(index_dir: Path, corpus: Path, questions: list[str], log: Path) -> dict[str, Any]:
@@ -124,15 +126,16 @@ async def measure(index_dir: Path, corpus: Path, questions: list[str], log: Path
 
     index = open_index(index_dir)
     index.warm_up()
+    doc_id = index.documents()[0].doc_id
 
     def facade(tool: str, question: str) -> Any:
-        if tool == "list_documents":
-            return index.documents()
+        if tool == "read_document":
+            return index.document(doc_id)
         return index.search(question, k=K) if tool == "search" else index.ask(question, k=K)
 
     def as_result(tool: str, question: str, found: Any) -> dict[str, Any]:  # outside the timed call
-        if tool == "list_documents":
-            return {"documents": [{"doc_id": d.doc_id, "sha256": d.sha256} for d in found]}
+        if tool == "read_document":
+            return {"text": found.text[:SPAN]}
         if tool == "search":
             return SearchResult(query=question, passages=[Passage.of(h) for h in found], close_match=True).model_dump()
         return AskResult.of(found).model_dump()
@@ -155,14 +158,18 @@ async def measure(index_dir: Path, corpus: Path, questions: list[str], log: Path
             }
 
             async def one(path: str, tool: str, question: str) -> tuple[float, dict[str, Any]]:
-                argument = {"query": question, "k": K} if tool == "search" else {"question": question, "k": K}
+                argument = {
+                    "read_document": {"doc_id": doc_id, "start": 0, "end": SPAN},
+                    "search": {"query": question, "k": K},
+                    "ask": {"question": question, "k": K},
+                }[tool]
                 if path == "facade":
                     started = time.perf_counter()
                     found = facade(tool, question)
                     seconds = time.perf_counter() - started
                     return seconds, as_result(tool, question, found)
                 started = time.perf_counter()
-                reply = await clients[path].call_tool(tool, {} if tool == "list_documents" else argument)
+                reply = await clients[path].call_tool(tool, argument)
                 seconds = time.perf_counter() - started
                 if reply.is_error or reply.structured_content is None:
                     raise SystemExit(f"{path} {tool} failed: {reply.content}")
@@ -219,8 +226,8 @@ def report(measured: dict[str, Any], calls: int) -> str:
             p50 = statistics.median(values)
             differ = "—" if path == "facade" else str(mismatches[(path, tool)])
             lines.append(
-                f"| {path} | {tool} | {p50 * 1e3:.1f} | {percentile(values, 0.95) * 1e3:.1f} | "
-                f"{(p50 - base) * 1e3:+.1f} | {p50 / base:.2f}x | {differ} |"
+                f"| {path} | {tool} | {p50 * 1e3:.2f} | {percentile(values, 0.95) * 1e3:.2f} | "
+                f"{(p50 - base) * 1e3:+.2f} | {p50 / base:.2f}x | {differ} |"
             )
     return "\n".join(lines)
 
