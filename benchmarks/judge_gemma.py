@@ -1,7 +1,7 @@
 """Gemma 3 270M (the `llmtest` extra, llama.cpp in-process) as a strict yes/no judge of the best quote: accuracy and
 milliseconds per question, against the shipped scorer on the same quotes.
 
-    flock /work/realdocs/bench.lock .venv/bin/python benchmarks/judge_gemma.py [--indexes /tmp/pqa_idx]
+    .venv/bin/python benchmarks/judge_gemma.py [--indexes DIR]
 
 For each question of eval/bundled_questions.jsonl and eval/realdocs/questions.jsonl the best quote `analyse` finds is
 judged; it is right to accept it when it holds the expected answer, right to reject it otherwise (every quote of an
