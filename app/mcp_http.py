@@ -29,11 +29,15 @@ def mcp_mount(state: AppState, auth: tuple[str, str] | None, host: str, port: in
     except McpUnavailableError as exc:
         print(f"MCP for AI assistants is off ({MCP_PATH} not served): {exc}", flush=True)
         return None
+    from mcp.server.transport_security import TransportSecuritySettings
     from starlette.routing import Route
 
     server = create_server(lambda: state.index, state.corpus_dir)
-    # `host` turns on the SDK's DNS-rebinding check (Host and Origin headers) when the server binds 127.0.0.1
-    app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host)
+    # Without a login, the SDK's DNS-rebinding check (Host and Origin must name this machine, when it binds 127.0.0.1)
+    # keeps web pages in the user's browser out. With one, the login does (a rebound page has no credentials for it),
+    # and the check would refuse the Host of a --share link or a reverse proxy.
+    security = None if auth is None else TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    app = server.streamable_http_app(streamable_http_path=MCP_PATH, host=host, transport_security=security)
     gate = RestGate(app, auth, upload_path=MCP_PATH, upload_limit=MAX_JSON_BODY)
     session_manager = server.session_manager  # made by streamable_http_app; must run for the server's lifetime
     login = "the UI's login as HTTP Basic" if auth else "no login"

@@ -31,6 +31,7 @@ from tests.e2e.conftest import (  # noqa: E402
     api_with_login,
     bundled_copy,
     free_port,
+    running_app,
     stopped_at_exit,
     wait_until_up,
 )
@@ -296,3 +297,34 @@ def test_http_without_the_login_is_refused(logged_in: Server, login: tuple[str, 
     with pytest.raises(BaseException) as refused:  # noqa: B017 - the SDK raises an exception group
         over_http(logged_in.url, session, login)
     assert "401" in repr(refused.value) or "error response" in repr(refused.value).lower()
+
+
+def initialize(url: str, headers: dict[str, str]) -> Any:
+    """A bare MCP initialize request, as any client's first."""
+    import httpx2
+
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    accept = {"Accept": "application/json, text/event-stream"}
+    return httpx2.post(url + "/mcp", json=body, headers=accept | headers, timeout=30)
+
+
+def test_http_with_the_login_accepts_another_host_name(logged_in: Server) -> None:
+    """Behind a --share link or a reverse proxy the Host header names another machine; the login guards /mcp."""
+    login = "Basic " + base64.b64encode(":".join(LOGIN).encode()).decode()
+    reply = initialize(logged_in.url, {"Authorization": login, "Host": "policyqa.example.org"})
+    assert reply.status_code == 200 and "protocolVersion" in reply.text
+
+
+def test_http_without_a_login_refuses_other_host_names(tmp_path: Path, bundled_index: Path) -> None:
+    """Without a login, a web page that rebinds its name to 127.0.0.1 (DNS rebinding) must not reach the tools."""
+    corpus, index = bundled_copy(tmp_path, bundled_index)
+    with running_app(corpus, index, tmp_path / "server.log") as running:
+        url = running.url.rstrip("/")
+        assert initialize(url, {}).status_code == 200
+        foreign = initialize(url, {"Host": "attacker.example:7860", "Origin": "http://attacker.example:7860"})
+        assert foreign.status_code in (400, 403, 421)
