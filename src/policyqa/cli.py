@@ -228,8 +228,8 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
     parser.add_argument(
         "--model",
         default=None,
-        help="sentence-transformers model folder, or 'mpnet' for all-mpnet-base-v2 (rerank extra; better at a reading "
-        "budget, ~5x slower to build and to embed a question: BENCHMARKS.md) (default: bundled all-MiniLM-L6-v2)",
+        help="sentence-transformers model folder, or 'mpnet' for all-mpnet-base-v2 (rerank extra; finds more within a "
+        "reading budget, ~8x the build time, ~2.4x the search time: BENCHMARKS.md) (default: bundled all-MiniLM-L6-v2)",
     )
     parser.add_argument(
         "--backend",
