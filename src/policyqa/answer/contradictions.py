@@ -315,7 +315,8 @@ def _number_slots(text: str) -> list[tuple[str, set[str], set[str], str]]:
 def _leading_words(tokens: list[str], i: int, most: int = 3) -> tuple[int, list[str]]:
     """The content words before tokens[i] in its clause, nearest first, at most `most` ("Exports rose by 9%" →
     rose, Exports): what a number is about when the noun comes first. Also where they start."""
-    words, start = [], i
+    words: list[str] = []
+    start = i
     for j in range(i - 1, -1, -1):
         token = tokens[j]
         if (not token[0].isalpha() and token not in _QUOTE_MARKS) or token.lower() in _CLAUSE_BREAKS:

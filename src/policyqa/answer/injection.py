@@ -51,7 +51,8 @@ def is_instruction(sentence: str) -> bool:
 
 def split_instructions(quote: str) -> tuple[str, list[str]]:
     """(the quote without its instruction sentences, those sentences)."""
-    kept, flagged = [], []
+    kept: list[str] = []
+    flagged: list[str] = []
     for start, end in sentence_spans(quote):
         sentence = quote[start:end]
         (flagged if is_instruction(sentence) else kept).append(sentence)

@@ -81,7 +81,7 @@ def _separate(
     chunk_texts = [c.text for p in prepared for c in p.chunks]
     sentence_texts = [t for p in prepared for t in p.sentence_texts()]
     to_embed = list(dict.fromkeys(t for t in chunk_texts + sentence_texts if t not in known))
-    encoded = embedder.encode(to_embed, progress=show(len(to_embed))) if to_embed else []
+    encoded: list[np.ndarray] | np.ndarray = embedder.encode(to_embed, progress=show(len(to_embed))) if to_embed else []
     known = known | dict(zip(to_embed, encoded, strict=True))
     return {t: known[t] for t in chunk_texts}, lambda p, a, b: known[p.doc.text[a:b]]
 
@@ -105,7 +105,10 @@ def _late(
                 wanted.setdefault(chunk.text, set())
     texts = list(wanted)
     spans = [sorted(wanted[t]) for t in texts]
-    vectors, pooled = embedder.encode_late(texts, spans, progress=show(len(texts))) if texts else ([], [])
+    vectors: np.ndarray | list[np.ndarray] = []
+    pooled: list[np.ndarray] = []
+    if texts:
+        vectors, pooled = embedder.encode_late(texts, spans, progress=show(len(texts)))
     chunk_vectors = reuse.chunks | dict(zip(texts, vectors, strict=True))
     fresh = {
         (t, a, b): v for t, ss, vs in zip(texts, spans, pooled, strict=True) for (a, b), v in zip(ss, vs, strict=True)

@@ -275,9 +275,10 @@ def _describe(exc: BaseException) -> str:
     """The worker's own error inside Ray's wrappers (RayTaskError → UserCodeException → the error; an actor that
     died in its constructor carries only the remote traceback's text, whose last line names the error)."""
     chain: list[BaseException] = []
-    while exc is not None and exc not in chain:
-        chain.append(exc)
-        exc = getattr(exc, "cause", None) or exc.__cause__ or exc.__context__
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = getattr(current, "cause", None) or current.__cause__ or current.__context__
     for error in chain:
         if isinstance(error, PolicyQAError):
             return str(error)

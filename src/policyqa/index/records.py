@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 
@@ -98,7 +99,15 @@ def layout_json(doc: Document) -> dict[str, list]:
     }
 
 
-def layout_fields(layout: dict[str, list]) -> dict[str, tuple]:
+class LayoutFields(TypedDict):
+    page_labels: tuple[str, ...]
+    footnotes: tuple[tuple[int, int], ...]
+    ocr_pages: tuple[int, ...]
+    notes: tuple[str, ...]
+    metadata: tuple[tuple[str, str], ...]
+
+
+def layout_fields(layout: dict[str, list]) -> LayoutFields:
     """`StoredDocument` keyword arguments from `layout_json`'s value."""
     return {
         "page_labels": tuple(str(x) for x in layout.get("page_labels", ())),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,7 +100,7 @@ def build_settings(
 
 
 def plan_sync(
-    files: list[CorpusFile], base: IndexReader | None, settings: dict[str, Any], scan_skips: list[Skipped] = ()
+    files: list[CorpusFile], base: IndexReader | None, settings: dict[str, Any], scan_skips: Sequence[Skipped] = ()
 ) -> SyncPlan:
     """What a build must do. `scan_skips` are the scanner's skips: an indexed document that the scanner could not
     reach (its folder cannot be listed or is nested too deep, or the file cannot be read) is kept as it is, never

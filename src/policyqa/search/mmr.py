@@ -16,7 +16,7 @@ def mmr_order(query: np.ndarray, candidates: np.ndarray, k: int, diversity: floa
     remaining = set(range(len(candidates))) - set(chosen)
     while remaining and len(chosen) < k:
         rest = np.array(sorted(remaining))
-        redundancy = similarity[np.ix_(rest, chosen)].max(axis=1)
+        redundancy = similarity[np.ix_(rest, np.array(chosen))].max(axis=1)
         scores = (1 - diversity) * relevance[rest] - diversity * redundancy
         best = int(rest[int(np.argmax(scores))])
         chosen.append(best)

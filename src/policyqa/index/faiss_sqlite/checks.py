@@ -195,6 +195,8 @@ def faiss_ids(vectors: Any) -> np.ndarray | None:
     if ivf is None:
         return None
     lists = ivf.invlists
+    if lists is None:
+        return None
     parts = [
         faiss.rev_swig_ptr(lists.get_ids(i), lists.list_size(i)).copy() for i in range(ivf.nlist) if lists.list_size(i)
     ]

@@ -242,7 +242,12 @@ class Generation:
                 "SELECT d.doc_id, d.path, d.title, d.sha256, d.size, COUNT(c.id), d.indexed_at, d.layout "
                 "FROM documents d LEFT JOIN chunks c USING (doc_id) GROUP BY d.doc_id ORDER BY d.doc_id"
             )
-            return [DocumentRecord(*row[:7], layout_fields(json.loads(row[7]))["notes"]) for row in rows]
+            return [
+                DocumentRecord(
+                    doc_id, path, title, sha256, size, chunks, indexed_at, layout_fields(json.loads(layout))["notes"]
+                )
+                for doc_id, path, title, sha256, size, chunks, indexed_at, layout in rows
+            ]
 
     def document_text(self, doc_id: str) -> str | None:
         with self._reading():
@@ -257,8 +262,16 @@ class Generation:
             ).fetchone()
         if row is None:
             return None
-        headings = tuple(Heading(*item) for item in json.loads(row[5]))
-        return StoredDocument(*row[:4], tuple(json.loads(row[4])), headings, **layout_fields(json.loads(row[6])))
+        doc_id, path, title, text, page_starts, headings, layout = row
+        return StoredDocument(
+            doc_id,
+            path,
+            title,
+            text,
+            tuple(json.loads(page_starts)),
+            tuple(Heading(*item) for item in json.loads(headings)),
+            **layout_fields(json.loads(layout)),
+        )
 
     def close(self) -> None:
         self._closer()
@@ -372,7 +385,7 @@ class GenerationWriter:
     def delete_document(self, doc_id: str) -> None:
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks WHERE doc_id = ?", [doc_id])]
         if ids:
-            self.vectors.remove_ids(np.array(ids, dtype=np.int64))
+            self.vectors.remove_ids(np.array(ids, dtype=np.int64))  # type: ignore[arg-type]  # the wrapper takes ids
         self.db.execute("DELETE FROM sentences WHERE chunk_id IN (SELECT id FROM chunks WHERE doc_id = ?)", [doc_id])
         self.db.execute("DELETE FROM chunks WHERE doc_id = ?", [doc_id])
         self.db.execute("DELETE FROM documents WHERE doc_id = ?", [doc_id])

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyqa.errors import PolicyQAError
 from policyqa.index.faiss_sqlite.checks import open_checked
@@ -22,6 +22,9 @@ from policyqa.index.faiss_sqlite.generation import (
 )
 from policyqa.index.faiss_sqlite.locking import build_lock
 from policyqa.index.problems import Problem
+
+if TYPE_CHECKING:  # the seam names the stores only when it opens one; no import back at run time
+    from policyqa.index.store import IndexReader
 
 
 class FaissSqliteStore:
@@ -52,11 +55,13 @@ class FaissSqliteStore:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 held.enter_context(build_lock(self.folder, timeout, on_wait=on_wait))
             except OSError as exc:  # a read-only or unreachable index folder
-                raise as_write_error(self.folder, exc) from exc
+                raise as_write_error(self.folder, exc) or exc from exc
             check_pointer_replaceable(self.folder)
             yield
 
-    def writer(self, base: Generation | None, dimension: int) -> GenerationWriter:  # type: ignore[override]
+    def writer(self, base: IndexReader | None, dimension: int) -> GenerationWriter:
+        if base is not None and not isinstance(base, Generation):
+            raise PolicyQAError(f"a folder index cannot be built on a reader of another store ({type(base).__name__})")
         try:
             return GenerationWriter(self.folder, base, dimension)
         except (OSError, sqlite3.Error) as exc:

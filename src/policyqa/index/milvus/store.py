@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from policyqa.errors import BuildLockedError, IndexFormatError, IndexNotFoundError, PolicyQAError
 from policyqa.index.milvus import schema
@@ -14,6 +14,9 @@ from policyqa.index.milvus.lease import build_lease
 from policyqa.index.milvus.reader import MilvusReader
 from policyqa.index.milvus.writer import MilvusWriter
 from policyqa.index.problems import REBUILD, Problem
+
+if TYPE_CHECKING:  # the seam names the stores only when it opens one; no import back at run time
+    from policyqa.index.store import IndexReader
 
 
 class MilvusWriteError(PolicyQAError):
@@ -110,7 +113,9 @@ class MilvusStore:
         with build_lease(self.client, self.where.prefix, self.location, timeout, on_wait):
             yield
 
-    def writer(self, base: MilvusReader | None, dimension: int) -> MilvusWriter:  # type: ignore[override]
+    def writer(self, base: IndexReader | None, dimension: int) -> MilvusWriter:
+        if base is not None and not isinstance(base, MilvusReader):
+            raise PolicyQAError(f"a Milvus index cannot be built on a reader of another store ({type(base).__name__})")
         try:
             return MilvusWriter(self.client, self.where.prefix, base, dimension)
         except Exception as exc:

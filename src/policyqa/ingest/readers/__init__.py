@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from policyqa.errors import DocumentError
 from policyqa.ingest.readers.base import ParsedText
-from policyqa.ingest.readers.sniff import sniff_kind
+from policyqa.ingest.readers.sniff import Kind, sniff_kind
 
 __all__ = ["ParsedText", "read_bytes", "KIND_BY_SUFFIX"]
 
-KIND_BY_SUFFIX = {".txt": "text", ".md": "markdown", ".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html"}
+KIND_BY_SUFFIX: dict[str, Kind] = {
+    ".txt": "text", ".md": "markdown", ".pdf": "pdf", ".docx": "docx", ".html": "html", ".htm": "html"
+}
 
 
 def read_bytes(data: bytes, suffix: str) -> ParsedText:

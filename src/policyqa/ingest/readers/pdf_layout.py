@@ -147,9 +147,10 @@ def _assemble(pages: list[list[Block]], notes: list[list[str]], vocabulary: Voca
     out.text = "".join(writer.parts)
     following = len(out.text)
     for number in range(len(pages) - 1, -1, -1):  # a page without text starts where the next text does
-        if starts[number] is None:
-            starts[number] = following
-        following = starts[number]
+        page_start = starts[number]
+        if page_start is None:
+            page_start = starts[number] = following
+        following = page_start
     out.page_starts = [s for s in starts if s is not None]
     return out
 

@@ -81,7 +81,7 @@ def _row_at(lines: list[Line], k: int, size: float) -> _Row | None:
         below = -0.5 * size <= line.top - previous.bottom <= 0.9 * size and line.top > previous.top
         # the next line of a cell: any cell of a row drawn as one line; else the cell being drawn
         current = column is not None and (bool(first.cells) or column == len(row.starts) - 1)
-        if below and current and not line.cells:
+        if below and current and column is not None and not line.cells:
             row.cells[column].append(line.text)
         elif abs(line.top - row.top) <= 0.6 * size and line.x0 >= right - 0.5 * size and not line.cells:
             row.starts.append(line.x0)  # the next cell, drawn after the previous one's lines
