@@ -264,7 +264,7 @@ class Handlers:
             return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
         watch = self.state.watch_status()
         stale = fmt.stale_html(status) if watch is None else _watch_box(watch) + fmt.stale_html(status)
-        return documents_table(status), stale, delete_choices
+        return documents_table(status, watched=watch is not None), stale, delete_choices
 
     def upload(self, paths: list[str] | str | None) -> tuple[str, None, str, str, Any]:
         if isinstance(paths, str):
@@ -345,18 +345,20 @@ def _once(lines: list[str]) -> list[str]:
     return kept
 
 
-def documents_table(status: dict[str, Any]) -> str:
+def documents_table(status: dict[str, Any], watched: bool = False) -> str:
+    """`watched`: the corpus watcher indexes changes by itself; the notes say so instead of asking for a rebuild."""
     docs = status.get("documents", []) if status.get("indexed") else []
     stale = status.get("stale", {})
     removed = set(stale.get("deleted") or [])
     changed = set(stale.get("modified") or [])
+    todo = "being indexed" if watched else "rebuild"
     rows = []
     for d in docs:
-        note = " (file removed; rebuild)" if d["doc_id"] in removed else ""
-        note = note or (" (changed; rebuild)" if d["doc_id"] in changed else "")
+        note = f" (file removed; {todo})" if d["doc_id"] in removed else ""
+        note = note or (f" (changed; {todo})" if d["doc_id"] in changed else "")
         note += "".join(f"; {n}" for n in d.get("notes", ()))
         rows.append((d["title"], d["doc_id"], str(d["chunks"]), fmt.size(d["size"]), fmt.when(d["indexed_at"]) + note))
-    rows += [("—", doc_id, "—", "—", "not indexed yet (rebuild)") for doc_id in stale.get("added") or []]
+    rows += [("—", doc_id, "—", "—", f"not indexed yet ({todo})") for doc_id in stale.get("added") or []]
     if not rows:
         return fmt.message_box("No documents indexed.", "info")
     labels = ("Title", "File", "Chunks", "Size", "Indexed")

@@ -118,8 +118,9 @@ def test_the_corpus_tab_shows_what_the_watcher_does_and_a_file_it_cannot_read(
         upload = tmp_path / "upload" / "broken.pdf"
         upload.parent.mkdir()
         upload.write_bytes(BROKEN_PDF)
-        note, *_ = handlers.upload([str(upload)])
+        note, _, table, *_ = handlers.upload([str(upload)])
         assert "It is indexed in a few seconds." in note and "Rebuild index" not in note, note
+        assert "not indexed yet (being indexed)" in table and "(rebuild)" not in table, table
         within(lambda: state.watcher is not None and bool(state.watcher.status().last_skipped))
         within(lambda: state.watcher is not None and state.watcher.status().state == "idle")
         _, stale, _ = handlers.corpus_view()
