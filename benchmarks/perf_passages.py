@@ -2,7 +2,7 @@
 by sentence evidence, against the chunk-bounded passages before), over the same index, in one run.
 
     git archive <baseline commit> src | tar -x -C BASE
-    .venv/bin/python benchmarks/perf_passages.py ../shared/eval/policyqa/dev.json --baseline-src BASE/src
+    .venv/bin/python benchmarks/perf_passages.py ../shared/eval/policyqa/dev.json --baseline-src BASE/src [--src S]
 
 One index (default settings) over the 20 PolicyQA dev policies, built by this tree (both trees read it: the index
 format did not change). Each tree runs in its own process (`PYTHONPATH` names its `src`), `--rounds` times,
@@ -67,6 +67,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dev_json", type=Path)
     parser.add_argument("--baseline-src", type=Path, help="the baseline tree's src folder")
+    parser.add_argument("--src", type=Path, default=REPO_SRC, help="the tree under test's src (default: this one's)")
     parser.add_argument("--queries", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--worker", nargs=2, type=Path, metavar=("CORPUS", "INDEX"), help=argparse.SUPPRESS)
@@ -78,7 +79,7 @@ def main() -> None:
         parser.error("--baseline-src is required")
     from policyqa import build_index
 
-    trees = {"baseline": args.baseline_src.resolve(), "this tree": REPO_SRC}
+    trees = {"baseline": args.baseline_src.resolve(), "this tree": args.src.resolve()}
     with tempfile.TemporaryDirectory() as tmp:
         corpus, index_dir = Path(tmp) / "corpus", Path(tmp) / "index"
         write_policies(args.dev_json, corpus)
