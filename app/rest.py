@@ -10,6 +10,7 @@ import logging
 import re
 import secrets
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -77,7 +78,7 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
         return state
 
     State = Annotated[AppState, Depends(fresh)]
-    guarded = {"dependencies": [Depends(check_auth)]}
+    guarded: dict[str, Any] = {"dependencies": [Depends(check_auth)]}
 
     @api.post("/search", response_model=m.SearchResponse, **guarded)
     def search(body: m.SearchRequest, st: State) -> m.SearchResponse:
@@ -229,8 +230,9 @@ def _auth_dependency(auth: tuple[str, str] | None) -> Any:
 
 
 def _add_error_handlers(api: FastAPI) -> None:
-    def reply(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-        return AsciiJSONResponse({"message": message, "status": status}, status_code=status, headers=headers)
+    def reply(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
+        sent = dict(headers) if headers else None
+        return AsciiJSONResponse({"message": message, "status": status}, status_code=status, headers=sent)
 
     @api.exception_handler(StarletteHTTPException)  # FastAPI's HTTPException and the router's own 404/405
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -187,14 +187,11 @@ class AskResponse(BaseModel):
 
     @classmethod
     def of(cls, answer: Answer) -> AskResponse:
-        # `state`/`reason` are Answer fields once they exist; before, they follow from `abstained`/`message`.
-        state = getattr(answer, "state", None) or ("refused" if answer.abstained else "answered")
-        reason = getattr(answer, "reason", None) or answer.message
         return cls(
             question=answer.question,
             text=answer.text,
-            state=state,
-            reason=reason,
+            state=answer.state,
+            reason=answer.reason or answer.message,
             confidence=answer.confidence,
             citations=[CitationOut.of(c) for c in answer.citations],
             nearest=[HitOut.of(h) for h in answer.passages],

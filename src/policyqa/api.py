@@ -29,7 +29,16 @@ from policyqa.search import rerank as rerank_model
 from policyqa.search.filters import DocumentFilter, matching_documents
 from policyqa.search.pages import with_page_labels
 from policyqa.search.rerank import Reranker
-from policyqa.search.retrieval import MMR_POOL_FACTOR, Hit, Mode, check_k, clean_query, diversify, retrieve
+from policyqa.search.retrieval import (
+    MMR_POOL_FACTOR,
+    Hit,
+    Mode,
+    check_k,
+    clean_query,
+    diversify,
+    required_vector,
+    retrieve,
+)
 
 __all__ = ["PolicyIndex", "build_index", "open_index"]
 
@@ -100,7 +109,7 @@ class PolicyIndex:
         hits = retrieve(generation, text, vector, pool, doc_ids, mode, filters=filters)
         with self._encode_lock:
             hits = reranker.rescore(text, hits)
-        return generation, vector, diversify(generation, vector, hits, k) if mmr else hits[:k]
+        return generation, vector, diversify(generation, required_vector(vector), hits, k) if mmr else hits[:k]
 
     def _open_checked(self) -> IndexReader:
         generation = self.store.open_current()

@@ -110,7 +110,7 @@ def test_verify_fails_when_the_file_or_the_offsets_change(tmp_path: Path) -> Non
     cited["start"] += 1
     assert not all(r.ok for r in verify_export(moved, corpus))
     path = corpus / cited["doc_id"]
-    path.write_text(path.read_text(encoding="utf-8").replace("days", "weeks"), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + "\nAmended in 2027.\n", encoding="utf-8")  # any edit
     failed = [r for r in verify_export(data, corpus) if r.doc_id == cited["doc_id"]]
     assert failed and not any(r.ok for r in failed) and "sha256" in failed[0].reason
 

@@ -127,7 +127,7 @@ def candidates(
         text = texts.setdefault(hit.doc_id, generation.document_text(hit.doc_id) or "")
         # a chunk's stored sentences may reach past a passage cut at sentence boundaries: quote only the passage's
         held = [row for i in held_chunks(hit) for row in stored.get(i, []) if row[0] < hit.end and row[1] > hit.start]
-        spans = sorted(held, key=lambda row: row[:2]) or [
+        spans: list[tuple[int, int, np.ndarray | None]] = [*sorted(held, key=lambda row: row[:2])] or [
             (a, b, None) for a, b in passage_sentences(text, hit.start, hit.end)
         ]
         for start, end, vector in spans:
@@ -139,8 +139,7 @@ def candidates(
     if missing_rows:
         for i, v in zip(missing_rows, encode([found[i][3] for i in missing_rows]), strict=True):
             vectors[i] = v
-    dim = len(vectors[0]) if vectors else 0
-    return found, np.array(vectors, dtype=np.float32).reshape(len(found), dim)
+    return found, np.array(vectors, dtype=np.float32).reshape(len(found), -1) if found else np.zeros((0, 0), np.float32)
 
 
 def held_chunks(hit: Hit) -> tuple[int, ...]:

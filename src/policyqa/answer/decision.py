@@ -93,10 +93,10 @@ def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
     citations = [_citation(n, w) for n, w in enumerate(windows, 1)]
     text = " ".join(f"{' '.join(c.quote.split())} [{c.marker}]" for c in citations)
     state: AnswerState = "answered" if len(answered) == len(analysis.parts) else "partial"
-    lead_part, lead = max(answered, key=lambda ew: ew[1].evidence)
-    facts = quote_facts(lead, lead_part.part.expects)
+    lead_part, lead_window = max(answered, key=lambda ew: ew[1].evidence)
+    facts = quote_facts(lead_window, lead_part.part.expects)
     if state == "answered":
-        reason = f"P {lead.evidence:.2f} that the quote answers" + (f"; {facts}." if facts else ".")
+        reason = f"P {lead_window.evidence:.2f} that the quote answers" + (f"; {facts}." if facts else ".")
     else:
         done = {id(e) for e, _ in answered}
         missed = [e for e in analysis.parts if id(e) not in done]

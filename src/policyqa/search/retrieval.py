@@ -92,6 +92,13 @@ def allowed_chunk_ids(
     return generation.chunk_ids_for(matching_documents(generation.documents(), spec))
 
 
+def required_vector(query_vector: np.ndarray | None) -> np.ndarray:
+    """The query's vector where a step needs one (dense ranking, MMR); only BM25 alone runs without it."""
+    if query_vector is None:
+        raise QueryError("this search needs the query's vector (only mode 'bm25' without MMR runs without one)")
+    return query_vector
+
+
 def dense_ranked(
     generation: IndexReader, query_vector: np.ndarray, k: int, allowed: np.ndarray | None = None
 ) -> list[tuple[int, float]]:
@@ -128,12 +135,12 @@ def retrieve(
     fusion_floor = GROWN_FUSION_DEPTH if span_chars else FUSION_DEPTH
     wanted, depth = depth, max(depth * GROWN_POOL_FACTOR, fusion_floor) if span_chars else depth
     if mode == "dense":
-        ranked = dense_ranked(generation, query_vector, depth, allowed)
+        ranked = dense_ranked(generation, required_vector(query_vector), depth, allowed)
     elif mode == "bm25":
         ranked = generation.sparse_top(query, depth, allowed)
     else:
         fusion_depth = max(depth, fusion_floor)
-        dense = dense_ranked(generation, query_vector, fusion_depth, allowed)
+        dense = dense_ranked(generation, required_vector(query_vector), fusion_depth, allowed)
         sparse = generation.sparse_top(query, fusion_depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
     if span_chars:
@@ -142,7 +149,7 @@ def retrieve(
         records = generation.chunk_records(i for i, _ in ranked)
         found = [(records[i], score, (i,)) for i, score in ranked if i in records]
     hits = [to_hit(record, score, rank, held) for rank, (record, score, held) in enumerate(found, 1)]
-    return diversify(generation, query_vector, hits, k) if mmr else hits
+    return diversify(generation, required_vector(query_vector), hits, k) if mmr else hits
 
 
 def passage_chars(generation: IndexReader) -> int:
