@@ -101,12 +101,11 @@ def grow(
     characters (a single longer sentence stays whole)."""
     sentences = sentences or Sentences(generation, query_vector)
     chunks = sentences.window(record, span_chars)
-    shown = [s for s in shown if s.doc_id == record.doc_id]
-    rows = [r for r in sentences.of(chunks) if not any(r[0] < s.end and s.start < r[1] for s in shown)]
+    rows = sentences.of(chunks)
     matched = [i for i, (a, b, _) in enumerate(rows) if b > record.start and a < record.end]
     if not matched:  # a chunk without stored sentences (cannot happen in a sound index): shown as matched
         return Passage(record, (record.id,), 0.0)
-    rows, matched = free_run(rows, matched, shown)
+    rows, matched = free_run(rows, matched, [s for s in shown if s.doc_id == record.doc_id])
     starts, ends = [a for a, _, _ in rows], [b for _, b, _ in rows]
     cos = np.array([c for _, _, c in rows])
     lo, hi = sentence_run(starts, ends, cos, matched[0], matched[-1], span_chars)
@@ -164,14 +163,12 @@ def overlaps(record: ChunkRecord, shown: list[ChunkRecord]) -> bool:
 def free_run(
     rows: list[tuple[int, int, float]], matched: list[int], shown: list[ChunkRecord]
 ) -> tuple[list[tuple[int, int, float]], list[int]]:
-    """The sentences around the matched ones that no shown passage interrupts, and the matched ones' new indexes."""
-
-    def between(i: int) -> bool:  # a shown passage lies between sentence i and i + 1
-        return any(rows[i][1] <= s.start and s.end <= rows[i + 1][0] for s in shown)
-
-    lo, hi = matched[0], matched[-1]
-    while lo > 0 and not between(lo - 1):
-        lo -= 1
-    while hi + 1 < len(rows) and not between(hi):
-        hi += 1
-    return rows[lo : hi + 1], [i - lo for i in matched if not any(between(j) for j in range(matched[0], i))]
+    """The sentences around the matched ones up to the nearest shown passage on each side, and the matched ones'
+    new indexes. (A shown passage never holds a matched sentence: it is whole sentences and does not overlap the
+    match, which they cover, so each shown passage lies wholly before or after them.)"""
+    first, last = rows[matched[0]][0], rows[matched[-1]][1]
+    low = max((s.end for s in shown if s.end <= first), default=0)
+    high = min((s.start for s in shown if s.start >= last), default=last + 10**12)
+    lo = next(i for i in range(matched[0] + 1) if rows[i][0] >= low)
+    hi = max(i for i in range(matched[-1], len(rows)) if rows[i][1] <= high)
+    return rows[lo : hi + 1], [i - lo for i in matched]
