@@ -114,8 +114,8 @@ class Handlers:
         try:
             expansion = expand_followup(str(question or ""), previous)
             index = self.state.index
-            options = {"k": int(k or 5), "doc_ids": list(doc_ids) if doc_ids else None, "mode": _mode(mode)}
-            answer, answered_from = best_answer(lambda text: index.ask(text, **options), expansion)
+            top_k, chosen, how = int(k or 5), list(doc_ids) if doc_ids else None, _mode(mode)
+            answer, answered_from = best_answer(lambda text: index.ask(text, top_k, chosen, mode=how), expansion)
         except Exception as exc:  # noqa: BLE001
             yield fmt.chat_html(turns) + fail(exc), turns, question, None
             return
@@ -206,7 +206,7 @@ class Handlers:
                 html = fmt.document_html(doc_id, doc.title, doc.text, start, end, path=path)
                 return html, hidden, gr.update(visible=True)
             pages = PageMap(doc.page_starts, doc.page_labels)
-            page = pages.page_at(start)
+            page = pages.page_at(start) or 1  # never None here: the document has pages
             first = doc.page_starts[page - 1]
             last = doc.page_starts[page] if page < len(doc.page_starts) else len(doc.text)
             label = pages.label(page)

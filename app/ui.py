@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
@@ -30,7 +31,7 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
     state.warm_up()
     h = Handlers(state)
     evidence = EvidenceHandlers(state)
-    quiet = {"api_visibility": "undocumented"}
+    quiet: dict[str, Any] = {"api_visibility": "undocumented"}
     with gr.Blocks(title="policyqa", analytics_enabled=False) as demo:
         gr.Markdown("## policyqa — questions and search over the policy corpus")
         header = gr.HTML(h.header(), elem_id="pqa-header")
@@ -129,7 +130,7 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                 report = gr.Textbox(label="Build report", lines=6, interactive=False, elem_id="build-report")
 
         corpus_outputs = [docs, stale, to_delete]
-        ask_io = {
+        ask_io: dict[str, Any] = {
             "fn": h.ask_stream if state.llm is not None else h.ask,  # streams generated text when a model is set
             "inputs": [question, ask_k, ask_mode, ask_docs, turns],
             "outputs": [chat, turns, question, pending],
@@ -137,8 +138,8 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
             "concurrency_id": "ask",
             "show_progress_on": [chat],
         }
-        remember = {"fn": h.remember, "inputs": [pending, saved], "outputs": [saved, past], **quiet}
-        export = {"fn": evidence.export_conversation, "inputs": [turns], "outputs": exports, **quiet}
+        remember: dict[str, Any] = {"fn": h.remember, "inputs": [pending, saved], "outputs": [saved, past], **quiet}
+        export: dict[str, Any] = {"fn": evidence.export_conversation, "inputs": [turns], "outputs": exports, **quiet}
         ask_btn.click(**ask_io, api_name="ask").then(**remember).then(**export)
         question.submit(**ask_io, **quiet).then(**remember).then(**export)
         for button, text in zip(examples, EXAMPLES, strict=True):
@@ -148,13 +149,13 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
         new_btn.click(h.new_conversation, None, [chat, turns, doc_panel], **quiet).then(**export)
         chat.click(h.view_document, None, [doc_view, page_image, doc_panel], **quiet)
         close_btn.click(lambda: gr.Column(visible=False), None, doc_panel, **quiet)
-        search_io = {"fn": h.search, "inputs": [query, k, doc_filter], "outputs": [results]}
+        search_io: dict[str, Any] = {"fn": h.search, "inputs": [query, k, doc_filter], "outputs": [results]}
         search_io = {**search_io, "concurrency_limit": 4, "concurrency_id": "search"}
         search_btn.click(**search_io, api_name="search")
         query.submit(**search_io, **quiet)
         results.click(h.view_document, None, [search_doc, search_image, search_panel], **quiet)
         search_close.click(lambda: gr.Column(visible=False), None, search_panel, **quiet)
-        corpus_quiet = {**quiet, "show_progress_on": [corpus_note]}
+        corpus_quiet: dict[str, Any] = {**quiet, "show_progress_on": [corpus_note]}
         rebuild_outputs = [report, header, doc_filter, ask_docs, *corpus_outputs, corpus_note]
         upload.upload(h.upload, [upload], [corpus_note, upload, *corpus_outputs], **corpus_quiet).success(
             h.rebuild_after_upload, [auto_rebuild, corpus_note], rebuild_outputs, show_progress_on=[report], **quiet

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test suite: set up (test tools and a real browser included), lint, then pytest with the real model,
+# The test suite: set up (test tools and a real browser included), lint, type-check, then pytest with the real model,
 # real FAISS and Debian's Chromium for the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,4 +11,5 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 export HF_HUB_OFFLINE=1
 .venv/bin/ruff check src tests app $(ls -d benchmarks 2>/dev/null)
+.venv/bin/python -m mypy  # src/policyqa and app ([tool.mypy] in pyproject.toml)
 .venv/bin/python -m pytest -q "$@"

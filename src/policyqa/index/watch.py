@@ -81,7 +81,7 @@ class CorpusWatcher:
         settings: WatchSettings = WatchSettings(),  # noqa: B008 - frozen
         *,
         model: str | Path | None = None,
-        on_build: Callable[[BuildReport | None, str | None], None] | None = None,
+        on_build: Callable[[BuildReport | None, str | None], object] | None = None,
         log: Log | None = None,
     ):
         self.corpus_dir, self.index, self.settings, self.model = Path(corpus_dir), index, settings, model

@@ -25,8 +25,11 @@ STOP = frozenset(
 
 
 class _Evidence(Protocol):
-    abstained: bool
-    confidence: float
+    @property
+    def abstained(self) -> bool: ...
+
+    @property
+    def confidence(self) -> float: ...
 
 
 A = TypeVar("A", bound=_Evidence)
