@@ -128,3 +128,13 @@ def test_a_pdf_row_names_the_quotes_page_and_verifies_against_the_pdf(tmp_path: 
     assert row.start is not None and row.end is not None
     assert verify_quote(corpus / "eastfield.pdf", row.doc_id, row.sha256, row.start, row.end, row.quote).ok
     assert not verify_quote(corpus / "eastfield.pdf", row.doc_id, row.sha256, row.start + 3, row.end, row.quote).ok
+
+
+def test_how_long_is_answered_by_the_document_that_states_the_duration(three: tuple[Path, PolicyIndex]) -> None:
+    # "long" is the kind of question (a duration), not a word the quote must hold
+    _, index = three
+    answer = index.ask(QUESTION, doc_ids=["northfield_cctv_policy.txt"])
+    assert answer.state == "answered", answer.reason
+    assert "31 days" in answer.citations[0].quote
+    for row in index.compare([QUESTION]):
+        assert "'long'" not in row.reason, row

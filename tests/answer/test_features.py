@@ -58,3 +58,14 @@ def test_question_words_kept_together() -> None:
     together = "The peace agreement was signed in Doha in February."
     apart = "Peace returned slowly; an agreement on trade was signed in 2019."
     assert fact(question, together, "pairs_in_sentence") > fact(question, apart, "pairs_in_sentence")
+
+
+def test_how_long_asks_for_a_duration_not_for_the_word_long() -> None:
+    question = "How long is CCTV footage kept?"
+    assert [t.word for t in part_of(question).terms] == ["CCTV", "footage", "kept"]
+    stating = "CCTV footage is kept for 31 days and is then deleted."
+    assert fact(question, stating, "max_missing") == 0
+    assert fact(question, stating, "typed_by_focus") == 1  # "how long" still expects a number next to the focus
+    assert fact(question, "CCTV footage is kept in a locked room.", "typed_by_focus") == 0
+    # "long" that is not the kind of the question stays a word the quote must hold
+    assert "long" in [t.word for t in part_of("Is there a long retention period for footage?").terms]

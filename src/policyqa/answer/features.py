@@ -13,7 +13,17 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from policyqa.answer.grounding import STOPWORDS, AnswerType, QuestionPart, Term, WordSet, coverage, has_type, words
+from policyqa.answer.grounding import (
+    HOW_MEASURES,
+    STOPWORDS,
+    AnswerType,
+    QuestionPart,
+    Term,
+    WordSet,
+    coverage,
+    has_type,
+    words,
+)
 
 NAMES = (
     "bias",
@@ -55,7 +65,7 @@ NAMES = (
 NEAR = 8  # words either side of a matched question word where the answer type must appear
 FOCUS_NEAR = 6  # ... and of the focus word, for the answer type next to the focus
 PAIR_SPAN = 3  # two neighbouring question terms count as a pair in the sentence when this close
-_MEASURE = re.compile(r"\bhow (long|far|old|often|large|big|high)\b|\bwhat (percentage|share|proportion)\b", re.I)
+_MEASURE = re.compile(rf"\bhow ({'|'.join(sorted(HOW_MEASURES))})\b|\bwhat (percentage|share|proportion)\b", re.I)
 _AUX_DO = re.compile(r"\b(did|does|do|will|would|can|could|should|must|shall)\b", re.I)
 _IRREGULAR = frozenset(
     re.findall(r"\w+", "held took spoke won led made gave said met began sent left told wrote brought paid ran became "

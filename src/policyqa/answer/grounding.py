@@ -28,6 +28,9 @@ _STOPWORD_TEXT = (
     "kind sort type"
 )
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
+# "how long / how far / how often ..." asks for a number or a duration: the word after "how" is the question's kind,
+# not a word the answer must contain ("CCTV footage is kept for 31 days" answers "How long is CCTV footage kept?")
+HOW_MEASURES = frozenset(["long", "far", "old", "often", "large", "big", "high", "soon"])
 _EXPECTS: list[tuple[AnswerType, re.Pattern[str]]] = [
     ("day", re.compile(r"\b(which|what|exact) (day|date)\b|\bon what day\b", re.I)),
     (
@@ -77,8 +80,10 @@ def question_parts(question: str, idf: Callable[[list[str]], list[tuple[float, b
     """The question's parts; a piece with no content word of its own ("If yes, how?") joins the one before."""
     parts: list[QuestionPart] = []
     for piece in (p.strip() for p in _SPLIT.split(question) if p and p.strip()):
-        found = [w for w in words(piece) if (w.lower() not in STOPWORDS and len(w) > 1) or w.isdigit()]
-        names = {w for i, w in enumerate(words(piece)) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS}
+        tokens = words(piece)
+        asked = [w for i, w in enumerate(tokens) if not _measure_word(tokens, i)]
+        found = [w for w in asked if (w.lower() not in STOPWORDS and len(w) > 1) or w.isdigit()]
+        names = {w for i, w in enumerate(tokens) if i > 0 and w[0].isupper() and w.lower() not in STOPWORDS}
         unique = list(dict.fromkeys(found))
         weights = idf(unique) if unique else []
         terms = tuple(
@@ -92,6 +97,10 @@ def question_parts(question: str, idf: Callable[[list[str]], list[tuple[float, b
         else:
             parts.append(QuestionPart(piece, terms, expects))
     return parts
+
+
+def _measure_word(tokens: list[str], i: int) -> bool:
+    return i > 0 and tokens[i - 1].lower() == "how" and tokens[i].lower() in HOW_MEASURES
 
 
 def _key(word: str) -> str:
