@@ -143,14 +143,22 @@ def _term_set(term: str) -> WordSet:
     return WordSet(term)
 
 
-def _positions(tokens: list[str], terms: tuple[Term, ...], found: WordSet) -> dict[str, list[int]]:
+@lru_cache(maxsize=1 << 16)
+def _matches(term: str, token: str) -> bool:
+    """The question term matches this word of a sentence (WordSet's loose match). Pure, and the same pairs of words
+    come back across sentences, questions and compare's cells: cached, as the match is most of the features' cost."""
+    return _term_set(term).has(token)
+
+
+@lru_cache(maxsize=1024)
+def _part_facts(part: QuestionPart) -> tuple[tuple[Term, ...], AnswerType | None, frozenset[str]]:
+    """What sentence_facts reads of the question part, the same for every candidate: verbs, expected type, words."""
+    return tuple(main_verbs(part)), expected_type(part), frozenset(w.lower() for w in words(part.text))
+
+
+def _positions(tokens: list[str], held: dict[str, bool]) -> dict[str, list[int]]:
     """Where each question term stands in the sentence (only terms the sentence holds are looked for)."""
-    at: dict[str, list[int]] = {}
-    for t in terms:
-        if found.has(t.word):
-            one = _term_set(t.word)
-            at[t.word] = [i for i, w in enumerate(tokens) if one.has(w)]
-    return at
+    return {term: [i for i, w in enumerate(tokens) if _matches(term, w)] for term, found in held.items() if found}
 
 
 def sentence_facts(part: QuestionPart, sentence: str, found: WordSet, focus: Term | None) -> list[float]:
@@ -158,13 +166,12 @@ def sentence_facts(part: QuestionPart, sentence: str, found: WordSet, focus: Ter
     question word pairs kept together, a modifier that changes who is meant."""
     tokens = words(sentence)
     lowered = [w.lower() for w in tokens]
-    verbs = main_verbs(part)
-    kind = expected_type(part)
-    asked = {w.lower() for w in words(part.text)}
+    verbs, kind, asked = _part_facts(part)
+    held = {t.word: found.has(t.word) for t in part.terms}
     total = sum(t.weight for t in part.terms) or 1.0
-    missing = [t.weight for t in part.terms if not found.has(t.word)]
+    missing = [t.weight for t in part.terms if not held[t.word]]
     typed_by_focus = 1.0 if kind is None else 0.0
-    at = _positions(tokens, part.terms, found)
+    at = _positions(tokens, held)
     if kind is not None and focus is not None:
         for i in at.get(focus.word, []):
             near = " ".join(tokens[max(0, i - FOCUS_NEAR) : i + FOCUS_NEAR + 1])
@@ -180,7 +187,7 @@ def sentence_facts(part: QuestionPart, sentence: str, found: WordSet, focus: Ter
                 mismatch = 1.0
     typed_extra = 1.0 if kind is not None and kind != part.expects and has_type(kind, sentence, part.text) else 0.0
     return [
-        sum(found.has(v.word) for v in verbs) / len(verbs) if verbs else 1.0,
+        sum(held[v.word] for v in verbs) / len(verbs) if verbs else 1.0,
         1.0 if verbs else 0.0,
         typed_by_focus,
         max(missing, default=0.0) / total,
