@@ -91,8 +91,8 @@ class PairFacts:
 def near_words(sentence: str, found: WordSet, part: QuestionPart) -> str:
     """The sentence's words within NEAR of a word the question also uses."""
     tokens = words(sentence)
-    asked = WordSet(" ".join(t.word for t in part.terms))
-    hits = [i for i, w in enumerate(tokens) if asked.has(w)]
+    asked = " ".join(t.word for t in part.terms)
+    hits = [i for i, w in enumerate(tokens) if _matches(asked, w)]
     keep = {j for i in hits for j in range(max(0, i - NEAR), min(len(tokens), i + NEAR + 1))}
     return " ".join(tokens[j] for j in sorted(keep))
 
@@ -145,7 +145,7 @@ def _term_set(term: str) -> WordSet:
 
 @lru_cache(maxsize=1 << 16)
 def _matches(term: str, token: str) -> bool:
-    """The question term matches this word of a sentence (WordSet's loose match). Pure, and the same pairs of words
+    """The question term (or terms) match this word of a sentence (WordSet's loose match). Pure, and the same pairs
     come back across sentences, questions and compare's cells: cached, as the match is most of the features' cost."""
     return _term_set(term).has(token)
 
