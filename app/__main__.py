@@ -6,9 +6,9 @@ import argparse
 import sys
 
 from policyqa.answer.generate import settings_from_env
+from policyqa.build.watch import WatchSettings
 from policyqa.cli import add_llm_arguments
 from policyqa.errors import PolicyQAError
-from policyqa.index.watch import WatchSettings
 
 from .server import serve
 

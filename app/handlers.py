@@ -12,9 +12,9 @@ import gradio as gr
 from policyqa import PolicyQAError
 from policyqa.answer.compose import LIMITS
 from policyqa.answer.generate import generate_stream
+from policyqa.build.status import index_status
+from policyqa.build.watch import WatchStatus
 from policyqa.index.records import PageMap
-from policyqa.index.status import index_status
-from policyqa.index.watch import WatchStatus
 from policyqa.ingest.documents import heading_path
 from policyqa.search.followup import Expansion, best_answer, expand_followup
 from policyqa.search.pages import page_name

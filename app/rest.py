@@ -304,7 +304,7 @@ def _save_uploads(files: list[UploadFile], state: AppState) -> m.UploadResponse:
 
 
 def _documents(state: AppState) -> list[m.DocumentOut]:
-    from policyqa.index.status import index_status
+    from policyqa.build.status import index_status
 
     status = index_status(state.corpus_dir, state.store)
     stale = status.get("stale", {})
@@ -328,7 +328,7 @@ def _documents(state: AppState) -> list[m.DocumentOut]:
 
 
 def _status(state: AppState) -> m.StatusResponse:
-    from policyqa.index.status import index_status
+    from policyqa.build.status import index_status
 
     llm_name = f"{state.llm.model} at {state.llm.url}" if state.llm is not None else None
     status = index_status(state.corpus_dir, state.store)

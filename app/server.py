@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from policyqa.answer.generate import LLMSettings
+from policyqa.build.watch import CorpusWatcher, WatchSettings
 from policyqa.errors import PolicyQAError
 from policyqa.index.store import open_store
-from policyqa.index.watch import CorpusWatcher, WatchSettings
 
 from .assets import STYLESHEET
 from .corpus_files import MAX_UPLOAD_BYTES

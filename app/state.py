@@ -8,11 +8,11 @@ from pathlib import Path
 
 from policyqa import PolicyIndex, PolicyQAError, open_index
 from policyqa.answer.generate import LLMSettings
+from policyqa.build.background_build import BuildPriority, BuildProcess
+from policyqa.build.sync import BuildReport
+from policyqa.build.watch import CorpusWatcher, WatchStatus
 from policyqa.errors import BuildLockedError, IndexNotFoundError
-from policyqa.index.background_build import BuildPriority, BuildProcess
 from policyqa.index.store import Store, open_store
-from policyqa.index.sync import BuildReport
-from policyqa.index.watch import CorpusWatcher, WatchStatus
 
 NO_INDEX = "No index yet — click “Rebuild index” on the Corpus tab."
 

@@ -47,7 +47,7 @@ from policyqa_data import write_policies  # noqa: E402
 
 from policyqa import build_index, open_index  # noqa: E402
 from policyqa.embed.embedder import BACKENDS, Embedder, backend_of, bundled_model_dir, default_backend, load_model  # noqa: E402
-from policyqa.index.faiss_sqlite.generation import current_manifest  # noqa: E402
+from policyqa.index.faiss_sqlite.files import current_manifest  # noqa: E402
 
 K = 5
 HEAVY = (

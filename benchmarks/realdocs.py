@@ -48,7 +48,7 @@ def peak_mb() -> float:
 def child_build(corpus: str, index: str) -> None:
     """In a child process: a full build, then a no-op rebuild; prints one JSON line."""
     from policyqa import build_index, open_index
-    from policyqa.index.doctor import check_index
+    from policyqa.build.doctor import check_index
 
     started = time.perf_counter()
     report = build_index(Path(corpus), Path(index), progress=False, log=lambda _m: None)

@@ -18,7 +18,7 @@ from policyqa_app.state import AppState
 
 from policyqa import PolicyQAError
 from policyqa.answer.types import Answer, Citation
-from policyqa.index.watch import WatchSettings
+from policyqa.build.watch import WatchSettings
 from policyqa.search.retrieval import Hit
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 

@@ -1,51 +1,175 @@
-"""The package shows the pipeline: no import cycles, and nothing above the store seam touches a store's engine."""
+"""The package shows the pipeline: imports run down the stages (function-level imports counted), no module imports
+itself back through any chain, and nothing above the store seam touches a store's engine.
+
+Stages, lowest first: errors → ingest → embed → index (the store seam and its stores) → build (build and keep an
+index) → search → answer → api (the facade, and `policyqa/__init__.py`) → the interfaces (cli, mcp_server,
+mcp_models, integrations, and app/ installed as policyqa_app). A module may import its own stage and the ones below.
+
+Counted: every `import` and `from … import` anywhere in a module (top level, inside functions and classes), except
+those under `if TYPE_CHECKING:`, which never run. Not counted: a package's `__init__` that Python runs before one of
+its submodules (every module would otherwise depend on `policyqa/__init__.py` and so on the facade).
+"""
 
 from __future__ import annotations
 
 import ast
+from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
 PACKAGE = REPO / "src" / "policyqa"
+APP = REPO / "app"
 ENGINES = ("faiss", "sqlite3", "bm25s", "pymilvus", "policyqa.index.faiss_sqlite", "policyqa.index.milvus")
-ABOVE_THE_SEAM = ["search", "answer", "api.py", "index/sync.py", "index/doctor.py", "index/status.py"]
+ABOVE_THE_SEAM = ["build", "search", "answer", "api.py"]
+STAGES = ["errors", "ingest", "embed", "index", "build", "search", "answer", "api", "interfaces"]
+INTERFACES = {"cli", "mcp_server", "mcp_models", "integrations"}
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+@dataclass(frozen=True)
+class Import:
+    source: str  # the importing module
+    target: str  # the module imported (the longest known module the statement names)
+    line: int
+
+
+def module_name(path: Path, root: Path, package: str) -> str:
+    parts = (package, *path.relative_to(root).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def imports(path: Path, top_level_only: bool) -> set[str]:
-    tree = ast.parse(path.read_text())
-    nodes = tree.body if top_level_only else list(ast.walk(tree))
-    found: set[str] = set()
-    for node in nodes:
+def collect_modules(roots: dict[str, Path]) -> dict[str, Path]:
+    """Every module of each package: {"policyqa.index.store": path, …}."""
+    return {module_name(p, root, package): p for package, root in roots.items() for p in sorted(root.rglob("*.py"))}
+
+
+def type_checking_only(tree: ast.Module) -> set[int]:
+    """The ids of the nodes under `if TYPE_CHECKING:` (imports for annotations only; they never run)."""
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in ("TYPE_CHECKING", "typing.TYPE_CHECKING"):
+            skipped |= {id(inner) for statement in node.body for inner in ast.walk(statement)}
+    return skipped
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> list[Import]:
+    """The imports of one module that name modules in `modules`, wherever they stand in the file."""
+
+    def known(dotted: str) -> str | None:
+        while dotted and dotted not in modules:
+            dotted = dotted.rpartition(".")[0]
+        return dotted or None
+
+    tree = ast.parse(path.read_text("utf-8"))
+    skipped = type_checking_only(tree)
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    found: list[Import] = []
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        targets: list[str | None] = []
         if isinstance(node, ast.Import):
-            found |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.add(node.module)
-            found |= {f"{node.module}.{alias.name}" for alias in node.names}
+            targets = [known(alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([node.module] if node.module else [])])
+            # `from policyqa import errors` imports the module policyqa.errors; `from policyqa import X` the package
+            named = [f"{base}.{alias.name}" for alias in node.names]
+            targets = [dotted if dotted in modules else known(base) for dotted in named]
+        found += [Import(name, t, node.lineno) for t in targets if t is not None and t != name]
     return found
 
 
-def test_no_import_cycle_between_modules() -> None:
-    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-    graph = {name: {m for m in imports(path, True) if m in modules and m != name} for name, path in modules.items()}
-    done: set[str] = set()
+def import_graph(modules: dict[str, Path]) -> dict[str, list[Import]]:
+    return {name: imports_of(name, path, modules) for name, path in modules.items()}
 
-    def visit(name: str, trail: list[str]) -> None:
-        if name in trail:
-            raise AssertionError("import cycle: " + " → ".join([*trail[trail.index(name) :], name]))
-        if name in done:
-            return
-        for target in sorted(graph[name]):
-            visit(target, [*trail, name])
-        done.add(name)
 
-    for name in sorted(graph):
-        visit(name, [])
+def cycles(graph: dict[str, list[Import]]) -> list[list[str]]:
+    """One cycle per group of modules that import each other (strongly connected components of two or more)."""
+    edges = {name: sorted({i.target for i in found if i.target in graph}) for name, found in graph.items()}
+    order, low, stack, on_stack, groups = {}, {}, [], set(), []
+
+    def visit(name: str) -> None:
+        order[name] = low[name] = len(order)
+        stack.append(name)
+        on_stack.add(name)
+        for target in edges[name]:
+            if target not in order:
+                visit(target)
+                low[name] = min(low[name], low[target])
+            elif target in on_stack:
+                low[name] = min(low[name], order[target])
+        if low[name] == order[name]:
+            group = set()
+            while (member := stack.pop()) != name:
+                group.add(member)
+                on_stack.discard(member)
+            on_stack.discard(name)
+            if group:
+                groups.append(group | {name})
+
+    for name in sorted(edges):
+        if name not in order:
+            visit(name)
+    return [cycle_through(sorted(group)[0], group, edges) for group in groups]
+
+
+def cycle_through(start: str, group: set[str], edges: dict[str, list[str]]) -> list[str]:
+    """A shortest path from `start` back to itself inside its group (breadth first), as module names."""
+    paths = {start: [start]}
+    queue = [start]
+    while queue:
+        name = queue.pop(0)
+        for target in edges[name]:
+            if target == start:
+                return [*paths[name], start]
+            if target in group and target not in paths:
+                paths[target] = [*paths[name], target]
+                queue.append(target)
+    raise AssertionError(f"no cycle through {start}")
+
+
+def stage_of(module: str) -> str:
+    parts = module.split(".")
+    if parts[0] == "policyqa_app":
+        return "interfaces"
+    if len(parts) == 1:
+        return "api"  # policyqa/__init__.py: the facade's names
+    top = parts[1]
+    return "interfaces" if top in INTERFACES else top
+
+
+def upward_imports(graph: dict[str, list[Import]]) -> list[str]:
+    found = []
+    for name, imports in sorted(graph.items()):
+        for i in imports:
+            if STAGES.index(stage_of(i.target)) > STAGES.index(stage_of(name)):
+                found.append(f"{name}:{i.line} imports {i.target} ({stage_of(name)} → {stage_of(i.target)})")
+    return found
+
+
+@pytest.fixture(scope="module")
+def graph() -> dict[str, list[Import]]:
+    return import_graph(collect_modules({"policyqa": PACKAGE, "policyqa_app": APP}))
+
+
+def test_every_module_belongs_to_a_stage(graph: dict[str, list[Import]]) -> None:
+    unknown = sorted(name for name in graph if stage_of(name) not in STAGES)
+    assert not unknown, f"modules outside every stage (add their package to STAGES or INTERFACES): {unknown}"
+
+
+def test_no_import_cycle_between_modules(graph: dict[str, list[Import]]) -> None:
+    found = cycles(graph)
+    assert not found, "import cycles:\n" + "\n".join(" → ".join(cycle) for cycle in found)
+
+
+def test_imports_run_down_the_stages(graph: dict[str, list[Import]]) -> None:
+    found = upward_imports(graph)
+    assert not found, "imports running up the stages:\n" + "\n".join(found)
 
 
 def test_nothing_above_the_store_seam_imports_a_store_engine() -> None:
@@ -53,7 +177,37 @@ def test_nothing_above_the_store_seam_imports_a_store_engine() -> None:
     for entry in ABOVE_THE_SEAM:
         target = PACKAGE / entry
         for path in [target] if target.is_file() else sorted(target.rglob("*.py")):
-            bad = sorted(m for m in imports(path, False) if m.startswith(ENGINES))
+            tree = ast.parse(path.read_text("utf-8"))
+            named = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+            named |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module and not n.level}
+            bad = sorted(m for m in named if m.startswith(ENGINES))
             if bad:
                 offenders.append(f"{path.relative_to(PACKAGE)}: {', '.join(bad)}")
     assert not offenders, offenders
+
+
+def test_the_checks_find_a_lazy_cycle_and_an_upward_import(tmp_path: Path) -> None:
+    """The checks above on a small made-up package: they can fail, function-level imports included."""
+    root = tmp_path / "policyqa"
+    files = {
+        "__init__.py": "from policyqa.api import open_index\n",
+        "api.py": "def open_index():\n    return None\n",
+        "index/__init__.py": "",
+        "index/store.py": "def open_store():\n    from policyqa.index.other import Other\n",
+        "index/other.py": "from policyqa.index.store import open_store\n",
+        "search/__init__.py": "",
+        "search/rerank.py": "",
+        "build/__init__.py": "",
+        "build/status.py": (
+            "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from policyqa.answer import x\n"
+            "def second_stage():\n    from policyqa.search import rerank\n"
+        ),
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text)
+    made_up = import_graph(collect_modules({"policyqa": root}))
+    assert cycles(made_up) == [["policyqa.index.other", "policyqa.index.store", "policyqa.index.other"]]
+    assert upward_imports(made_up) == [
+        "policyqa.build.status:5 imports policyqa.search.rerank (build → search)"  # the TYPE_CHECKING one is not
+    ]

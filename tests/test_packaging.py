@@ -38,6 +38,10 @@ def test_wheel_contains_the_ui_and_runs_from_a_plain_install(tmp_path: Path) -> 
     subprocess.run(install, check=True, capture_output=True, timeout=600)
     code = (
         "import policyqa, policyqa_app, policyqa_app.rest, policyqa.integrations;"
+        "import policyqa.build.sync, policyqa.build.ray_ingest, policyqa.build.reuse, policyqa.build.status;"
+        "import policyqa.build.doctor, policyqa.build.content_checks, policyqa.build.watch;"
+        "import policyqa.build.background_build, policyqa.index.folders, policyqa.index.faiss_sqlite.store;"
+        "import policyqa.index.milvus.store, policyqa.ingest.titles;"
         "print(policyqa.__file__); print(policyqa_app.__file__)"
     )
     env = {"PYTHONPATH": str(target), "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"}

@@ -19,12 +19,12 @@ from policyqa.answer.export import ExportContext
 from policyqa.answer.generate import LLMSettings, generate_answer
 from policyqa.answer.pages import with_quote_pages
 from policyqa.answer.types import Answer
+from policyqa.build.sync import build_index
 from policyqa.embed.embedder import Backend, Embedder, same_model
 from policyqa.embed.openvino_backend import Precision
 from policyqa.errors import ModelMismatchError, ModelNotFoundError, PolicyQAError, QueryError
 from policyqa.index.records import ChunkRecord, DocumentRecord, StoredDocument
 from policyqa.index.store import IndexReader, Store, open_store
-from policyqa.index.sync import build_index
 from policyqa.search import rerank as rerank_model
 from policyqa.search.filters import DocumentFilter, matching_documents
 from policyqa.search.pages import with_page_labels
@@ -46,6 +46,16 @@ __all__ = ["PolicyIndex", "build_index", "open_index"]
 RerankSetting = Literal["auto", "on", "off"]
 DEFAULT_RERANK: RerankSetting = "off"  # see BENCHMARKS.md, "Second stage"
 RERANK_ENV = "POLICYQA_RERANK"
+
+
+def default_second_stage() -> str:
+    """Whether search/ask re-score with the second-stage model by default, and whether it is installed (status)."""
+    if not rerank_model.available():
+        return f"not installed ({rerank_model.INSTALL_HINT})"
+    setting = os.environ.get(RERANK_ENV) or DEFAULT_RERANK
+    if setting == "off":
+        return f"{rerank_model.MODEL_NAME} installed, not used by default (--rerank on, or {RERANK_ENV}=auto)"
+    return f"{rerank_model.MODEL_NAME} ({RERANK_ENV}={setting})"
 
 
 class PolicyIndex:

@@ -11,11 +11,11 @@ import warnings
 from dataclasses import asdict
 from pathlib import Path
 
+from policyqa.build.watch import WatchSettings
 from policyqa.embed.embedder import BACKENDS
 from policyqa.embed.openvino_backend import PRECISIONS
 from policyqa.errors import PolicyQAError
 from policyqa.index.store import STORE_ENV
-from policyqa.index.watch import WatchSettings
 from policyqa.search.pages import page_name
 
 
@@ -248,7 +248,7 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from policyqa.index.sync import build_index
+    from policyqa.build.sync import build_index
 
     report = build_index(args.corpus, args.index, model=args.model, full=args.full, ray=args.ray)
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
@@ -380,7 +380,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Keep the index in step with the corpus folder until Ctrl-C; builds run at low priority in a child process."""
-    from policyqa.index.watch import CorpusWatcher
+    from policyqa.build.watch import CorpusWatcher
 
     if not args.corpus.is_dir():
         raise PolicyQAError(f"corpus folder '{args.corpus}' does not exist; create it and add documents")
@@ -451,11 +451,12 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from policyqa.index.status import index_status
+    from policyqa.api import default_second_stage
+    from policyqa.build.status import index_status
 
     if args.check:
         return cmd_check(args)
-    status = index_status(args.corpus, args.index, model=args.model)
+    status = index_status(args.corpus, args.index, model=args.model, second_stage=default_second_stage())
     if args.json:
         print(json.dumps(status, indent=2, ensure_ascii=False))
         return 0
@@ -490,7 +491,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_check(args: argparse.Namespace) -> int:
     """`status --check`: the doctor's verdict; exit 1 when the index has problems (notes alone are fine)."""
-    from policyqa.index.doctor import check_index
+    from policyqa.build.doctor import check_index
 
     corpus = args.corpus if args.corpus.is_dir() else None
     problems = check_index(args.index, corpus, model=args.model)

@@ -170,7 +170,7 @@ def _document_list(current: "PolicyIndex", corpus_dir: Path | None) -> "Document
     changed: set[str] = set()
     not_indexed: list[str] = []
     if corpus_dir is not None and corpus_dir.is_dir():
-        from policyqa.index.status import index_status
+        from policyqa.build.status import index_status
 
         stale = index_status(corpus_dir, current.store).get("stale", {})
         changed = {*(stale.get("modified") or []), *(stale.get("deleted") or [])}

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from policyqa.build.watch import CorpusWatcher, WatchSettings
 from policyqa.index.store import open_store
-from policyqa.index.watch import CorpusWatcher, WatchSettings
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 from tests.e2e.conftest import Server, bundled_copy, running_app
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, WAIT_MS, _require_browser

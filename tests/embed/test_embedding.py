@@ -13,7 +13,7 @@ import pytest
 from policyqa import build_index, open_index
 from policyqa.embed.embedder import Embedder, backend_of, default_backend
 from policyqa.errors import PolicyQAError
-from policyqa.index.faiss_sqlite.generation import current_manifest
+from policyqa.index.faiss_sqlite.files import current_manifest
 from tests.conftest import BUNDLED_CORPUS, DOHA_QUESTION, REPO
 
 FRESH_PROCESS = """

@@ -11,7 +11,8 @@ import pytest
 from policyqa import build_index, open_index
 from policyqa.embed.embedder import Embedder
 from policyqa.embed.late_chunking import home_chunks, pool_spans
-from policyqa.index.faiss_sqlite.generation import DATABASE, Generation
+from policyqa.index.faiss_sqlite.files import DATABASE
+from policyqa.index.faiss_sqlite.generation import Generation
 from policyqa.ingest.sentences import passage_sentences
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC
 

@@ -14,7 +14,7 @@ from policyqa import build_index, open_index
 from policyqa.embed import openvino_backend as ov
 from policyqa.embed.embedder import Embedder, backend_of
 from policyqa.errors import ModelMismatchError, ModelNotFoundError
-from policyqa.index.faiss_sqlite.generation import current_manifest
+from policyqa.index.faiss_sqlite.files import current_manifest
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION
 
 

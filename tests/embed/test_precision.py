@@ -15,7 +15,7 @@ from policyqa import build_index, open_index
 from policyqa.embed import openvino_backend as ov
 from policyqa.embed.embedder import Embedder, precision_of
 from policyqa.errors import PolicyQAError
-from policyqa.index.faiss_sqlite.generation import current_manifest
+from policyqa.index.faiss_sqlite.files import current_manifest
 from policyqa.ingest.chunking import ChunkSettings
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION, REPO
 from tests.embed.test_openvino_backend import padded_batch_texts

@@ -68,8 +68,8 @@ def install_replay(folder: Path) -> None:
 def install_pauses(pause: Callable[[str], None]) -> None:
     import faiss
 
+    import policyqa.build.sync as sync
     import policyqa.index.faiss_sqlite.generation as store
-    import policyqa.index.sync as sync
     from policyqa.embed.embedder import Embedder
 
     def wrap(owner: Any, name: str, before: str | None = None, after: str | None = None, once: bool = False) -> None:
@@ -174,7 +174,7 @@ def main(argv: list[str]) -> int:
     if args.lock_timeout is not None:
         import functools
 
-        import policyqa.index.sync as sync
+        import policyqa.build.sync as sync
 
         sync.build_index = functools.partial(sync.build_index, lock_timeout=args.lock_timeout)
     from policyqa.cli import main as cli_main

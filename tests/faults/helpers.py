@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
-from policyqa.index.doctor import Problem, check_index
+from policyqa.build.doctor import Problem, check_index
 from policyqa.index.faiss_sqlite.generation import Generation
+from tests.build.test_sync import assert_consistent
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, REPO
-from tests.index.test_sync import assert_consistent
 
 DRIVER = Path(__file__).with_name("driver.py")
 
@@ -212,7 +212,7 @@ def errors(problems: list[Problem]) -> list[str]:
 
 
 def assert_sound(index_dir: Path, corpus_dir: Path | None = None) -> set[int]:
-    """The doctor finds no error and FAISS and SQLite hold the same chunk ids (tests.index.test_sync's check)."""
+    """The doctor finds no error and FAISS and SQLite hold the same chunk ids (tests.build.test_sync's check)."""
     assert errors(check_index(index_dir, corpus_dir)) == []
     return assert_consistent(index_dir)
 

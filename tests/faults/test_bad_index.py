@@ -13,7 +13,7 @@ import pytest
 from policyqa import build_index, open_index
 from policyqa.cli import main as cli_main
 from policyqa.errors import IndexFormatError
-from policyqa.index.faiss_sqlite.generation import CURRENT, DATABASE, VECTORS
+from policyqa.index.faiss_sqlite.files import CURRENT, DATABASE, VECTORS
 from tests.faults.helpers import assert_sound
 
 DOCS = {

@@ -13,7 +13,7 @@ import pytest
 
 import policyqa.ingest.documents
 from policyqa import build_index, open_index
-from policyqa.index.sync import BuildReport
+from policyqa.build.sync import BuildReport
 from policyqa.ingest.documents import scan_corpus
 from tests.conftest import BUNDLED_DOC
 from tests.faults.helpers import assert_sound

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-import policyqa.index.sync
+import policyqa.build.sync
 from policyqa import build_index, open_index
 from policyqa.ingest.documents import scan_corpus
 from tests.conftest import BUNDLED_DOC
@@ -146,7 +146,7 @@ def test_corpus_file_changing_between_scan_and_embed(
         doomed.unlink()  # and one file disappears
         return result
 
-    monkeypatch.setattr(policyqa.index.sync, "scan_corpus", scan_then_change)
+    monkeypatch.setattr(policyqa.build.sync, "scan_corpus", scan_then_change)
     build_index(corpus, index, log=quiet)
     monkeypatch.undo()
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from policyqa import build_index
-from policyqa.index.doctor import check_index
-from policyqa.index.faiss_sqlite.generation import CHECKSUMS, DATABASE, VECTORS, current_generation_name, file_sha256
+from policyqa.build.doctor import check_index
+from policyqa.index.faiss_sqlite.files import CHECKSUMS, DATABASE, VECTORS, current_generation_name, file_sha256
 
 DOCS = {
     "backups.md": "# Backups\n\nBackups are kept for seven years in the Oslo vault.\n\n"

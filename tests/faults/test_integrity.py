@@ -14,10 +14,10 @@ import pytest
 
 import policyqa.index.faiss_sqlite.generation
 from policyqa import build_index, open_index
+from policyqa.build.doctor import check_index
 from policyqa.cli import main as cli_main
 from policyqa.errors import PolicyQAError
-from policyqa.index.doctor import check_index
-from policyqa.index.faiss_sqlite.generation import CHECKSUMS, CURRENT, DATABASE, VECTORS
+from policyqa.index.faiss_sqlite.files import CHECKSUMS, CURRENT, DATABASE, VECTORS
 from policyqa.index.faiss_sqlite.sparse import BM25_DIR, ROW_IDS
 from tests.conftest import REPO
 from tests.faults.helpers import assert_sound, build_small_index, errors, private_copy

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from policyqa import build_index, open_index
-from policyqa.index.doctor import check_index
+from policyqa.build.doctor import check_index
 from tests.faults.driver import POINTS
 from tests.faults.helpers import (
     Child,

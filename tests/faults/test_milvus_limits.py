@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from policyqa import build_index, open_index
-from policyqa.index.doctor import check_index
+from policyqa.build.doctor import check_index
 from policyqa.index.milvus import schema
 from policyqa.index.store import open_store
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from policyqa import build_index
-from policyqa.index.doctor import check_index
+from policyqa.build.doctor import check_index
 from policyqa.index.store import open_store
 
 

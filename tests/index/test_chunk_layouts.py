@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from policyqa.index.faiss_sqlite.generation import DATABASE, Generation
+from policyqa.index.faiss_sqlite.files import DATABASE
+from policyqa.index.faiss_sqlite.generation import Generation
 from policyqa.index.layout import ChunkLayouts, LayoutRow
 from policyqa.index.store import open_store
 from tests.conftest import BUNDLED_DOC

@@ -16,15 +16,15 @@ import numpy as np
 import pytest
 
 from policyqa import build_index, open_index
+from policyqa.build.doctor import check_index
 from policyqa.errors import BuildLockedError, PolicyQAError
-from policyqa.index.doctor import check_index
 from policyqa.index.milvus import schema
 from policyqa.index.milvus.client import _credentials, parse_location
 from policyqa.index.milvus.lease import build_lease
 from policyqa.index.milvus.store import MilvusStore
 from policyqa.index.store import open_store
+from tests.build.test_sync import _big_corpus
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION, REPO
-from tests.index.test_sync import _big_corpus
 
 pytest.importorskip("pymilvus", reason="the Milvus store's tests need the 'milvus' extra")
 

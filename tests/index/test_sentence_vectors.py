@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 
 from policyqa import build_index, open_index
-from policyqa.index.faiss_sqlite.generation import DATABASE, FORMAT_VERSION, Generation
+from policyqa.index.faiss_sqlite.files import DATABASE
+from policyqa.index.faiss_sqlite.generation import FORMAT_VERSION, Generation
 from policyqa.ingest.sentences import passage_sentences
 from tests.conftest import BUNDLED_DOC
 

@@ -143,7 +143,7 @@ def test_print_header_lines_are_not_titles(tmp_path: Path) -> None:
     ],
 )
 def test_metadata_titles_must_be_sane(value: str, sane: bool) -> None:
-    from policyqa.ingest.documents import sane_title
+    from policyqa.ingest.titles import sane_title
 
     assert (sane_title(value) is not None) == sane
 
@@ -160,9 +160,9 @@ def test_heading_path_is_the_breadcrumb_of_an_offset(tmp_path: Path) -> None:
 
 def test_title_falls_back_to_file_stem() -> None:
     # read_document rejects text without a non-blank line before choosing a title, so call the helper directly.
-    from policyqa.ingest.documents import _title
+    from policyqa.ingest.titles import document_title
 
-    assert _title([], "\n  \n\t\n", Path("/corpus/hr/code-of-conduct.txt")) == "code-of-conduct"
+    assert document_title([], "\n  \n\t\n", Path("/corpus/hr/code-of-conduct.txt")) == "code-of-conduct"
 
 
 # --- PDF ----------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from policyqa import build_index, open_index
-from policyqa.index.doctor import check_index
+from policyqa.build.doctor import check_index
 from policyqa.ingest.clean import is_clean
 
 REALDOCS = Path(__file__).resolve().parents[2] / "eval" / "realdocs"

@@ -66,9 +66,10 @@ def test_missing_model_is_off_and_says_so(bundled_index: Path, tmp_path: Path, m
 
 
 def test_status_says_whether_the_second_stage_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
-    from policyqa.index.status import second_stage
+    from policyqa.api import default_second_stage
 
     monkeypatch.delenv("POLICYQA_RERANK", raising=False)
-    assert second_stage() == "all-mpnet-base-v2 installed, not used by default (--rerank on, or POLICYQA_RERANK=auto)"
+    said = default_second_stage()
+    assert said == "all-mpnet-base-v2 installed, not used by default (--rerank on, or POLICYQA_RERANK=auto)"
     monkeypatch.setenv("POLICYQA_RERANK", "auto")
-    assert second_stage() == "all-mpnet-base-v2 (POLICYQA_RERANK=auto)"
+    assert default_second_stage() == "all-mpnet-base-v2 (POLICYQA_RERANK=auto)"

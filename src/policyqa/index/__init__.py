@@ -1,1 +1,1 @@
-"""The index: the `Store` seam (store.py) and its implementations, sync (build), doctor, locking, status."""
+"""The index: the `Store` seam (store.py), the records that cross it, and its two stores (faiss_sqlite/, milvus/)."""

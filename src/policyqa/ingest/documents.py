@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import hashlib
 import os
-import re
 import stat
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -17,6 +16,7 @@ from pathlib import Path
 
 from policyqa.errors import DocumentError
 from policyqa.ingest.clean import clean_text
+from policyqa.ingest.titles import document_title, sane_title
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
 MAX_FILE_BYTES = 50 * 1024 * 1024
@@ -188,7 +188,7 @@ def read_document(file: CorpusFile) -> Document:
     starts = [moved(s) for s, _ in parsed.headings]
     titles = [" ".join(clean_text(t)[0].split()) for _, t in parsed.headings]
     meta_title = clean_text(parsed.title)[0] if parsed.title else None
-    title = sane_title(meta_title) or _title(list(zip(starts, titles, strict=True)), text, file.path)
+    title = sane_title(meta_title) or document_title(list(zip(starts, titles, strict=True)), text, file.path)
     levels = parsed.levels or [1] * len(parsed.headings)
     return Document(
         id=file.id,
@@ -205,48 +205,3 @@ def read_document(file: CorpusFile) -> Document:
         notes=tuple(parsed.notes),
         metadata=tuple((str(k), clean_text(str(v))[0]) for k, v in parsed.metadata.items()),
     )
-
-
-TITLE_CHARS = 160
-# Lines a print-to-PDF tool puts on every page: "11/28/26, 6:24 PM …", a URL, "Page 1 of 3", "1/3".
-_PRINT_HEADER = re.compile(
-    r"^(\d{1,4}[./-]\d{1,2}[./-]\d{1,4},?\s+\d{1,2}:\d{2}|https?://|file:/|page\s+\d+(\s+of\s+\d+)?$|\d+\s*/\s*\d+$)",
-    re.IGNORECASE,
-)
-_FILE_LIKE = re.compile(r"\.(docx?|pdf|txt|rtf|odt|md|html?|indd|qxd)$|^microsoft word\b|^untitled\b", re.IGNORECASE)
-
-
-def sane_title(value: str | None) -> str | None:
-    """A metadata title worth showing: some words, not a file name, a tool's default or a print header."""
-    text = " ".join((value or "").split())
-    if not (3 <= len(text) <= 200) or sum(ch.isalpha() for ch in text) < 3:
-        return None
-    if _FILE_LIKE.search(text) or _PRINT_HEADER.match(text):
-        return None
-    return text
-
-
-def shorten(text: str, limit: int = TITLE_CHARS) -> str:
-    if len(text) <= limit:
-        return text
-    cut = text.rfind(" ", 0, limit + 1)
-    return text[: cut if cut > limit // 2 else limit].rstrip(" ,;:-") + "…"
-
-
-def _title(headings: list[tuple[int, str]], text: str, path: Path) -> str:
-    """The first heading, else the first paragraph (up to a blank line, whitespace normalised), else the file name.
-    Front matter and print-tool header lines are skipped."""
-    if headings:
-        return shorten(" ".join(headings[0][1].split()), 200)
-    from policyqa.ingest.readers.text import FRONT_MATTER
-
-    body = text[m.end() :] if (m := FRONT_MATTER.match(text)) else text
-    paragraph: list[str] = []
-    for line in body.splitlines():
-        line = " ".join(line.split())
-        if not paragraph and (not line or _PRINT_HEADER.match(line)):
-            continue
-        if not line:
-            break
-        paragraph.append(line)
-    return shorten(" ".join(paragraph)) if paragraph else path.stem

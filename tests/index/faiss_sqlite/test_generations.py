@@ -8,8 +8,8 @@ import os
 from pathlib import Path
 
 from policyqa import build_index, open_index
-from policyqa.index.doctor import check_index
-from policyqa.index.faiss_sqlite.generation import CURRENT, current_generation_name
+from policyqa.build.doctor import check_index
+from policyqa.index.faiss_sqlite.files import CURRENT, current_generation_name
 
 DOC = "# Backups\n\nBackups are kept for {n} days in the Oslo vault.\n"
 

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from policyqa import build_index, open_index
-from policyqa.index.faiss_sqlite.generation import DATABASE, Generation
+from policyqa.index.faiss_sqlite.files import DATABASE
+from policyqa.index.faiss_sqlite.generation import Generation
 from policyqa.index.faiss_sqlite.vector_index import (
     ANN_THRESHOLD,
     CALIBRATION_RECALL,

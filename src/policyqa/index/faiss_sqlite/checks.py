@@ -11,48 +11,18 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from policyqa.errors import PolicyQAError
-from policyqa.index.faiss_sqlite.generation import (
-    CHECKSUMS,
-    CURRENT,
-    DATABASE,
-    VECTORS,
-    Generation,
-    current_generation_name,
-    file_sha256,
-    generation_files,
-)
+from policyqa.index.faiss_sqlite.files import CHECKSUMS, CURRENT, DATABASE, VECTORS, file_sha256, generation_files
 from policyqa.index.faiss_sqlite.sparse import BM25_DIR, ROW_IDS
 from policyqa.index.problems import MAX_EXAMPLES, REBUILD, Problem, differences, examples
 
+if TYPE_CHECKING:  # a generation runs these checks on itself; no import back at run time
+    from policyqa.index.faiss_sqlite.generation import Generation
+
 NORM_TOLERANCE = 1e-3  # stored vectors are L2-normalised float32 (bf16 inference is normalised after, in f32)
-
-
-def open_checked(index_dir: Path) -> tuple[Generation | None, list[Problem]]:
-    """The live generation (None when it cannot be opened) and every problem found in the folder, errors first."""
-    notes = leftover_problems(index_dir)
-    try:
-        name = current_generation_name(index_dir)
-    except PolicyQAError as exc:
-        return None, [Problem(f"the CURRENT pointer is unusable: {exc}", REBUILD), *notes]
-    if name is None:
-        what = f"no index in '{index_dir}' ({CURRENT} is missing)"
-        return None, [Problem(what, "run `policyqa build` to build the index from the corpus"), *notes]
-    path = index_dir / name
-    missing = [f for f in (VECTORS, DATABASE, f"{BM25_DIR}/{ROW_IDS}") if not (path / f).is_file()]
-    if missing:
-        return None, [Problem(f"generation {name} is missing {', '.join(missing)}", REBUILD), *notes]
-    try:
-        generation = Generation(path)
-    except PolicyQAError as exc:
-        return None, [Problem(f"generation {name} cannot be opened: {exc}", REBUILD), *notes]
-    except Exception as exc:  # noqa: BLE001 - the doctor reports whatever is wrong rather than crash on it
-        return None, [Problem(f"generation {name} cannot be opened ({type(exc).__name__}: {exc})", REBUILD), *notes]
-    return generation, generation_problems(generation) + notes
 
 
 def generation_problems(generation: Generation) -> list[Problem]:

@@ -10,7 +10,6 @@ whatever CURRENT names, so it never sees a half-written generation.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -26,6 +25,18 @@ from typing import Any
 import numpy as np
 
 from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.index.faiss_sqlite.checks import generation_problems
+from policyqa.index.faiss_sqlite.files import (
+    CHECKSUMS,
+    CURRENT,
+    DATABASE,
+    GENERATION_NAME,
+    VECTORS,
+    current_generation_name,
+    file_sha256,
+    generation_files,
+    generation_number,
+)
 from policyqa.index.faiss_sqlite.sparse import BM25_DIR, SparseIndex, write_bm25
 from policyqa.index.faiss_sqlite.vector_index import fit_vector_index, make_vector_index
 from policyqa.index.faiss_sqlite.vector_index import search as vector_search
@@ -44,13 +55,6 @@ from policyqa.index.records import (
 )
 from policyqa.ingest.chunking import Chunk
 from policyqa.ingest.documents import Document, Heading
-
-CURRENT = "CURRENT"
-GENERATION_NAME = re.compile(r"gen-\d{6,12}")  # what a writer names a generation; CURRENT must hold exactly that
-MAX_POINTER_BYTES = 64
-CHECKSUMS = "checksums"  # manifest key: sha256 of every generation file except index.sqlite (which holds it)
-VECTORS = "vectors.faiss"
-DATABASE = "index.sqlite"
 
 SCHEMA = """
 CREATE TABLE manifest (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -142,8 +146,6 @@ class Generation:
         return np.array(rows, dtype=np.float32).reshape(len(rows), self.vectors.d)
 
     def problems(self) -> list[Problem]:
-        from policyqa.index.faiss_sqlite.checks import generation_problems
-
         return generation_problems(self)
 
     @cached_property
@@ -288,47 +290,6 @@ def _reading(path: Path) -> Iterator[None]:
         raise IndexFormatError(
             f"index generation {path} is damaged ({exc}); rebuild it with `policyqa build --full`"
         ) from exc
-
-
-def current_manifest(index_dir: Path) -> dict[str, Any] | None:
-    """The live generation's manifest without loading its vectors; None when there is none or it cannot be read."""
-    try:
-        name = current_generation_name(index_dir)
-        if name is None:
-            return None
-        db = sqlite3.connect(f"file:{index_dir / name / DATABASE}?mode=ro", uri=True)
-        try:
-            return {key: json.loads(value) for key, value in db.execute("SELECT key, value FROM manifest")}
-        finally:
-            db.close()
-    except (IndexFormatError, sqlite3.Error, ValueError):
-        return None
-
-
-def current_generation_name(index_dir: Path) -> str | None:
-    pointer = index_dir / CURRENT
-    try:
-        with open(pointer, "rb") as handle:
-            raw = handle.read(MAX_POINTER_BYTES + 1)
-        name = raw.decode("utf-8").strip()
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    except IsADirectoryError as exc:
-        raise IndexFormatError(
-            f"{pointer} is a folder, not the pointer file naming the live generation; remove it "
-            f"(rm -r '{pointer}') and run `policyqa build --full`"
-        ) from exc
-    except (OSError, UnicodeDecodeError) as exc:  # binary garbage, an I/O error
-        raise IndexFormatError(
-            f"{pointer} cannot be read ({exc}); run `policyqa build --full` to rebuild the index"
-        ) from exc
-    shown = name if len(name) <= 40 else f"{name[:40]}… ({len(raw)} bytes)"
-    if len(raw) > MAX_POINTER_BYTES or not GENERATION_NAME.fullmatch(name) or not (index_dir / name).is_dir():
-        raise IndexFormatError(
-            f"{pointer} names '{shown}', which is not a generation in {index_dir}; "
-            "run `policyqa build --full` to rebuild the index"
-        )
-    return name
 
 
 _SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
@@ -500,40 +461,6 @@ def remove_leftovers(index_dir: Path) -> None:
     for path in index_dir.glob("gen-*.tmp"):
         shutil.rmtree(path, ignore_errors=True)
     (index_dir / f"{CURRENT}.tmp").unlink(missing_ok=True)
-
-
-def check_pointer_replaceable(index_dir: Path) -> None:
-    """A build ends by replacing CURRENT; refuse up front, before writing a generation, when it cannot."""
-    pointer = index_dir / CURRENT
-    if pointer.is_dir() and not pointer.is_symlink():
-        raise IndexFormatError(
-            f"{pointer} is a folder, not the pointer file naming the live generation, so no build can publish; "
-            f"remove it (rm -r '{pointer}') and run `policyqa build --full`"
-        )
-
-
-def generation_files(path: Path) -> list[str]:
-    """The files of a generation that its manifest's checksums cover: all but index.sqlite, which holds them."""
-    return sorted(
-        p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file() and not p.name.startswith(DATABASE)
-    )
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-_NUMBERED = re.compile(r"gen-(\d+)(?:\.tmp)?")
-
-
-def generation_number(name: str) -> int | None:
-    """The number of a generation folder's name (published or not), with any number of digits."""
-    match = _NUMBERED.fullmatch(name)
-    return int(match[1]) if match else None
 
 
 def _next_generation_number(index_dir: Path) -> int:

@@ -10,18 +10,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyqa.errors import PolicyQAError
-from policyqa.index.faiss_sqlite.checks import open_checked
-from policyqa.index.faiss_sqlite.generation import (
-    Generation,
-    GenerationWriter,
-    as_write_error,
+from policyqa.index.faiss_sqlite.checks import generation_problems, leftover_problems
+from policyqa.index.faiss_sqlite.files import (
+    CURRENT,
+    DATABASE,
+    VECTORS,
     check_pointer_replaceable,
     current_generation_name,
     current_manifest,
-    remove_old_generations,
 )
+from policyqa.index.faiss_sqlite.generation import Generation, GenerationWriter, as_write_error, remove_old_generations
 from policyqa.index.faiss_sqlite.locking import build_lock
-from policyqa.index.problems import Problem
+from policyqa.index.faiss_sqlite.sparse import BM25_DIR, ROW_IDS
+from policyqa.index.folders import check_separate_folders
+from policyqa.index.problems import REBUILD, Problem
 
 if TYPE_CHECKING:  # the seam names the stores only when it opens one; no import back at run time
     from policyqa.index.store import IndexReader
@@ -76,12 +78,24 @@ class FaissSqliteStore:
         remove_old_generations(self.folder)
 
 
-def check_separate_folders(corpus_dir: Path, index_dir: Path) -> None:
-    """The index must not live inside the corpus (its files would be scanned, listed and deletable as documents),
-    nor the corpus inside the index (a build deletes old generations there)."""
-    corpus, index = corpus_dir.resolve(), index_dir.resolve()
-    if index.is_relative_to(corpus) or corpus.is_relative_to(index):
-        raise PolicyQAError(
-            f"the index folder '{index_dir}' and the corpus folder '{corpus_dir}' overlap; "
-            "keep them side by side, e.g. --corpus corpus --index index"
-        )
+def open_checked(index_dir: Path) -> tuple[Generation | None, list[Problem]]:
+    """The live generation (None when it cannot be opened) and every problem found in the folder, errors first."""
+    notes = leftover_problems(index_dir)
+    try:
+        name = current_generation_name(index_dir)
+    except PolicyQAError as exc:
+        return None, [Problem(f"the CURRENT pointer is unusable: {exc}", REBUILD), *notes]
+    if name is None:
+        what = f"no index in '{index_dir}' ({CURRENT} is missing)"
+        return None, [Problem(what, "run `policyqa build` to build the index from the corpus"), *notes]
+    path = index_dir / name
+    missing = [f for f in (VECTORS, DATABASE, f"{BM25_DIR}/{ROW_IDS}") if not (path / f).is_file()]
+    if missing:
+        return None, [Problem(f"generation {name} is missing {', '.join(missing)}", REBUILD), *notes]
+    try:
+        generation = Generation(path)
+    except PolicyQAError as exc:
+        return None, [Problem(f"generation {name} cannot be opened: {exc}", REBUILD), *notes]
+    except Exception as exc:  # noqa: BLE001 - the doctor reports whatever is wrong rather than crash on it
+        return None, [Problem(f"generation {name} cannot be opened ({type(exc).__name__}: {exc})", REBUILD), *notes]
+    return generation, generation_problems(generation) + notes

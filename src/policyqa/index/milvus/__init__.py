@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from policyqa.index.store import Store
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the seam names this store only when it opens one; no import back at run time
+    from policyqa.index.store import Store
 
 
 def open_milvus_store(location: str) -> Store:

@@ -8,14 +8,17 @@ unit vectors on a sample. Collections of unpublished or old versions are harmles
 from __future__ import annotations
 
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from policyqa.index.milvus import schema
 from policyqa.index.milvus.client import collection_names
-from policyqa.index.milvus.reader import MilvusReader
 from policyqa.index.problems import MAX_EXAMPLES, REBUILD, UPDATE, Problem, differences, examples
 from policyqa.index.records import FORMAT_VERSION
+
+if TYPE_CHECKING:  # the reader runs these checks; no import back at run time
+    from policyqa.index.milvus.reader import MilvusReader
 
 SAMPLE = 200
 NORM_TOLERANCE = 1e-3

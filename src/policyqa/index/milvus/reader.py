@@ -12,6 +12,7 @@ import numpy as np
 
 from policyqa.index.layout import PAGE_MAPS, ChunkLayouts, LayoutRow, LoadingCache
 from policyqa.index.milvus import schema
+from policyqa.index.milvus.checks import version_problems
 from policyqa.index.problems import Problem
 from policyqa.index.records import (
     ChunkRecord,
@@ -270,8 +271,6 @@ class MilvusReader:
         return out
 
     def problems(self) -> list[Problem]:
-        from policyqa.index.milvus.checks import version_problems
-
         return version_problems(self)
 
     def close(self) -> None:

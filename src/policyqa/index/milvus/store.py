@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyqa.errors import BuildLockedError, IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.index.folders import check_separate_folders
 from policyqa.index.milvus import schema
 from policyqa.index.milvus.client import MilvusLocation, collection_names, connect, parse_location
 from policyqa.index.milvus.lease import build_lease
@@ -99,8 +100,6 @@ class MilvusStore:
 
     def check_corpus(self, corpus_dir: Path) -> None:
         if self.where.lite_path is not None:
-            from policyqa.index.faiss_sqlite.store import check_separate_folders
-
             check_separate_folders(corpus_dir, self.where.lite_path)
 
     @contextmanager

@@ -17,6 +17,7 @@ from policyqa.ingest.readers.pdf_headings import Bookmark, title_from_fonts
 from policyqa.ingest.readers.pdf_layout import lay_out
 from policyqa.ingest.readers.pdf_lines import PageLines, read_page_lines
 from policyqa.ingest.readers.pdfium_lock import PDFIUM_LOCK
+from policyqa.ingest.titles import sane_title
 
 _PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 _STAMP = re.compile(r"^[A-Z]{0,8}[\s_-]?\d{3,10}$")  # a Bates number a scanner stamps on each page
@@ -189,7 +190,6 @@ def _title(
 ) -> str | None:
     """The file's title property when it is a title; else the largest text on page 1 (never OCR's guess); else
     the first heading; else a title property that reads like a file name, with its underscores as spaces."""
-    from policyqa.ingest.documents import sane_title
     from policyqa.ingest.readers.pdf_blocks import body_size
 
     named = sane_title(metadata)

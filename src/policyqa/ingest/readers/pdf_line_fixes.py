@@ -3,14 +3,18 @@ piece of a row drawn after the rest of the page ("SUBJECT:" ... its subject)."""
 
 from __future__ import annotations
 
-from policyqa.ingest.readers.pdf_lines import MARKER_CHARS, Line
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pdf_lines applies these repairs to its lines; no import back at run time
+    from policyqa.ingest.readers.pdf_lines import Line
 
 
-def without_stray_markers(lines: list[Line]) -> list[Line]:
+def without_stray_markers(lines: list[Line], marker_chars: frozenset[str]) -> list[Line]:
     """A footnote marker drawn apart from its line (after it, over it): a lone small raised number beside text."""
     kept: list[Line] = []
     for line in lines:
-        if len(line.text) <= 3 and all(ch in MARKER_CHARS for ch in line.text) and _beside_text(line, lines):
+        if len(line.text) <= 3 and all(ch in marker_chars for ch in line.text) and _beside_text(line, lines):
             continue
         kept.append(line)
     return kept
@@ -43,16 +47,14 @@ def rejoin_rows(lines: list[Line]) -> list[Line]:
         return lines
     for i, j in late:
         row, line = lines[j], lines[i]
-        lines[j] = Line(
-            f"{row.text} {line.text}",
-            row.x0,
-            min(row.top, line.top),
-            line.x1,
-            max(row.bottom, line.bottom),
-            row.size,
-            row.bold and line.bold,
-            row.marker,
-            row.vertical,
+        lines[j] = replace(
+            row,
+            text=f"{row.text} {line.text}",
+            top=min(row.top, line.top),
+            x1=line.x1,
+            bottom=max(row.bottom, line.bottom),
+            bold=row.bold and line.bold,
+            cells=[],
         )
     dropped = {i for i, _ in late}
     return [line for k, line in enumerate(lines) if k not in dropped]

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
+from policyqa.ingest.readers.pdf_line_fixes import rejoin_rows, without_stray_markers
+
 _SURROGATE = re.compile("[\ud800-\udfff]")
 _WIDE = re.compile("[\ud800-\udfff\ue000-\uf8ff]")
 MARKER_CHARS = frozenset("0123456789*†‡§¶")
@@ -69,8 +71,6 @@ def read_page_lines(page: Any, textpage: Any) -> PageLines:
     """The lines of one page, in the order PDFium reads them (hold PDFIUM_LOCK while calling)."""
     import pypdfium2.raw as pdfium_c
 
-    from policyqa.ingest.readers.pdf_line_fixes import rejoin_rows, without_stray_markers
-
     left, bottom, right, top = page.get_bbox()
     rotation = page.get_rotation() % 360
     turned = rotation in (90, 270)
@@ -92,7 +92,7 @@ def read_page_lines(page: Any, textpage: Any) -> PageLines:
         line = _vertical_line(group) if vertical else _make_line(group, raw, pdfium_c)
         if line is not None:
             result.lines.append(line)
-    result.lines = rejoin_rows(without_stray_markers(result.lines))
+    result.lines = rejoin_rows(without_stray_markers(result.lines, MARKER_CHARS))
     return result
 
 

@@ -12,9 +12,9 @@ import faiss
 import numpy as np
 import pytest
 
+from policyqa.build.doctor import Problem, check_index
 from policyqa.cli import main as cli_main
-from policyqa.index.doctor import Problem, check_index
-from policyqa.index.faiss_sqlite.generation import CURRENT, DATABASE, VECTORS
+from policyqa.index.faiss_sqlite.files import CURRENT, DATABASE, VECTORS
 
 Tamper = Callable[[Path], None]
 

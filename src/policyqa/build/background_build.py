@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from policyqa import errors
+from policyqa.build.sync import BuildReport
 from policyqa.errors import PolicyQAError
-from policyqa.index.sync import BuildReport
 from policyqa.ingest.documents import Skipped
 
 # The libraries' own thread-count knobs: a pool sized to the whole machine would only queue on the pinned cores.
@@ -83,7 +83,7 @@ class BuildProcess:
             env.update({name: str(self.priority.cpus) for name in THREAD_VARIABLES})
             env["TOKENIZERS_PARALLELISM"] = "false"
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "policyqa.index.background_build", json.dumps(request)],
+            [sys.executable, "-m", "policyqa.build.background_build", json.dumps(request)],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -142,7 +142,7 @@ def _result(out: str, returncode: int, log_lines: list[str]) -> BuildReport:
 
 
 def _build_in_this_thread(request: dict[str, Any], nice: int, log: Callable[[str], None]) -> BuildReport:
-    from policyqa.index.sync import build_index
+    from policyqa.build.sync import build_index
 
     thread = threading.get_native_id()
     before = os.getpriority(os.PRIO_PROCESS, thread)
@@ -184,14 +184,14 @@ def _end_with_parent(parent: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """The child: `python -m policyqa.index.background_build '{"corpus": …, "index": …, "model": …, "nice": …,
+    """The child: `python -m policyqa.build.background_build '{"corpus": …, "index": …, "model": …, "nice": …,
     "cpus": …}'`; the last line on stdout is {"report": …} or {"error": "…"}."""
     request = json.loads(argv[0])
     _lower_priority(int(request.get("nice", 0)), int(request.get("cpus", 0)))
     if request.get("parent"):
         threading.Thread(target=_end_with_parent, args=(int(request["parent"]),), daemon=True).start()
     try:
-        from policyqa.index.sync import build_index
+        from policyqa.build.sync import build_index
 
         report = build_index(
             request["corpus"],

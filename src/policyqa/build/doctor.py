@@ -3,7 +3,7 @@
 The store checks itself (for FAISS+SQLite: checksums, SQLite pages, vector and row ids, BM25 rows, chunk offsets,
 sentence vectors; index/faiss_sqlite/checks.py); the doctor adds what holds for every store: the manifest's model
 is the configured one, a sample of chunk vectors is what the model makes of their text and, with the corpus, a
-sample of stored texts is what their unchanged source files read as (index/content_checks.py: edits made
+sample of stored texts is what their unchanged source files read as (build/content_checks.py: edits made
 consistently inside the index pass every internal check), and (as an "info" note) whether the index is stale.
 """
 
@@ -13,8 +13,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from policyqa.build.content_checks import text_problems, vector_problems
 from policyqa.errors import PolicyQAError
-from policyqa.index.content_checks import text_problems, vector_problems
 from policyqa.index.problems import UPDATE, Problem
 from policyqa.index.store import IndexReader, Store, open_store
 
@@ -90,8 +90,8 @@ def staleness_notes(
     chunking: ChunkSettings | None = None,
     scanned: tuple[list[CorpusFile], list[Skipped]] | None = None,
 ) -> list[Problem]:
+    from policyqa.build.sync import build_settings, plan_sync
     from policyqa.embed.embedder import Embedder
-    from policyqa.index.sync import build_settings, plan_sync
     from policyqa.ingest.chunking import ChunkSettings
 
     scanned = scanned or scan(corpus_dir)

@@ -13,8 +13,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from policyqa.index.background_build import BuildFailedError, BuildPriority, BuildProcess
-from policyqa.index.sync import BuildReport
+from policyqa.build.background_build import BuildFailedError, BuildPriority, BuildProcess
+from policyqa.build.sync import BuildReport
 
 State = Literal["idle", "changed", "building", "stopped"]
 Log = Callable[[str], None]

@@ -15,9 +15,9 @@ import pytest
 import ray
 
 from policyqa import build_index
+from policyqa.build.ray_ingest import ingest_on_ray
 from policyqa.embed.embedder import Embedder
 from policyqa.errors import PolicyQAError
-from policyqa.index.ray_ingest import ingest_on_ray
 from policyqa.index.store import open_store
 from policyqa.ingest.chunking import ChunkSettings
 from policyqa.ingest.documents import CorpusFile, scan_corpus

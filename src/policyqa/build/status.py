@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
+from policyqa.build.sync import build_settings, plan_sync
 from policyqa.embed.embedder import Embedder, backend_of, precision_of
 from policyqa.errors import IndexNotFoundError
 from policyqa.index.store import Store, open_store
-from policyqa.index.sync import build_settings, plan_sync
 from policyqa.ingest.chunking import ChunkSettings
 from policyqa.ingest.documents import scan_corpus
-from policyqa.search import rerank
-
-
-def second_stage() -> str:
-    """Whether search/ask re-score with the second-stage model by default, and whether it is installed."""
-    from policyqa.api import DEFAULT_RERANK, RERANK_ENV
-
-    if not rerank.available():
-        return f"not installed ({rerank.INSTALL_HINT})"
-    setting = os.environ.get(RERANK_ENV) or DEFAULT_RERANK
-    if setting == "off":
-        return f"{rerank.MODEL_NAME} installed, not used by default (--rerank on, or {RERANK_ENV}=auto)"
-    return f"{rerank.MODEL_NAME} ({RERANK_ENV}={setting})"
 
 
 def index_status(
@@ -33,7 +19,9 @@ def index_status(
     *,
     model: str | Path | None = None,
     chunking: ChunkSettings | None = None,
+    second_stage: str | None = None,
 ) -> dict[str, Any]:
+    """`second_stage`: what re-scores results by default, as the caller (the CLI) says it; shown as it is."""
     try:
         generation = open_store(index_dir).open_current()
     except IndexNotFoundError:
@@ -54,7 +42,7 @@ def index_status(
             "precision": precision_of(generation.manifest),
             "built_at": generation.manifest.get("built_at"),
             "chunks": len(generation),
-            "second_stage": second_stage(),
+            "second_stage": second_stage,
             "documents": [d.__dict__ for d in documents],
             "stale": {
                 "is_stale": plan.is_stale,

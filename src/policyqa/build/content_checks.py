@@ -29,8 +29,8 @@ MIN_COSINE = 0.98  # the same text embedded again (bf16 or f32, batch or not) st
 
 def text_problems(reader: IndexReader, files: list[CorpusFile]) -> list[Problem]:
     """Stored texts that are not what reading their unchanged source file gives."""
+    from policyqa.build.sync import READING
     from policyqa.errors import DocumentError
-    from policyqa.index.sync import READING
     from policyqa.ingest.documents import read_document
 
     if reader.manifest.get("reading") != READING:

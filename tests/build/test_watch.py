@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from policyqa import open_index
-from policyqa.index.background_build import BuildPriority, BuildProcess
+from policyqa.build.background_build import BuildPriority, BuildProcess
+from policyqa.build.watch import CorpusWatcher, WatchSettings
 from policyqa.index.store import open_store
-from policyqa.index.watch import CorpusWatcher, WatchSettings
 from tests.conftest import BUNDLED_DOC
 from tests.filemakers import make_pdf
 
@@ -175,7 +175,7 @@ def test_a_build_whose_server_is_killed_outright_stops_itself(corpus: Path, inde
     (corpus / "long.txt").write_text("Long policy.\n\n" + "Records are kept for audit purposes. " * 8000)
     server = (  # a stand-in for a server: it starts a build, says the build's pid, and is then killed with SIGKILL
         "import sys, threading, time\n"
-        "from policyqa.index.background_build import BuildProcess\n"
+        "from policyqa.build.background_build import BuildProcess\n"
         "build = BuildProcess(sys.argv[1], sys.argv[2])\n"
         "threading.Thread(target=build.run, daemon=True).start()\n"
         "while build._proc is None: time.sleep(0.05)\n"

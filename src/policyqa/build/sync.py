@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from policyqa.build.reuse import reuse_from
 from policyqa.embed.documents import EmbedResult, Reuse, embed_documents
 from policyqa.embed.embedder import Backend, Embedder
 from policyqa.embed.late_chunking import BEFORE as SENTENCES_BEFORE
@@ -16,7 +17,6 @@ from policyqa.embed.late_chunking import DEFAULT_SENTENCE_VECTORS, SentenceVecto
 from policyqa.embed.openvino_backend import Precision
 from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, IndexNotFoundError
 from policyqa.index.records import FORMAT_VERSION
-from policyqa.index.reuse import reuse_from
 from policyqa.index.store import IndexReader, Store, open_store
 from policyqa.ingest.chunking import Chunker, ChunkSettings
 from policyqa.ingest.documents import CorpusFile, Document, Skipped, scan_corpus
@@ -201,7 +201,7 @@ def build_index(
     embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision)
     embedder.require_backend()
     if ray is not None:  # fail before anything is locked or scanned
-        from policyqa.index.ray_ingest import require_ray
+        from policyqa.build.ray_ingest import require_ray
 
         require_ray()
     chunking = chunking or ChunkSettings()
@@ -287,7 +287,7 @@ def _prepare_and_embed(
 ) -> tuple[EmbedResult, list[Skipped]]:
     """Read, chunk and embed the files to (re)index, here or on Ray; the files that could not be read, with why."""
     if ray is not None:
-        from policyqa.index.ray_ingest import ingest_on_ray
+        from policyqa.build.ray_ingest import ingest_on_ray
 
         return ingest_on_ray(files, embedder, chunking, mode, reuse, ray, progress=bool(progress), say=say)
     chunker = Chunker(embedder.token_counter, embedder.window_tokens, chunking)
