@@ -8,17 +8,9 @@ the answer is `refused`. Every reason line states only facts of the quote.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import replace
-
-import numpy as np
-
-from policyqa.answer.compose import LIMITS, REFUSAL_TEXT, UNSURE_TEXT, Analysis, Limits, Window, analyse
+from policyqa.answer.compose import LIMITS, REFUSAL_TEXT, UNSURE_TEXT, Analysis, Limits, Window
 from policyqa.answer.grounding import TYPE_WORDS
 from policyqa.answer.types import Answer, AnswerState, Citation
-from policyqa.index.store import IndexReader
-from policyqa.search.retrieval import Hit
 
 MAX_SENTENCES = 3
 FOLLOW_MARGIN = 0.15  # further quotes must be at least this probable relative to the best (P_best - margin)
@@ -148,19 +140,6 @@ def _quotes(analysis: Analysis, answered: list[Window], answer_at: float) -> lis
 
 def _overlaps(a: Window, b: Window) -> bool:
     return a.hit.doc_id == b.hit.doc_id and a.start < b.end and b.start < a.end
-
-
-def compose_answer(
-    question: str,
-    question_vector: np.ndarray,
-    hits: list[Hit],
-    generation: IndexReader,
-    encode: Callable[[list[str]], np.ndarray],
-    limits: Limits = LIMITS,
-) -> Answer:
-    started = time.perf_counter()
-    answer = decide(analyse(question, question_vector, hits, generation, encode), limits)
-    return replace(answer, seconds=time.perf_counter() - started)
 
 
 def _citation(marker: int, window: Window) -> Citation:

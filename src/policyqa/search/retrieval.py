@@ -197,12 +197,6 @@ def diversify(generation: IndexReader, query_vector: np.ndarray, hits: list[Hit]
     return [replace(hits[j], rank=rank) for rank, j in enumerate(order, 1)]
 
 
-def dense_search(
-    generation: IndexReader, query_vector: np.ndarray, k: int, doc_ids: list[str] | None = None
-) -> list[Hit]:
-    return retrieve(generation, "", query_vector, k, doc_ids, mode="dense")
-
-
 def to_hit(record: ChunkRecord, score: float, rank: int, held: tuple[int, ...] = ()) -> Hit:
     return Hit(
         text=record.text,
