@@ -1,7 +1,7 @@
 """Answer quality, refusals, `ask` vs `search` latency and build time: today's code and this one, in one run.
 
     .venv/bin/python benchmarks/answer_quality.py ../shared/eval/policyqa/dev.json \
-        --baseline-src /tmp/policyqa-base/src      # a checkout of the commit to compare with (optional)
+        --baseline-src ../policyqa-base/src      # a checkout of the commit to compare with (optional)
     .venv/bin/python benchmarks/answer_quality.py ../shared/eval/policyqa/dev.json \
         --calibrate                                 # choose the refusal limits on one half, report on the other
 

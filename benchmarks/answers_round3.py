@@ -14,6 +14,7 @@ import argparse
 import json
 import statistics
 import sys
+import tempfile
 import time
 from collections import Counter
 from pathlib import Path
@@ -47,7 +48,7 @@ def states(name: str, idx, rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--policyqa", type=Path, help="PolicyQA dev.json (needed unless --latency-only)")
-    parser.add_argument("--indexes", type=Path, default=Path("/tmp/pqa_idx"))
+    parser.add_argument("--indexes", type=Path, default=Path(tempfile.gettempdir()) / "pqa_idx")
     parser.add_argument("--latency-only", action="store_true", help="only the timed ask/search comparison")
     args = parser.parse_args()
     from policyqa import open_index

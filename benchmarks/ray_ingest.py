@@ -4,7 +4,7 @@ backend and precision; each Ray build starts a new embed actor pool (the model l
 `policyqa build --ray`), on a Ray instance started once. Ray's start-up is timed apart, and one cold run
 (ray.init + build + shutdown, what the CLI pays) too.
 
-flock /work/coord/bench.lock .venv/bin/python benchmarks/ray_ingest.py /work/shared/eval/policyqa/dev.json
+.venv/bin/python benchmarks/ray_ingest.py ../shared/eval/policyqa/dev.json
 """
 
 from __future__ import annotations

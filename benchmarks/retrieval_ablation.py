@@ -1,6 +1,6 @@
 """Retrieval ideas on PolicyQA dev, each on and off, tuned and reported by 2-fold cross-validation over policies.
 
-    .venv/bin/python benchmarks/retrieval_ablation.py ../shared/eval/policyqa/dev.json [--cache /tmp/emb.npz]
+    .venv/bin/python benchmarks/retrieval_ablation.py ../shared/eval/policyqa/dev.json [--cache ../emb.npz]
 
 Folds: the 20 policies sorted by id, alternating (printed). Each row is one family of settings (matching unit,
 contextual headers, title field, pseudo-relevance feedback); its free numbers (dense weight, fusion depth, returned

@@ -25,6 +25,7 @@ import json
 import random
 import re
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -224,7 +225,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--policyqa", type=Path, default=None, help="PolicyQA dev.json: evaluated, never trained on")
-    parser.add_argument("--indexes", type=Path, default=Path("/tmp/pqa_idx"), help="where the indexes are built")
+    parser.add_argument(
+        "--indexes", type=Path, default=Path(tempfile.gettempdir()) / "pqa_idx", help="where the indexes are built"
+    )
     parser.add_argument("--model", choices=("logistic", "trees"), default="logistic")
     parser.add_argument("--by-type", choices=("yes", "no", "auto"), default="auto",
                         help="one answered limit for typed questions (number, date, name, place) and one for the rest")
