@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
 from policyqa.answer import export
-from policyqa.answer.scorer import close_match
+from policyqa.answer.scorer import any_close_match
 from policyqa.errors import BuildLockedError, PolicyQAError, QueryError
 
 from . import rest_models as m
@@ -85,8 +85,7 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
         hits = st.index.search(
             body.query, k=body.k, doc_ids=body.doc_ids, mode=body.mode, path=body.path, where=body.where, mmr=body.mmr
         )
-        close = any(h.score >= close_match() for h in hits)
-        return m.SearchResponse(hits=[m.HitOut.of(h) for h in hits], close_match=close)
+        return m.SearchResponse(hits=[m.HitOut.of(h) for h in hits], close_match=any_close_match(h.score for h in hits))
 
     generation_slots: list[Any] = []  # one anyio CapacityLimiter, made inside the event loop
 

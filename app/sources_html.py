@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from policyqa.answer.scorer import close_match
+from policyqa.answer.scorer import any_close_match, close_match
 from policyqa.answer.types import Answer, Citation
 from policyqa.search.followup import content_words
 from policyqa.search.pages import page_name
@@ -174,7 +174,7 @@ def hits_html(hits: list[Hit], query: str = "", place: Place | None = None) -> s
         return message_box("No passages found.", "info")
     terms = query_terms(query)
     head = f"{len(hits)} passage{'s' * (len(hits) != 1)}"
-    if max(h.score for h in hits) < close_match():
+    if not any_close_match(h.score for h in hits):
         head += f" — none is a close match (every P below {close_match():.2f})"
     shown: set[str] = set()
     items = []

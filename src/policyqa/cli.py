@@ -256,7 +256,7 @@ def cmd_build(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from policyqa.answer.scorer import close_match
+    from policyqa.answer.scorer import any_close_match, close_match
     from policyqa.api import open_index
 
     hits = open_index(args.index, model=args.model, rerank=args.rerank).search(
@@ -273,7 +273,8 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 0
     if not hits:
         print("no results")
-    elif (best := max(h.score for h in hits)) < close_match():
+    elif not any_close_match(h.score for h in hits):
+        best = max(h.score for h in hits)
         print(f"No passage is a close match (best P {best:.2f} < {close_match():.2f}); the nearest:")
     for hit in hits:
         where = _location(hit.doc_id, page_name(hit.page, hit.page_label), hit.start, hit.end)

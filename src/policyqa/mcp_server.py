@@ -109,13 +109,13 @@ def create_server(index: IndexSource, corpus_dir: Path | None = None) -> "MCPSer
     ) -> out.SearchResult:
         """Find the passages that best match a query, ranked, each with its document, page, section and exact
         character offsets. Scores are calibrated P(a close match); close_match is false when none is close."""
-        from policyqa.answer.scorer import close_match
+        from policyqa.answer.scorer import any_close_match
 
         with _as_tool_error():
             hits = index().search(query, k=k, doc_ids=doc_ids, mode=mode, path=path)
         passages = [out.Passage.of(h) for h in hits]
         return out.SearchResult(
-            query=query, passages=passages, close_match=any(p.score >= close_match() for p in passages)
+            query=query, passages=passages, close_match=any_close_match(p.score for p in passages)
         )
 
     @server.tool(annotations=reading)

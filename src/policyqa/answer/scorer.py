@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -93,3 +94,8 @@ def load_scorer(path: Path = MODEL_FILE) -> Scorer:
 def close_match() -> float:
     """The least P(a close match) of a search hit that reads as one."""
     return load_scorer().close_match
+
+
+def any_close_match(scores: Iterable[float]) -> bool:
+    """Whether some hit reads as a close match (what search says when none does)."""
+    return any(score >= close_match() for score in scores)
