@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from policyqa.answer.compare import CompareRow
+from policyqa.answer.compose import REFUSAL_TEXT, UNSURE_TEXT
 from policyqa.answer.types import Answer, Citation
 
 FORMATS = ("markdown", "csv", "json")
@@ -124,12 +125,12 @@ def reference_list(references: list[Reference], context: ExportContext) -> list[
 def _answer_section(answer: Answer, numbers: dict[tuple[str, int, int], Reference], level: str) -> list[str]:
     lines = [f"{level} {escape(answer.question)}", "", f"**{answer.state.capitalize()}**: {escape(answer.reason)}", ""]
     if answer.state == "unsure":
-        lines += ["The documents may not answer this; the closest evidence is:", ""]
+        lines += [UNSURE_TEXT, ""]
     for c in answer.citations:
         number = numbers[(c.doc_id, c.start, c.end)].number
         lines += [_quoted(c.quote, c.start, (c.answer_start, c.answer_end), number), ""]
     if not answer.citations:
-        lines += ["The corpus does not answer this question.", ""]
+        lines += [REFUSAL_TEXT, ""]
     return lines
 
 

@@ -19,7 +19,7 @@ from policyqa.errors import DocumentError, EmptyCorpusError, IndexFormatError, I
 from policyqa.index.records import FORMAT_VERSION
 from policyqa.index.store import IndexReader, Store, open_store
 from policyqa.ingest.chunking import Chunker, ChunkSettings
-from policyqa.ingest.documents import CorpusFile, Document, Skipped, scan_corpus
+from policyqa.ingest.documents import SUPPORTED_SUFFIXES, CorpusFile, Document, Skipped, scan_corpus
 from policyqa.ingest.prepare import PreparedDocument, prepare_document
 
 PROGRESS_MIN_CHUNKS = 64
@@ -241,7 +241,7 @@ def _write_generation(
     prepared = [item.prepared for item in embedded.documents]
     if len(plan.unchanged) + len(prepared) == 0:
         raise EmptyCorpusError(
-            "the corpus has no readable documents (supported: .txt .md .pdf .docx .html); "
+            f"the corpus has no readable documents (supported: {' '.join(SUPPORTED_SUFFIXES)}); "
             + ("the previous index was kept" if base else "nothing was indexed")
             + "".join(f"\n  skipped {s.path}: {s.reason}" for s in plan.skipped)
         )

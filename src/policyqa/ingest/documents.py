@@ -16,9 +16,10 @@ from pathlib import Path
 
 from policyqa.errors import DocumentError
 from policyqa.ingest.clean import clean_text
+from policyqa.ingest.readers import KIND_BY_SUFFIX
 from policyqa.ingest.titles import document_title, sane_title
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf", ".docx", ".html", ".htm")
+SUPPORTED_SUFFIXES = tuple(KIND_BY_SUFFIX)  # one list of file types: the readers' own
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_DEPTH = 64  # folder levels below the corpus root that are read; deeper ones are reported, not walked
 
