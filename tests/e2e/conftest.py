@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -120,3 +121,30 @@ def api_with_login(root: Path, bundled_index: Path, auth: tuple[str, str]) -> It
     with running_app(corpus, index, log, {"POLICYQA_AUTH": ":".join(auth)}) as running:
         yield Server(running.url.rstrip("/"), corpus, index, log)
     assert "Traceback" not in log.read_text(errors="replace")
+
+
+def login_api_fixtures(name: str, auth: tuple[str, str]) -> tuple[Any, Any]:
+    """A module's `api_server` (one server with a login for the whole module) and `api` (an httpx client of its
+    /api/v1 with that login): `api_server, api = login_api_fixtures("rest", AUTH)` at the top of a test module."""
+
+    @pytest.fixture(scope="module")
+    def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
+        with api_with_login(tmp_path_factory.mktemp(name), bundled_index, auth) as running:
+            yield running
+
+    @pytest.fixture
+    def api(api_server: Server) -> Iterator[Any]:
+        import httpx
+
+        with httpx.Client(base_url=f"{api_server.url}/api/v1", auth=auth, timeout=120) as client:
+            yield client
+
+    return api_server, api
+
+
+def error_of(response: Any, *statuses: int) -> str:
+    """The message of a REST error response whose status is one of `statuses`, checked to be well formed."""
+    assert response.status_code in statuses, response.text
+    body = response.json()
+    assert body["status"] == response.status_code and body["message"], body
+    return body["message"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import subprocess
 import sys
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -14,30 +13,14 @@ import pytest
 from policyqa_app.login_throttle import MAX_FAILURES
 
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
-from tests.e2e.conftest import Server, api_with_login, bundled_copy, running_app
+from tests.e2e.conftest import Server, bundled_copy, error_of, login_api_fixtures, running_app
 
 AUTH = ("api-user", "s3cret-pw")
 NEW_DOC = "rest_api_note.txt"
 NEW_TEXT = "Heliotrope Accord\n\nThe Heliotrope Accord on river water sharing was signed in Termez in 2019.\n"
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
-    with api_with_login(tmp_path_factory.mktemp("rest"), bundled_index, AUTH) as running:
-        yield running
-
-
-@pytest.fixture
-def api(api_server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{api_server.url}/api/v1", auth=AUTH, timeout=120) as client:
-        yield client
-
-
-def error_of(response: httpx.Response, status: int) -> str:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert body["status"] == status and body["message"]
-    return body["message"]
+api_server, api = login_api_fixtures("rest", AUTH)
 
 
 def test_every_route_needs_the_ui_credentials(tmp_path: Path, bundled_index: Path) -> None:

@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -14,22 +12,13 @@ import pytest
 from policyqa.answer.compare import MAX_QUESTIONS
 from policyqa.answer.verify import verify_export
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
-from tests.e2e.conftest import Server, api_with_login
+from tests.e2e.conftest import Server, login_api_fixtures
 
 AUTH = ("compare-user", "c0mpare-pw")
 UNSAID = "How long is CCTV footage kept?"
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
-    with api_with_login(tmp_path_factory.mktemp("rest_compare"), bundled_index, AUTH) as running:
-        yield running
-
-
-@pytest.fixture
-def api(api_server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{api_server.url}/api/v1", auth=AUTH, timeout=120) as client:
-        yield client
+api_server, api = login_api_fixtures("rest_compare", AUTH)
 
 
 def test_compare_returns_one_typed_row_per_question_and_document(api: httpx.Client, api_server: Server) -> None:

@@ -19,29 +19,13 @@ import pytest
 pytest.importorskip("gradio")
 
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC  # noqa: E402
-from tests.e2e.conftest import Server, api_with_login  # noqa: E402
+from tests.e2e.conftest import Server, error_of, login_api_fixtures  # noqa: E402
 
 AUTH = ("limits-user", "limits-pw")
 MB = 1024 * 1024
 
 
-@pytest.fixture(scope="module")
-def api_server(tmp_path_factory: pytest.TempPathFactory, bundled_index: Path) -> Iterator[Server]:
-    with api_with_login(tmp_path_factory.mktemp("rest-limits"), bundled_index, AUTH) as running:
-        yield running
-
-
-@pytest.fixture
-def api(api_server: Server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=f"{api_server.url}/api/v1", auth=AUTH, timeout=120) as client:
-        yield client
-
-
-def error_of(response: httpx.Response, *statuses: int) -> str:
-    assert response.status_code in statuses, response.text
-    body = response.json()
-    assert body["status"] == response.status_code and body["message"], body
-    return body["message"]
+api_server, api = login_api_fixtures("rest-limits", AUTH)
 
 
 # --- the server process's memory -------------------------------------------------------------------------------
