@@ -13,18 +13,8 @@ from policyqa.answer.compare import MAX_CELLS, MAX_QUESTIONS, CompareRow, compar
 from policyqa.answer.verify import verify_quote
 from policyqa.api import PolicyIndex
 from policyqa.errors import QueryError
-from tests.answer.three_policies import FACTS, POLICIES, QUESTION, SILENT, write_policies
+from tests.answer.three_policies import FACTS, OTHER, POLICIES, QUESTION, SILENT
 from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION
-
-OTHER = "Who handles complaints about the cameras?"
-
-
-@pytest.fixture(scope="module")
-def three(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PolicyIndex]:
-    root = tmp_path_factory.mktemp("three")
-    corpus = write_policies(root / "corpus")
-    build_index(corpus, root / "index")
-    return corpus, open_index(root / "index")
 
 
 def test_one_row_per_question_and_document_with_the_files_sha256(three: tuple[Path, PolicyIndex]) -> None:
@@ -99,8 +89,9 @@ def test_too_large_a_grid_is_refused_before_any_work(three: tuple[Path, PolicyIn
     vectors = index.encode_texts([QUESTION])
     questions = [QUESTION] * (MAX_CELLS // len(documents) + 1)
     with pytest.raises(QueryError, match="choose documents"):
-        compare_documents(index.generation, questions, np.repeat(vectors, len(questions), 0), documents,
-                          index.encode_texts)
+        compare_documents(
+            index.generation, questions, np.repeat(vectors, len(questions), 0), documents, index.encode_texts
+        )
 
 
 def test_answered_row_has_its_answer_words(bundled_index: Path) -> None:

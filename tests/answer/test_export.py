@@ -6,28 +6,17 @@ import csv
 import hashlib
 import io
 import json
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
-
-from policyqa import build_index, open_index
 from policyqa.answer import export
 from policyqa.answer.compare import CompareRow
 from policyqa.answer.verify import verify_export
 from policyqa.api import PolicyIndex
-from tests.answer.three_policies import QUESTION, SILENT, write_policies
+from tests.answer.three_policies import OTHER, QUESTION, SILENT
 
-OTHER = "Who handles complaints about the cameras?"
 REQUIRED = {"question", "doc_id", "title", "state", "quote", "answer", "page", "start", "end", "evidence", "sha256"}
-
-
-@pytest.fixture(scope="module")
-def three(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PolicyIndex]:
-    root = tmp_path_factory.mktemp("three_export")
-    corpus = write_policies(root / "corpus")
-    build_index(corpus, root / "index")
-    return corpus, open_index(root / "index")
 
 
 def test_context_from_the_index_manifest(three: tuple[Path, PolicyIndex]) -> None:
@@ -99,10 +88,9 @@ def test_answer_and_conversation_exports(three: tuple[Path, PolicyIndex], bundle
     assert table[0]["sha256"] == context.sha256[first.citations[0].doc_id]
 
 
-def test_verify_fails_when_the_file_or_the_offsets_change(tmp_path: Path) -> None:
-    corpus = write_policies(tmp_path / "corpus")
-    build_index(corpus, tmp_path / "index")
-    index = open_index(tmp_path / "index")
+def test_verify_fails_when_the_file_or_the_offsets_change(three: tuple[Path, PolicyIndex], tmp_path: Path) -> None:
+    corpus = shutil.copytree(three[0], tmp_path / "corpus")  # a copy: the shared index's files stay as built
+    index = three[1]
     data = json.loads(export.comparison_json(index.compare([QUESTION]), index.export_context()))
     assert all(r.ok for r in verify_export(data, corpus))
     moved = json.loads(json.dumps(data))
@@ -116,14 +104,17 @@ def test_verify_fails_when_the_file_or_the_offsets_change(tmp_path: Path) -> Non
 
 
 def _row(quote: str) -> CompareRow:
-    return CompareRow("Q?", "a.txt", "A *title*", "answered", quote, "", None, None, 0, len(quote), None, None, 0.95,
-                      "0" * 64, "reason")
+    return CompareRow(
+        question="Q?", doc_id="a.txt", title="A *title*", state="answered", quote=quote, answer="", page=None,
+        page_label=None, start=0, end=len(quote), answer_start=None, answer_end=None, evidence=0.95,
+        sha256="0" * 64, reason="reason",
+    )  # fmt: skip
 
 
 def test_csv_cells_are_not_spreadsheet_formulas_and_markdown_is_escaped() -> None:
     context = export.ExportContext("gen-1", "model", "2026-01-01T00:00:00Z")
-    text = export.comparison_csv([_row("=HYPERLINK(\"http://x\")\nsecond line")], context)
+    text = export.comparison_csv([_row('=HYPERLINK("http://x")\nsecond line')], context)
     record = next(csv.DictReader(io.StringIO(text)))
-    assert record["quote"] == "'=HYPERLINK(\"http://x\") second line" and len(text.splitlines()) == 2
+    assert record["quote"] == '\'=HYPERLINK("http://x") second line' and len(text.splitlines()) == 2
     markdown = export.comparison_markdown([_row("Fees *must* be paid <script>")], context)
     assert "> Fees \\*must\\* be paid \\<script\\> [1]" in markdown and "A \\*title\\*" in markdown

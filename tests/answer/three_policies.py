@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 QUESTION = "How long is CCTV footage kept?"
+OTHER = "Who handles complaints about the cameras?"
 FACTS = {"northfield_cctv_policy.txt": "31 days", "riverside_surveillance_policy.txt": "90 days"}
 SILENT = "hillside_data_policy.txt"
 
