@@ -14,9 +14,10 @@ import numpy as np
 
 from policyqa.answer.compare import COMPARE_K, CompareRow, check_questions, compare_documents
 from policyqa.answer.compose import LIMITS, Analysis, Limits, analyse, score_passages
+from policyqa.answer.conversation import ConversationTurn, next_turn
 from policyqa.answer.decision import decide
 from policyqa.answer.export import ExportContext
-from policyqa.answer.generate import LLMSettings, generate_answer
+from policyqa.answer.generate import LLMSettings, generate_answer, generate_stream
 from policyqa.answer.pages import with_quote_pages
 from policyqa.answer.types import Answer
 from policyqa.build.sync import build_index
@@ -198,6 +199,24 @@ class PolicyIndex:
         answer = replace(answer, seconds=time.perf_counter() - started)
         answered = answer.state in ("answered", "partial")  # "unsure" evidence is shown as it is, never rewritten
         return answer if llm is None or not answered else generate_answer(answer, llm, self.encode_texts)
+
+    def ask_followup(
+        self,
+        question: str,
+        previous: ConversationTurn | None = None,
+        k: int = 5,
+        doc_ids: list[str] | None = None,
+        *,
+        mode: Mode = "hybrid",
+    ) -> ConversationTurn:
+        """`ask` as the next turn of a conversation: a question that leans on `previous` ("and who chaired it?")
+        is searched with its subject, and also as asked; the answer with the stronger evidence is kept."""
+        return next_turn(lambda text: self.ask(text, k, doc_ids, mode=mode), question, previous)
+
+    def stream_generated(self, answer: Answer, llm: LLMSettings) -> Iterator[str | Answer]:
+        """`ask(llm=...)` as a stream, from the quoted `answer`: the generated text so far (str) as it arrives, then
+        the checked Answer (last, exactly once; the quoted one, saying why, when generation fails)."""
+        return generate_stream(answer, llm, self.encode_texts)
 
     def analyse(
         self,

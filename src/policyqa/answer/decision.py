@@ -40,6 +40,11 @@ def quote_facts(window: Window, expects: str | None) -> str:
     return "the quote " + ", ".join(bits[:-1]) + (" and " if len(bits) > 1 else "") + bits[-1] if bits else ""
 
 
+def answer_threshold(limits: Limits = LIMITS) -> float:
+    """The least P of an answered quote by default (a part expecting a typed answer may have its own)."""
+    return limits.resolved()[0]
+
+
 def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
     """The answer that `limits` give for this analysis."""
     _, close_at = limits.resolved()
@@ -73,6 +78,7 @@ def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
                 message,
                 state="unsure",
                 reason=reason,
+                note=analysis.note,
             )
         unseen = [n for e in parts for n in e.unseen_names]
         if unseen:
@@ -106,14 +112,15 @@ def decide(analysis: Analysis, limits: Limits = LIMITS) -> Answer:
     message = " ".join(filter(None, [analysis.note]))
     return Answer(
         analysis.question, text, False, citations, analysis.hits, citations[0].score, message, state=state,
-        reason=reason,
+        reason=reason, note=analysis.note,
     )
 
 
 def _refusal(analysis: Analysis, reason: str, confidence: float) -> Answer:
     message = " ".join(filter(None, [analysis.note, f"{REFUSAL_TEXT} {reason}" if reason != REFUSAL_TEXT else reason]))
     return Answer(
-        analysis.question, REFUSAL_TEXT, True, [], analysis.hits, confidence, message, state="refused", reason=reason
+        analysis.question, REFUSAL_TEXT, True, [], analysis.hits, confidence, message, state="refused", reason=reason,
+        note=analysis.note,
     )
 
 

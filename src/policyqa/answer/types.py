@@ -60,7 +60,7 @@ class Answer:
     citations: list[Citation]
     passages: list[Hit]  # what was read, each scored by P(a close match); on refusal the "nearest material"
     confidence: float  # P(the first quote answers), or of the closest evidence when unsure or refused
-    message: str = ""  # why it refused, or a note for the reader
+    message: str = ""  # `note`, and on a refusal REFUSAL_TEXT and `reason` after it, in one string (older callers)
     seconds: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
     # "partial": some parts of the question are answered, others not; "unsure": the closest evidence is quoted but
@@ -68,6 +68,7 @@ class Answer:
     state: AnswerState = "answered"
     reason: str = ""  # one line the reader can check, e.g. "No passage mentions 'Putin'."
     generated: GeneratedAnswer | None = None  # set when a language model was asked (policyqa.answer.generate)
+    note: str = ""  # for the reader beside the answer, e.g. that the question is not in a script the model reads
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -8,7 +8,7 @@ from typing import TypedDict
 
 import numpy as np
 
-from policyqa.ingest.documents import Document, Heading
+from policyqa.ingest.documents import Document, Heading, heading_path
 
 # Of what an index holds, in any store. 2: a BM25 index beside the vectors; 3: sentence vectors for `ask`;
 # 4: each document's layout (printed page labels, footnote ranges, pages read by OCR, reading notes).
@@ -67,6 +67,26 @@ class StoredDocument:
     ocr_pages: tuple[int, ...] = ()
     notes: tuple[str, ...] = ()
     metadata: tuple[tuple[str, str], ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page (the PDF's own numbering) holding `offset`; None for a document without pages."""
+        return PageMap(self.page_starts).page_at(offset)
+
+    def page_bounds(self, page: int) -> tuple[int, int]:
+        """[start, end) of `page` in `text`: the page's text is text[start:end] (a page ends where the next starts,
+        the last at the end of the text)."""
+        if not 1 <= page <= len(self.page_starts):
+            raise ValueError(f"{self.doc_id} has no page {page} (it has {len(self.page_starts)})")
+        end = self.page_starts[page] if page < len(self.page_starts) else len(self.text)
+        return self.page_starts[page - 1], end
+
+    def page_label(self, page: int | None) -> str | None:
+        """The printed label of `page` where it differs from the page index ("iii", "A-4")."""
+        return PageMap(self.page_starts, self.page_labels).label(page)
+
+    def heading_path(self, offset: int) -> list[str]:
+        """The section headings enclosing `offset`, outermost first (a breadcrumb)."""
+        return heading_path(self.headings, offset)
 
 
 @dataclass(frozen=True)
