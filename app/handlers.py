@@ -9,7 +9,7 @@ from typing import Any
 
 import gradio as gr
 
-from policyqa import PolicyQAError
+from policyqa import PolicyQAError, render_page
 from policyqa.answer.compose import LIMITS
 from policyqa.answer.generate import generate_stream
 from policyqa.build.status import index_status
@@ -23,7 +23,6 @@ from policyqa.search.retrieval import MAX_QUERY_CHARS, MODES, Mode
 from . import formatting as fmt
 from .corpus_files import CorpusFileError, add_uploads, corpus_file_ids, delete_document, remove_uploaded
 from .generated_html import StreamFrame, generated_answer_html, streaming_html
-from .pdf_page import render_page
 from .sources_html import Place, hits_html, sources_html, sources_label
 from .state import AppState
 

@@ -1,7 +1,77 @@
 """policyqa: semantic search and extractive question answering with verbatim citations."""
 
+from policyqa.answer.compare import MAX_QUESTIONS, CompareRow
+from policyqa.answer.conversation import ConversationTurn
+from policyqa.answer.decision import answer_threshold
+from policyqa.answer.export import (
+    answer_json,
+    answer_markdown,
+    answers_csv,
+    comparison_csv,
+    comparison_json,
+    comparison_markdown,
+    conversation_json,
+    conversation_markdown,
+)
+from policyqa.answer.generate import LLMSettings
+from policyqa.answer.page_image import render_page
+from policyqa.answer.scorer import any_close_match, close_match
+from policyqa.answer.types import Answer, Citation, GeneratedAnswer
 from policyqa.api import PolicyIndex, build_index, open_index
+from policyqa.build.background_build import BuildPriority, BuildProcess
+from policyqa.build.status import DocumentRow, IndexStatus, corpus_document_ids, read_index_status
+from policyqa.build.sync import BuildReport
+from policyqa.build.watch import WatchStatus
 from policyqa.errors import PolicyQAError
+from policyqa.index.records import StoredDocument
+from policyqa.index.store import Store, open_store
+from policyqa.ingest.documents import SUPPORTED_SUFFIXES
+from policyqa.search.followup import content_words
+from policyqa.search.pages import page_name
+from policyqa.search.retrieval import MAX_K, MAX_QUERY_CHARS, MODES, Hit, Mode
 
-__all__ = ["PolicyIndex", "PolicyQAError", "build_index", "open_index"]
+__all__ = [
+    "MAX_K",
+    "MAX_QUERY_CHARS",
+    "MAX_QUESTIONS",
+    "MODES",
+    "SUPPORTED_SUFFIXES",
+    "Answer",
+    "BuildPriority",
+    "BuildProcess",
+    "BuildReport",
+    "Citation",
+    "CompareRow",
+    "ConversationTurn",
+    "DocumentRow",
+    "GeneratedAnswer",
+    "Hit",
+    "IndexStatus",
+    "LLMSettings",
+    "Mode",
+    "PolicyIndex",
+    "PolicyQAError",
+    "Store",
+    "StoredDocument",
+    "WatchStatus",
+    "answer_json",
+    "answer_markdown",
+    "answer_threshold",
+    "answers_csv",
+    "any_close_match",
+    "build_index",
+    "close_match",
+    "comparison_csv",
+    "comparison_json",
+    "comparison_markdown",
+    "content_words",
+    "conversation_json",
+    "conversation_markdown",
+    "corpus_document_ids",
+    "open_index",
+    "open_store",
+    "page_name",
+    "read_index_status",
+    "render_page",
+]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""A cited PDF page as an image (pypdfium2), the quote's boxes marked, to show beside its text in the document view.
+"""A cited PDF page as an image (pypdfium2), the quote's boxes marked, for an interface to show beside its text.
 
 The quote is found on the page by its letters and digits alone (case folded, ligatures spelt out), so the stored
 text's cleaning (joined hyphens, dropped headers and footers, folded spaces) does not stop the match. A page without a

@@ -7,8 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from policyqa_app.pdf_page import MAX_HEIGHT_PX, MAX_PIXELS, locate, render_page
-
+from policyqa.answer.page_image import MAX_HEIGHT_PX, MAX_PIXELS, locate, render_page
 from tests.filemakers import make_pdf
 
 
@@ -46,7 +45,7 @@ def test_a_hostile_tall_page_is_scaled_to_fit(tmp_path: Path) -> None:
     read as VmHWM: a child's ru_maxrss starts from its parent's (the test process, with the model loaded)."""
     path = make_pdf(tmp_path / "tall.pdf", ["x"], size=(6, 14400))
     code = (
-        "import re, sys, time; from pathlib import Path; from policyqa_app.pdf_page import render_page; "
+        "import re, sys, time; from pathlib import Path; from policyqa.answer.page_image import render_page; "
         "t = time.perf_counter(); shown = render_page(Path(sys.argv[1]), 1); "
         "peak = int(re.search(r'VmHWM:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) // 1024; "
         "print(shown.image.width, shown.image.height, time.perf_counter() - t, peak); print(shown.note)"
