@@ -160,3 +160,36 @@ def test_sections_of_benchmarks_md_named_in_a_doc_exist(doc: str) -> None:
     headings = re.findall(r"^#{2,6} (.+)$", (REPO / "BENCHMARKS.md").read_text(encoding="utf-8"), flags=re.M)
     missing = [name for name in named if not any(h.startswith(name) for h in headings)]
     assert not missing, f"{doc} names sections BENCHMARKS.md does not have: {missing}"
+
+
+def _section_names(text: str, doc: str) -> list[str]:
+    """The section titles quoted after `doc, "…"` in `text`, comment markers and line breaks folded away."""
+    folded = " ".join(re.sub(r"^\s*(?:#|//|\*)\s?", "", line) for line in text.splitlines()).split()
+    return re.findall(re.escape(doc) + r',? "([^"]+)"', " ".join(folded))
+
+
+def _headings(doc: Path) -> list[str]:
+    return re.findall(r"^#{2,6} (.+)$", doc.read_text(encoding="utf-8"), flags=re.M)
+
+
+def test_section_names_in_the_code_exist() -> None:
+    """Comments and docstrings that point a reader at a section name one that exists today."""
+    targets = {"BENCHMARKS.md": REPO / "BENCHMARKS.md", "benchmarks-history.md": REPO / "docs/benchmarks-history.md"}
+    missing = []
+    for folder in ("src", "app", "tests", "benchmarks"):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            if path == Path(__file__):
+                continue  # its own examples
+            text = path.read_text(encoding="utf-8")
+            for doc, target in targets.items():
+                headings = _headings(target)
+                for name in _section_names(text, doc):
+                    if not any(h.startswith(name) for h in headings):
+                        missing.append(f"{path.relative_to(REPO)}: {doc}, \"{name}\"")
+    assert not missing, "sections that do not exist: " + "; ".join(missing)
+
+
+def test_a_section_name_split_over_comment_lines_is_read_whole() -> None:
+    text = '# as measured (BENCHMARKS.md, "Retrieval\n#     quality"), and (docs/benchmarks-history.md, "Gone")'
+    assert _section_names(text, "BENCHMARKS.md") == ["Retrieval quality"]
+    assert _section_names(text, "benchmarks-history.md") == ["Gone"]

@@ -69,7 +69,8 @@ def test_answerable_questions_are_answered_with_the_expected_text(answers: dict)
         for q in ANSWERABLE
         if answers[q["question"]].state != "refused" and fold(q["answer"]) in fold(answers[q["question"]].text)
     ]
-    # Measured 60/62 with the calibrated limits (BENCHMARKS.md, "Answers users can trust"); below 58 is a regression.
+    # Measured 60/62 with the calibrated limits (benchmarks-history.md, "Answers users can trust");
+    # below 58 is a regression.
     assert len(correct) >= 58, sorted(set(q["question"] for q in ANSWERABLE) - set(correct))
 
 

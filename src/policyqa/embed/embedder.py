@@ -3,7 +3,8 @@
 Backends (recorded in the index manifest as part of the model identity, so switching forces a rebuild):
 - "openvino", the default: the transformer exported once to OpenVINO IR (fp32), then run without torch, in the
   recorded `precision`: f32 gives torch's vectors (max difference 3e-7 on PolicyQA); bf16, what "auto" picks on CPUs
-  with native bf16, is ~1.7x faster there with vectors at cosine ≥ 0.9999 of torch's (BENCHMARKS.md, "Precision").
+  with native bf16, is ~1.7x faster there with vectors at cosine ≥ 0.9999 of torch's
+  (BENCHMARKS.md, "Embedding backends").
 - "torch": sentence-transformers (the default when the openvino package is missing). Query-time encoding in a
   process that has not loaded torch uses numpy_bert, which reproduces the torch vectors to float32 rounding
   without the multi-second torch import.
@@ -88,7 +89,7 @@ def precision_of(manifest: dict[str, Any] | None) -> str | None:
 
 def same_model(built_with: Any, configured: dict[str, Any]) -> bool:
     """Whether queries embedded by `configured` can search vectors built by `built_with`. Precision may differ: an
-    f32 query against a bf16 index (or the reverse) finds the same passages (BENCHMARKS.md, "Precision"), and a
+    f32 query against a bf16 index (or the reverse) finds the same passages (BENCHMARKS.md, "Embedding backends"), and a
     bf16 index must stay searchable on a CPU without bf16. A build still re-embeds everything on a change."""
     if not isinstance(built_with, dict):
         return False

@@ -23,8 +23,8 @@ class ChunkSettings:
     its neighbours to a passage of up to `passage_chars` characters (policyqa.search.passages). By 2-fold
     cross-validation over the PolicyQA dev policies it raised hit@5 from 0.663 to 0.707 against 200-token chunks with
     40 overlap shown as matched (the default before), at about the same hit within 1,500 characters (0.424 → 0.416),
-    with answers and refusals as good (BENCHMARKS.md, "Retrieval, third round"). `passage_chars=0` shows chunks as
-    matched."""
+    with answers and refusals as good (benchmarks-history.md, "Retrieval, third round"). `passage_chars=0` shows
+    chunks as matched."""
 
     chunk_tokens: int = 64
     overlap_tokens: int = 0

@@ -10,7 +10,7 @@ are the matched ones. The passage is an exact slice of the document text, so off
 as for a chunk. A passage does not grow into one already shown for a better match, and a match inside a shown
 passage is not shown again: results are distinct passages. Each passage carries its best sentence's cosine (the
 evidence `retrieve` orders passages by, beside the fused score). Chosen by 2-fold cross-validation over the PolicyQA
-dev policies (benchmarks/passage_ablation.py; BENCHMARKS.md, "Retrieval, fourth round").
+dev policies (benchmarks/passage_ablation.py; benchmarks-history.md, "Retrieval, fourth round").
 """
 
 from __future__ import annotations
