@@ -319,7 +319,8 @@ def open_index(
     $POLICYQA_BACKEND, else the one the index was built with (queries must be embedded the same way). `precision`
     (openvino) defaults to $POLICYQA_PRECISION, else the index's; one this CPU cannot run falls back to f32, which
     finds the same passages (BENCHMARKS.md, "Embedding backends"). `store` names another store than the
-    folder `index_dir`: `milvus:///path/file.db` (milvus-lite) or `http(s)://host:19530` (a Milvus server; docs/scale-out.md)."""
+    folder `index_dir`: `milvus:///path/file.db` (milvus-lite) or `http(s)://host:19530` (a Milvus server;
+    docs/scale-out.md)."""
     setting = rerank or os.environ.get(RERANK_ENV) or DEFAULT_RERANK
     opened = open_store(store if store is not None else index_dir)
     manifest = opened.current_manifest()
