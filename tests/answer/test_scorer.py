@@ -61,6 +61,19 @@ def test_unsure_quotes_the_closest_evidence_and_is_not_an_answer(index) -> None:
     assert (first.answer_start, first.answer_end) == (first.start, first.end)
 
 
+def test_unsure_shows_the_next_best_evidence_however_far_below_the_best(index) -> None:
+    # an answer adds quotes nearly as probable as its best; the closest evidence adds the next best whatever their P
+    # (on PolicyQA dev the quote that holds the answer is often the second or third)
+    unsure = index.ask(DOHA_QUESTION, limits=Limits(threshold=0.999, close=0.0))
+    scores = [c.score for c in unsure.citations]
+    assert unsure.state == "unsure" and len(scores) == 3 and scores == sorted(scores, reverse=True)
+    assert scores[1] < scores[0] - 0.15, scores
+    spans = [(c.doc_id, c.start, c.end) for c in unsure.citations]
+    assert all(a[0] != b[0] or a[2] <= b[1] or b[2] <= a[1] for i, a in enumerate(spans) for b in spans[i + 1 :])
+    answered = index.ask(DOHA_QUESTION)
+    assert answered.state == "answered" and all(c.score >= answered.confidence - 0.15 for c in answered.citations)
+
+
 def test_refusal_carries_a_probability_below_any_answer_and_search_agrees(index) -> None:
     answer_at, close_at = LIMITS.resolved()
     question = "What is the recipe for a chocolate cake?"
