@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from policyqa import build_index, open_index
 from policyqa.index.faiss_sqlite.generation import Generation
 from policyqa.ingest.chunking import ChunkSettings
+from policyqa.search.passages import FADE, FIRM_SHARE, REACH, sentence_run
 from policyqa.search.retrieval import MODES, passage_chars
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION
 
@@ -35,9 +37,9 @@ def test_passages_are_exact_distinct_slices_around_the_match(small_index: Path, 
         assert len(hits) == 8 or (mode == "bm25" and len(hits) >= 3)  # BM25 returns only chunks with a query word
         for hit in hits:
             assert hit.text == text[hit.start : hit.end]
-            assert hit.end - hit.start <= 600
+            assert hit.end - hit.start <= 600 * REACH
             matched = generation.chunk_records([hit.chunk_id])[hit.chunk_id]
-            assert hit.start <= matched.start and matched.end <= hit.end
+            assert hit.start < matched.end and matched.start < hit.end  # it holds the match's best sentence
         grown = [h for h in hits if h.end - h.start > 2 * max(len(r.text) for r in generation.iter_chunks()) // 3]
         assert grown, "passages should be larger than the small chunks they were matched on"
         spans = sorted((h.start, h.end) for h in hits)
@@ -95,3 +97,31 @@ def test_the_answer_reads_the_sentences_of_the_whole_passage(small_index: Path) 
         assert beyond  # a passage that is one long sentence holds nothing beyond it
     finally:
         generation.close()
+
+
+# Ten sentences of 100 characters each, back to back; passage size 1,000: firm 640, reach 1,800.
+STARTS = [100 * i for i in range(10)]
+ENDS = [100 * i + 100 for i in range(10)]
+
+
+def test_a_passage_starts_one_sentence_before_its_best_and_stops_where_the_evidence_fades() -> None:
+    evidence = np.full(10, 0.1)
+    evidence[3] = 1.0
+    lo, hi = sentence_run(STARTS, ENDS, evidence, 3, 1000)
+    assert lo == 2  # one sentence of lead-in, then on after the best
+    assert ENDS[hi] - STARTS[lo] >= 1000 * FIRM_SHARE and ENDS[hi - 1] - STARTS[lo] < 1000 * FIRM_SHARE
+
+
+def test_a_passage_runs_on_to_its_reach_while_the_evidence_holds() -> None:
+    evidence = np.full(10, 0.1)
+    evidence[2:] = 1.0
+    evidence[2 + 1] = 1.2
+    lo, hi = sentence_run(STARTS, ENDS, evidence, 3, 1000)
+    assert (lo, hi) == (2, 9)  # every sentence after the best keeps >= FADE of its evidence; it fits in the reach
+    evidence[9] = 1.2 * FADE * 0.9  # one that fades past the firm 640 characters: the passage stops before it
+    assert sentence_run(STARTS, ENDS, evidence, 3, 1000) == (2, 8)
+
+
+def test_without_evidence_a_passage_grows_to_its_size_after_the_match_first() -> None:
+    lo, hi = sentence_run(STARTS, ENDS, np.zeros(10), 8, 500)
+    assert (lo, hi) == (5, 9)  # the sentence before, what is left after, then before until 500 characters

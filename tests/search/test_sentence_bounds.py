@@ -51,7 +51,7 @@ def cut_sentences(index_dir: Path, asked: list[str]) -> tuple[int, list[str]]:
 
 def test_no_passage_of_the_bundled_corpus_cuts_a_sentence(bundled_index: Path) -> None:
     checked, bad = cut_sentences(bundled_index, questions(REPO / "eval" / "bundled_questions.jsonl"))
-    assert checked > 3000 and bad == [], bad[:5]
+    assert checked > 2500 and bad == [], bad[:5]  # passages reach further than before: fewer distinct ones
 
 
 @pytest.fixture(scope="module")

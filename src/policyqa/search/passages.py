@@ -1,20 +1,24 @@
-"""Small-to-big: a matched chunk grown into the passage a reader is shown, of whole sentences.
+"""Small-to-big: a matched chunk grown into the passage a reader is shown, of whole sentences, its first characters
+its most relevant ones.
 
-Chunks are small so that a match is precise; the passage around it gives the context. A passage is the sentences
-the matched chunk overlaps (the build's stored sentences, `policyqa.ingest.sentences.passage_sentences`), grown by
-whole sentences while it stays within `span_chars`: it starts and ends on sentence boundaries (a heading leads its
-section's first sentence, as the sentence splitter keeps them). It grows towards the side whose next sentence is
-nearer the question (cosine with the stored late-chunked sentence vectors; after, then before, without a question
-vector), and at most LEAD_CHARS before its first matched sentence while more fits after it, so its first characters
-are the matched ones. The passage is an exact slice of the document text, so offsets, pages and the highlight work
-as for a chunk. A passage does not grow into one already shown for a better match, and a match inside a shown
-passage is not shown again: results are distinct passages. Each passage carries its best sentence's cosine (the
-evidence `retrieve` orders passages by, beside the fused score). Chosen by 2-fold cross-validation over the PolicyQA
-dev policies (benchmarks/passage_ablation.py; benchmarks-history.md, "Retrieval, fourth round").
+Chunks are small so that a match is precise; the passage around it gives the context. Each stored sentence near the
+match (the build's sentences, `policyqa.ingest.sentences.passage_sentences`) has evidence: its cosine with the question
+(the stored late-chunked sentence vector) plus the IDF-weighted share of the question's terms it holds. A passage
+starts one sentence before the matched chunk's best sentence and runs on by whole sentences (before it only where
+nothing more fits after): always to FIRM_SHARE x `span_chars`, and on to REACH x `span_chars` only while the next
+sentence holds at least FADE of the best sentence's evidence. So a passage is short where the evidence sits in one
+place and longer where it is spread, and a reading budget that counts from the first character keeps what matters.
+Passages start and end on sentence boundaries (a heading leads its section's first sentence, as the sentence
+splitter keeps them) and are exact slices of the document text, so offsets, pages and the highlight work as for a
+chunk. A passage does not grow into one already shown for a better match, and a match inside a shown passage is not
+shown again: results are distinct passages. Each passage carries its best sentence's evidence (what `retrieve`
+orders passages by, beside the fused score). Chosen by 2-fold cross-validation over the PolicyQA dev policies
+(benchmarks/passage_ablation.py; BENCHMARKS.md, "Retrieval quality").
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
@@ -22,32 +26,62 @@ import numpy as np
 
 from policyqa.index.records import ChunkRecord
 from policyqa.index.store import IndexReader
+from policyqa.ingest.terms import stems
 
 MIN_NEIGHBOUR_CHARS = 40  # the farthest to look: a passage of span_chars holds at most span_chars / 40 chunks
 HEADING_CHARS = 100  # the longest line taken for a heading at a passage's end
 SENTENCE_CLOSERS = tuple(".!?;:…\"'”’)]")
-LEAD_CHARS = 300  # most text before the first matched sentence while more fits after it (folds chose 150 and 300)
+FIRM_SHARE = 0.64  # a passage always grows to this share of span_chars (700 of 1,100) ...
+REACH = 1.8  # ... and on to this multiple of it (1,980 of 1,100) while the sentences keep evidence:
+FADE = 0.6  # the next sentence's evidence is at least this share of the best one's
+TERM_WEIGHT = 1.0  # a sentence's evidence: cosine + this x the IDF-weighted share of the question's terms it holds
+_TOKEN = re.compile(r"(?u)\b\w\w+\b")  # as BM25 tokenises (bm25s' default pattern)
 
 
 @dataclass(frozen=True)
 class Passage:
     record: ChunkRecord  # the matched chunk's record widened to the passage (its id stays the match's)
     held: tuple[int, ...]  # ids of the chunks the passage overlaps, in document order
-    evidence: float  # the best cosine between the question and a sentence of the passage (0 without a vector)
+    evidence: float  # the best evidence (cosine + TERM_WEIGHT x term share) of a sentence of the passage
+
+
+class QueryTerms:
+    """The question's terms as BM25 stems with their IDF in the index; `share` is the IDF-weighted share of them a
+    text holds (0 for a question without a term the index weighs)."""
+
+    def __init__(self, generation: IndexReader, query: str):
+        words = list(dict.fromkeys(_TOKEN.findall(query.lower())))
+        weights = generation.idf(words) if words else []
+        self.weights: dict[str, float] = {}
+        for stem, (weight, _known) in zip(stems(words), weights, strict=True):
+            if weight > 0:
+                self.weights[stem] = max(weight, self.weights.get(stem, 0.0))
+        self.total = sum(self.weights.values())
+
+    def shares(self, texts: list[str]) -> np.ndarray:
+        if not self.total:
+            return np.zeros(len(texts))
+        found = [_TOKEN.findall(t.lower()) for t in texts]
+        unique = list({w for words in found for w in words})
+        stem_of = dict(zip(unique, stems(unique), strict=True))
+        held = [{stem_of[w] for w in words} for words in found]
+        return np.array([sum(w for t, w in self.weights.items() if t in h) for h in held]) / self.total
 
 
 class Sentences:
     """The stored sentences of chunks with their cosine to the question, read in bulk (one query for the first few
     candidates' neighbourhoods: a query per passage cost a third of the passage work) and kept for the search."""
 
-    def __init__(self, generation: IndexReader, query_vector: np.ndarray | None):
+    def __init__(self, generation: IndexReader, query_vector: np.ndarray | None, query: str = ""):
         self.generation, self.query_vector = generation, query_vector
+        self.terms = QueryTerms(generation, query) if query else None
         self.rows: dict[int, list[tuple[int, int, float]]] = {}
         self.windows: dict[int, list[ChunkRecord]] = {}
 
     def window(self, record: ChunkRecord, span_chars: int) -> list[ChunkRecord]:
+        """The chunks a passage grown from `record` may reach (REACH x `span_chars` either side)."""
         if record.id not in self.windows:
-            self.windows[record.id] = window(self.generation, record, span_chars)
+            self.windows[record.id] = window(self.generation, record, int(span_chars * REACH))
         return self.windows[record.id]
 
     def preload(self, records: Iterable[ChunkRecord], span_chars: int) -> None:
@@ -97,8 +131,9 @@ def grow(
     query_vector: np.ndarray | None = None,
     sentences: Sentences | None = None,
 ) -> Passage:
-    """`record` widened by whole sentences of its document, none of a shown passage, to at most `span_chars`
-    characters (a single longer sentence stays whole)."""
+    """`record` widened by whole sentences of its document, none of a shown passage, from one sentence before its
+    best sentence, to FIRM_SHARE..REACH x `span_chars` characters by the sentences' evidence (a single longer sentence
+    stays whole)."""
     sentences = sentences or Sentences(generation, query_vector)
     chunks = sentences.window(record, span_chars)
     rows = sentences.of(chunks)
@@ -107,15 +142,17 @@ def grow(
         return Passage(record, (record.id,), 0.0)
     rows, matched = free_run(rows, matched, [s for s in shown if s.doc_id == record.doc_id])
     starts, ends = [a for a, _, _ in rows], [b for _, b, _ in rows]
-    cos = np.array([c for _, _, c in rows])
-    lo, hi = sentence_run(starts, ends, cos, matched[0], matched[-1], span_chars)
-    start, end = starts[lo], ends[hi]
-    text = record.text if (start, end) == (record.start, record.end) else generation.document_slice(
-        record.doc_id, start, end
-    )
-    while hi > max(lo, matched[-1]) and heading_like(text[starts[hi] - start : ends[hi] - start]):
+    origin = starts[0]
+    text = generation.document_slice(record.doc_id, origin, ends[-1])
+    evidence = np.array([c for _, _, c in rows])
+    if sentences.terms is not None:
+        evidence = evidence + TERM_WEIGHT * sentences.terms.shares([text[a - origin : b - origin] for a, b, _ in rows])
+    best = max(matched, key=lambda i: evidence[i])
+    lo, hi = sentence_run(starts, ends, evidence, best, span_chars)
+    while hi > max(lo, best) and heading_like(text[starts[hi] - origin : ends[hi] - origin]):
         hi -= 1  # a heading leads its section: one left at the end would stand without its text
-    end, text = ends[hi], text[: ends[hi] - start]
+    start, end = starts[lo], ends[hi]
+    text = text[start - origin : end - origin]
     held = tuple(c.id for c in chunks if c.end > start and c.start < end)
     first = next(c for c in chunks if c.end > start)
     last = [c for c in chunks if c.start < end][-1]
@@ -123,7 +160,7 @@ def grow(
         record, start=start, end=end, page=first.page, page_end=last.page_end or first.page, heading=first.heading,
         text=text,
     )
-    return Passage(passage, held, float(cos[lo : hi + 1].max()))
+    return Passage(passage, held, float(evidence[lo : hi + 1].max()))
 
 
 def heading_like(sentence: str) -> bool:
@@ -133,24 +170,26 @@ def heading_like(sentence: str) -> bool:
 
 
 def sentence_run(
-    starts: list[int], ends: list[int], cos: np.ndarray, lo: int, hi: int, span_chars: int
+    starts: list[int], ends: list[int], evidence: np.ndarray, best: int, span_chars: int
 ) -> tuple[int, int]:
-    """First and last index of the passage's sentences: the matched run lo..hi (cut from its weaker end while it is
-    longer than `span_chars`), grown by contiguous sentences (`starts`/`ends` hold no gap a shown passage makes:
-    a step is allowed only onto the next sentence in text order) towards the question."""
-    while ends[hi] - starts[lo] > span_chars and lo < hi:
-        if cos[lo] < cos[hi]:
-            lo += 1
-        else:
-            hi -= 1
-    anchor = starts[lo]
+    """First and last index of the passage's sentences (`starts`/`ends` hold no gap a shown passage makes): the best
+    sentence and the one before it, grown after it (before it where nothing more fits after) to FIRM_SHARE x
+    `span_chars`, then on to REACH x `span_chars` while the next sentence holds FADE of the best one's evidence.
+    Without any evidence (no question vector, no term the index weighs) the passage grows to `span_chars`."""
+    top = float(evidence[best])
+    firm, reach = (int(span_chars * FIRM_SHARE), int(span_chars * REACH)) if top > 0 else (span_chars, span_chars)
+    lo = hi = best
+    if lo > 0 and ends[hi] - starts[lo - 1] <= reach:
+        lo -= 1  # the sentence before the best one often introduces it
     while True:
-        after = hi + 1 < len(starts) and ends[hi + 1] - starts[lo] <= span_chars
-        before = lo > 0 and ends[hi] - starts[lo - 1] <= span_chars
-        before = before and (anchor - starts[lo - 1] <= LEAD_CHARS or not after)
+        after = hi + 1 < len(starts) and ends[hi + 1] - starts[lo] <= reach
+        before = lo > 0 and ends[hi] - starts[lo - 1] <= reach
+        if ends[hi] - starts[lo] >= firm:
+            after = after and evidence[hi + 1] >= FADE * top
+            before = before and evidence[lo - 1] >= FADE * top
         if not (after or before):
             return lo, hi
-        if after and (not before or cos[hi + 1] >= cos[lo - 1]):
+        if after:
             hi += 1
         else:
             lo -= 1

@@ -144,7 +144,7 @@ def retrieve(
         sparse = generation.sparse_top(query, fusion_depth, allowed)
         ranked = fuse(dense, sparse)[:depth]
     if span_chars:
-        found = passages(generation, ranked, span_chars, wanted, query_vector)
+        found = passages(generation, ranked, span_chars, wanted, query_vector, query)
     else:
         records = generation.chunk_records(i for i, _ in ranked)
         found = [(records[i], score, (i,)) for i, score in ranked if i in records]
@@ -163,13 +163,14 @@ def passages(
     span_chars: int,
     k: int,
     query_vector: np.ndarray | None = None,
+    query: str = "",
 ) -> list[tuple[ChunkRecord, float, tuple[int, ...]]]:
     """The best k matches grown into distinct passages of whole sentences (a match inside a passage already shown is
     skipped), each with the ids of the chunks it holds, ordered by fused score and sentence evidence
     (SENTENCE_EVIDENCE_WEIGHT). Records are read a few candidates at a time (most candidates are only there in case
     matches fall into shown passages), the sentences of each passage's neighbourhood when it is grown."""
     shown: list[tuple[ChunkRecord, float, tuple[int, ...], float]] = []
-    sentences = Sentences(generation, query_vector)
+    sentences = Sentences(generation, query_vector, query)
     for batch in range(0, len(ranked), 2 * k):
         part = ranked[batch : batch + 2 * k]
         records = generation.chunk_records(i for i, _ in part)
