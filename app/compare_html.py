@@ -3,8 +3,7 @@ bold and a link into the document; a cell whose document does not answer says so
 
 from __future__ import annotations
 
-from policyqa.answer.compare import CompareRow
-from policyqa.search.pages import page_name
+from policyqa import CompareRow, page_name
 
 from .formatting import display_text, esc, is_markdown, message_box
 from .sources_html import view_button

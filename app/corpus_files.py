@@ -9,8 +9,8 @@ import shutil
 import unicodedata
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
+from policyqa import SUPPORTED_SUFFIXES
 from policyqa.errors import PolicyQAError
-from policyqa.ingest.documents import SUPPORTED_SUFFIXES, walk_corpus
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_FILES_PER_UPLOAD = 20
@@ -131,18 +131,6 @@ def delete_document(doc_id: str, corpus_dir: Path) -> Path:
 
 def _has_lone_surrogate(text: str) -> bool:
     return any("\ud800" <= c <= "\udfff" for c in text)
-
-
-def corpus_file_ids(corpus_dir: Path) -> list[str]:
-    """Document ids of the documents currently in the corpus folder (the scanner's walk: no dot-files, any depth;
-    supported types only, the ones delete_document accepts)."""
-    root = corpus_dir.resolve()
-    if not root.is_dir():
-        return []
-    paths, _ = walk_corpus(root)
-    return sorted(
-        p.relative_to(root).as_posix() for p in paths if p.suffix.lower() in SUPPORTED_SUFFIXES and p.is_file()
-    )
 
 
 def add_uploads(sources: list[str], corpus_dir: Path) -> list[tuple[bool, str]]:

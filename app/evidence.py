@@ -15,10 +15,18 @@ from typing import Any
 
 import gradio as gr
 
-from policyqa.answer import export
-from policyqa.answer.types import Answer
+from policyqa import (
+    answer_json,
+    answer_markdown,
+    answers_csv,
+    comparison_csv,
+    comparison_markdown,
+    conversation_json,
+    conversation_markdown,
+)
 from policyqa.errors import QueryError
 
+from .chat import ChatTurn
 from .compare_html import grid_html
 from .handlers import fail
 from .state import AppState
@@ -84,28 +92,28 @@ class EvidenceHandlers:
             index = self.state.index
             rows = index.compare(asked, list(doc_ids) if doc_ids else None)
             context = index.export_context()
-            csv_path = self.folder.write("policyqa-comparison", "csv", export.comparison_csv(rows, context))
-            md_path = self.folder.write("policyqa-comparison", "md", export.comparison_markdown(rows, context))
+            csv_path = self.folder.write("policyqa-comparison", "csv", comparison_csv(rows, context))
+            md_path = self.folder.write("policyqa-comparison", "md", comparison_markdown(rows, context))
             return grid_html(rows), _offer(csv_path), _offer(md_path)
         except Exception as exc:  # noqa: BLE001
             return fail(exc), _hidden(), _hidden()
 
     # --- export of the conversation -------------------------------------------------------------
-    def export_conversation(self, turns: list[dict[str, Any]] | None) -> tuple[Any, Any, Any]:
+    def export_conversation(self, turns: list[ChatTurn] | None) -> tuple[Any, Any, Any]:
         """(Markdown, CSV, JSON downloads) of the conversation's answers; hidden while there is none."""
-        answers: list[Answer] = [t["result"] for t in turns or [] if isinstance(t.get("result"), Answer)]
+        answers = [t.answer for t in turns or []]
         if not answers:
             return _hidden(), _hidden(), _hidden()
         try:
             context = self.state.index.export_context()
             if len(answers) == 1:
-                md, js = export.answer_markdown(answers[0], context), export.answer_json(answers[0], context)
+                md, js = answer_markdown(answers[0], context), answer_json(answers[0], context)
             else:
-                md, js = export.conversation_markdown(answers, context), export.conversation_json(answers, context)
+                md, js = conversation_markdown(answers, context), conversation_json(answers, context)
             stem = "policyqa-answer" if len(answers) == 1 else "policyqa-conversation"
             return (
                 _offer(self.folder.write(stem, "md", md)),
-                _offer(self.folder.write(stem, "csv", export.answers_csv(answers, context))),
+                _offer(self.folder.write(stem, "csv", answers_csv(answers, context))),
                 _offer(self.folder.write(stem, "json", js)),
             )
         except Exception as exc:  # noqa: BLE001 - the conversation stays; only its export is missing

@@ -7,8 +7,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from policyqa.answer.types import Answer, Citation
-from policyqa.ingest.readers.text import FRONT_MATTER
+from policyqa import Answer, Citation, IndexStatus
+
+from .chat import ChatTurn
 
 REFUSAL = "The corpus does not answer this question"
 PARTIAL = "Partly answered"
@@ -63,15 +64,14 @@ def answer_html(answer: Answer, turn: int = 0) -> str:
     state's reason."""
     state = answer_state(answer)
     if state == "refused":
-        reason = answer.reason or answer.message.removeprefix(REFUSAL).lstrip(". ")  # the heading already says it
+        reason = answer.reason  # the heading says that the corpus does not answer; the reason says why
         note = f"<p class='pqa-reason' data-state='refused'>{esc(reason)}</p>" if reason else ""
-        extra = answer.message.removeprefix(REFUSAL).lstrip(". ").removesuffix(reason).strip()
-        extra_note = f"<p class='pqa-note'>{esc(extra)}</p>" if extra and extra != reason else ""
+        extra_note = f"<p class='pqa-note'>{esc(answer.note)}</p>" if answer.note and answer.note != reason else ""
         return (
             f'<div class="pqa-answer pqa-refusal" data-state="refused"><p><b>{REFUSAL}.</b></p>{note}{extra_note}</div>'
         )
     parts = _generated_parts(answer, turn) if _is_generated(answer) else _quoted_parts(answer, turn)
-    note = f"<p class='pqa-note'>{esc(answer.message)}</p>" if answer.message else ""
+    note = f"<p class='pqa-note'>{esc(answer.note)}</p>" if answer.note else ""
     body = f"<p>{' '.join(parts)}</p>{_reason_html(answer)}{note}"
     if state == "partial":
         return f'<div class="pqa-answer pqa-partial" data-state="partial"><p><b>{PARTIAL}.</b></p>{body}</div>'
@@ -148,9 +148,8 @@ _MD_INLINE = [
 
 def display_text(text: str, markdown: bool = False) -> str:
     """Escaped text for reading: hard line breaks inside a paragraph joined, runs of spaces folded, and (for
-    Markdown) headings, lists, emphasis and code rendered from the escaped text, so no markup gets through."""
-    if markdown:
-        text = FRONT_MATTER.sub("", text)
+    Markdown) headings, lists, emphasis and code rendered from the escaped text, so no markup gets through. (A
+    Markdown file's front matter is not in its stored text: the reader keeps it as the document's fields.)"""
     text = _PARAGRAPH.sub("\n\n", text)
     if markdown:
         text = _MD_KEEP_BREAK.sub("\x00", text)  # line breaks Markdown keeps (before a heading, list item, table row)
@@ -196,7 +195,7 @@ def crumb_html(path: list[str]) -> str:
     return '<div class="pqa-crumb">' + " › ".join(f"<span>{esc(p)}</span>" for p in path) + "</div>"
 
 
-def chat_html(turns: list[dict[str, Any]]) -> str:
+def chat_html(turns: list[ChatTurn]) -> str:
     """The conversation: each turn's question, the query searched when it was expanded, answer and sources."""
     if not turns:
         return (
@@ -206,20 +205,20 @@ def chat_html(turns: list[dict[str, Any]]) -> str:
     items = []
     for i, turn in enumerate(turns):
         last = i == len(turns) - 1
-        expanded = ""
-        if turn.get("query") and turn["query"] != turn["question"]:
-            plain = turn.get("answered_from") == turn["question"]
+        asked, expanded = turn.asked, ""
+        if asked.expanded:
+            plain = asked.answered_from == asked.question
             note = " — the question as asked found stronger evidence" if plain else ""
-            expanded = f"<div class='pqa-expanded'>Searched for: <q>{esc(turn['query'])}</q>{note}</div>"
-        sources = turn.get("sources") or ""
-        label = turn.get("sources_label") or "Sources"
-        opened = " open" if last and turn.get("sources_open", True) else ""
+            expanded = f"<div class='pqa-expanded'>Searched for: <q>{esc(asked.query)}</q>{note}</div>"
+        sources = turn.sources_html
+        label = turn.sources_label or "Sources"
+        opened = " open" if last and turn.sources_open else ""
         details = f"<details class='pqa-sources'{opened}><summary>{esc(label)}</summary>{sources}</details>"
         details = details if sources else ""
         items.append(
             f"<div class='pqa-turn{' pqa-last' if last else ''}' data-turn='{i}'>"
-            f"<div class='pqa-q'>{esc(turn['question'])}</div>{expanded}"
-            f"<div class='pqa-a'>{turn['answer']}</div>{details}</div>"
+            f"<div class='pqa-q'>{esc(turn.question)}</div>{expanded}"
+            f"<div class='pqa-a'>{turn.answer_html}</div>{details}</div>"
         )
     return "<div class='pqa-chat'>" + "".join(items) + "</div>"
 
@@ -262,20 +261,20 @@ def document_html(
     )
 
 
-def stale_html(status: dict[str, Any]) -> str:
-    if not status.get("indexed"):
+def stale_html(status: IndexStatus) -> str:
+    if not status.indexed:
         return message_box("No index yet — click “Rebuild index”.", "warning")
-    stale = status.get("stale", {})
-    skipped = "".join(f"<li><code>{esc(s['path'])}</code>: {esc(s['reason'])}</li>" for s in stale.get("skipped", []))
+    stale = status.stale
+    skipped = "".join(f"<li><code>{esc(s.path)}</code>: {esc(s.reason)}</li>" for s in stale.skipped)
     skipped = f"<p>Skipped files:</p><ul>{skipped}</ul>" if skipped else ""
-    if not stale.get("is_stale"):
+    if not stale.is_stale:
         return message_box("The index is up to date with the corpus folder.", "ok") + skipped
     changes = [
-        f"{label}: {', '.join(stale.get(key) or [])}"
-        for key, label in (("added", "new"), ("modified", "changed"), ("deleted", "removed"))
-        if stale.get(key)
+        f"{label}: {', '.join(ids)}"
+        for ids, label in ((stale.added, "new"), (stale.modified, "changed"), (stale.deleted, "removed"))
+        if ids
     ]
-    if stale.get("full_rebuild_reason"):
-        changes.insert(0, f"full rebuild needed: {stale['full_rebuild_reason']}")
+    if stale.full_rebuild_reason:
+        changes.insert(0, f"full rebuild needed: {stale.full_rebuild_reason}")
     text = "The index is out of date with the corpus folder — click “Rebuild index”. " + "; ".join(changes)
     return message_box(text, "warning") + skipped

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from policyqa.answer.types import Answer
+from policyqa import Answer
 
 from .formatting import answer_html, esc
 

@@ -4,31 +4,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import gradio as gr
 
-from policyqa import PolicyQAError, render_page
-from policyqa.answer.compose import LIMITS
-from policyqa.answer.generate import generate_stream
-from policyqa.build.status import index_status
-from policyqa.build.watch import WatchStatus
-from policyqa.index.records import PageMap
-from policyqa.ingest.documents import heading_path
-from policyqa.search.followup import Expansion, best_answer, expand_followup
-from policyqa.search.pages import page_name
-from policyqa.search.retrieval import MAX_QUERY_CHARS, MODES, Mode
+from policyqa import (
+    MODES,
+    ConversationTurn,
+    IndexStatus,
+    Mode,
+    PolicyIndex,
+    PolicyQAError,
+    StoredDocument,
+    WatchStatus,
+    answer_threshold,
+    corpus_document_ids,
+    page_name,
+    read_index_status,
+    render_page,
+)
 
 from . import formatting as fmt
-from .corpus_files import CorpusFileError, add_uploads, corpus_file_ids, delete_document, remove_uploaded
+from .chat import ChatTurn, shown_question
+from .corpus_files import CorpusFileError, add_uploads, delete_document, remove_uploaded
 from .generated_html import StreamFrame, generated_answer_html, streaming_html
 from .sources_html import Place, hits_html, sources_html, sources_label
 from .state import AppState
 
 log = logging.getLogger("policyqa_app")
 HISTORY_LENGTH = 20  # questions remembered per browser
-HISTORY_QUESTION_CHARS = 300  # the history shows the start of a long question, not megabytes of it
 MAX_TURNS = 20  # turns kept in one conversation
 REBUILD_HINT = " Click “Rebuild index” to index it."
 WATCH_HINT = " It is indexed in a few seconds."  # the corpus watcher sees the new file
@@ -38,11 +44,6 @@ def _mode(value: str) -> Mode:
     if value not in MODES:
         raise PolicyQAError(f"unknown retrieval mode '{value}' (choose one of: {', '.join(MODES)})")
     return value  # type: ignore[return-value]
-
-
-def shown_question(question: str) -> str:
-    shown = " ".join(str(question)[: HISTORY_QUESTION_CHARS * 2].split())
-    return shown if len(shown) <= HISTORY_QUESTION_CHARS else shown[:HISTORY_QUESTION_CHARS] + "…"
 
 
 def describe(exc: BaseException) -> str:
@@ -90,8 +91,8 @@ class Handlers:
         k: float = 5,
         mode: str = "hybrid",
         doc_ids: list[str] | None = None,
-        turns: list[dict[str, Any]] | None = None,
-    ) -> tuple[str, list[dict[str, Any]], str, dict[str, str] | None]:
+        turns: list[ChatTurn] | None = None,
+    ) -> tuple[str, list[ChatTurn], str, dict[str, str] | None]:
         """(conversation HTML, turns, question box, entry for the browser's history or None)."""
         *_, last = self.ask_stream(question, k, mode, doc_ids, turns, generate=False)
         return last
@@ -102,31 +103,31 @@ class Handlers:
         k: float = 5,
         mode: str = "hybrid",
         doc_ids: list[str] | None = None,
-        turns: list[dict[str, Any]] | None = None,
+        turns: list[ChatTurn] | None = None,
         generate: bool = True,
-    ) -> Iterator[tuple[str, list[dict[str, Any]], str, dict[str, str] | None]]:
+    ) -> Iterator[tuple[str, list[ChatTurn], str, dict[str, str] | None]]:
         """`ask` as a stream of the same outputs. With a language model configured (and `generate`), the turn shows
         its sources first, then the generated text as it streams, then the checked answer (or the quoted one,
         saying why)."""
         turns = list(turns or [])
-        previous = turns[-1]["query"] if turns else None
         try:
-            expansion = expand_followup(str(question or ""), previous)
             index = self.state.index
             top_k, chosen, how = int(k or 5), list(doc_ids) if doc_ids else None, _mode(mode)
-            answer, answered_from = best_answer(lambda text: index.ask(text, top_k, chosen, mode=how), expansion)
+            previous = turns[-1].asked if turns else None
+            asked = index.ask_followup(str(question or ""), previous, top_k, chosen, mode=how)
         except Exception as exc:  # noqa: BLE001
             yield fmt.chat_html(turns) + fail(exc), turns, question, None
             return
-        n = turns[-1].get("n", len(turns) - 1) + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
-        sources = sources_html(answer, n, self._place(index), LIMITS.resolved()[0])
+        answer = asked.answer
+        n = turns[-1].n + 1 if turns else 0  # keeps citation ids unique past MAX_TURNS
+        sources = sources_html(answer, n, self._place(index), answer_threshold())
         final, answer_html = answer, fmt.answer_html(answer, n)
         if generate and self.state.llm is not None and not answer.abstained:
-            waiting = self._turn(n, expansion, answered_from, streaming_html(""), sources, sources_label(answer))
+            waiting = _chat_turn(n, asked, streaming_html(""), sources)
             frame = StreamFrame(fmt.chat_html([*turns, waiting]))  # updates that only append: Gradio sends the new part
             yield frame.html(""), turns, "", None  # the sources show while the model writes
             try:
-                for item in generate_stream(answer, self.state.llm, index.encode_texts):
+                for item in index.stream_generated(answer, self.state.llm):
                     if isinstance(item, str):
                         if frame.due():
                             yield frame.html(item), turns, "", None
@@ -136,42 +137,22 @@ class Handlers:
                 final = answer
                 log.warning("generation failed: %s", describe(exc))
             answer_html = generated_answer_html(final, n)
-        cited = len(final.citations)
-        outcome = "not answered by the corpus" if final.abstained else f"{final.state}, {cited} source(s)"
-        label = sources_label(final)
-        turn = self._turn(n, expansion, answered_from, answer_html, sources, label)
-        turns.append({**turn, "outcome": outcome, "result": final})  # result: the Answer, for the export
-        turns = turns[-MAX_TURNS:]
+        turn = _chat_turn(n, replace(asked, answer=final), answer_html, sources)
+        turns = [*turns, turn][-MAX_TURNS:]
         # a follow-up is saved as searched ("and who organised it? (online conference)"): asked again alone, the
         # question as typed would mean nothing
-        yield fmt.chat_html(turns), turns, "", {"question": shown_question(expansion.query), "outcome": outcome}
+        yield fmt.chat_html(turns), turns, "", {"question": shown_question(asked.query), "outcome": turn.outcome}
 
     @staticmethod
-    def _turn(
-        n: int, expansion: Expansion, answered_from: str, answer_html: str, sources: str, label: tuple[str, bool]
-    ) -> dict[str, Any]:
-        return {
-            "n": n,
-            "question": shown_question(expansion.question),
-            "query": expansion.query[:MAX_QUERY_CHARS],  # what retrieval reads of it; carried to a follow-up
-            "answered_from": answered_from,
-            "answer": answer_html,
-            "sources": sources,
-            "sources_label": label[0],
-            "sources_open": label[1],
-            "outcome": "",
-        }
-
-    @staticmethod
-    def _place(index: Any) -> Place:
+    def _place(index: PolicyIndex) -> Place:
         """(doc_id, offset) -> (document title, section path at the offset), one document read per document."""
-        documents: dict[str, Any] = {}
+        documents: dict[str, StoredDocument | None] = {}
 
         def place(doc_id: str, offset: int) -> tuple[str, list[str]] | None:
             if doc_id not in documents:
                 documents[doc_id] = index.document(doc_id)
             doc = documents[doc_id]
-            return None if doc is None else (doc.title, heading_path(doc.headings, offset))
+            return None if doc is None else (doc.title, doc.heading_path(offset))
 
         return place
 
@@ -183,7 +164,7 @@ class Handlers:
             history = (history + [entry])[-HISTORY_LENGTH:]
         return history, fmt.history_html(history)
 
-    def new_conversation(self) -> tuple[str, list[dict[str, Any]], Any]:
+    def new_conversation(self) -> tuple[str, list[ChatTurn], Any]:
         return fmt.chat_html([]), [], gr.Column(visible=False)
 
     @staticmethod
@@ -200,15 +181,13 @@ class Handlers:
             doc = self.state.index.document(doc_id)
             if doc is None:
                 raise PolicyQAError(f"'{doc_id}' is no longer in the index")
-            path = tuple(heading_path(doc.headings, start))
+            path = tuple(doc.heading_path(start))
             if not doc.page_starts:
                 html = fmt.document_html(doc_id, doc.title, doc.text, start, end, path=path)
                 return html, hidden, gr.update(visible=True)
-            pages = PageMap(doc.page_starts, doc.page_labels)
-            page = pages.page_at(start) or 1  # never None here: the document has pages
-            first = doc.page_starts[page - 1]
-            last = doc.page_starts[page] if page < len(doc.page_starts) else len(doc.text)
-            label = pages.label(page)
+            page = doc.page_at(start) or 1  # 0 for an offset before the first page: show the first
+            first, last = doc.page_bounds(page)
+            label = doc.page_label(page)
             where = f"{page_name(page, label)} of {len(doc.page_starts)}"
             end = min(end, last)  # a span running onto the next page is marked up to this page's end
             html = fmt.document_html(doc_id, doc.title, doc.text[first:last], start, end, first, where, path)
@@ -257,8 +236,8 @@ class Handlers:
     def corpus_view(self) -> tuple[str, str, Any]:
         """(documents table, staleness box, delete-dropdown update)."""
         try:
-            delete_choices = gr.Dropdown(choices=corpus_file_ids(self.state.corpus_dir), value=None)
-            status = index_status(self.state.corpus_dir, self.state.store)
+            delete_choices = gr.Dropdown(choices=corpus_document_ids(self.state.corpus_dir), value=None)
+            status = read_index_status(self.state.corpus_dir, self.state.store)
         except Exception as exc:  # noqa: BLE001
             return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
         watch = self.state.watch_status()
@@ -294,8 +273,8 @@ class Handlers:
         saying the files are indexed now."""
         if not wanted or self.state.watcher is not None:  # a watched corpus is indexed without a click
             return gr.skip()
-        *outputs, _ = self.rebuild(progress)
-        if "Rebuild failed" not in outputs[0]:
+        built, (*outputs, _) = self._rebuild(progress)
+        if built:
             note = (note or "").replace(REBUILD_HINT, " Indexed.")
         return (*outputs, note)
 
@@ -314,7 +293,12 @@ class Handlers:
         progress: gr.Progress = gr.Progress(track_tqdm=True),  # noqa: B008
     ) -> tuple[str, str, Any, Any, str, str, Any, str]:
         """(report, header, search documents, ask documents, table, staleness, delete choices, cleared note)."""
+        return self._rebuild(progress)[1]
+
+    def _rebuild(self, progress: gr.Progress) -> tuple[bool, tuple[str, str, Any, Any, str, str, Any, str]]:
+        """(whether the index was rebuilt, `rebuild`'s outputs)."""
         lines: list[str] = []
+        built = False
 
         def say(message: str) -> None:
             lines.extend(message.splitlines())
@@ -324,11 +308,12 @@ class Handlers:
             progress(0, desc="Reading the corpus and embedding changed files…")
             report = self.state.rebuild(log=say, progress=True)
             text = "\n".join(_once(lines + report.summary().splitlines()))
+            built = True
         except Exception as exc:  # noqa: BLE001
             text = "\n".join(lines + [f"Rebuild failed: {describe(exc)}"])
             gr.Warning(fmt.esc(text.splitlines()[-1]))
         choices = self.search_choices()
-        return (text, self.header(), choices, choices, *self.corpus_view(), "")
+        return built, (text, self.header(), choices, choices, *self.corpus_view(), "")
 
 
 def _once(lines: list[str]) -> list[str]:
@@ -344,20 +329,17 @@ def _once(lines: list[str]) -> list[str]:
     return kept
 
 
-def documents_table(status: dict[str, Any], watched: bool = False) -> str:
+def documents_table(status: IndexStatus, watched: bool = False) -> str:
     """`watched`: the corpus watcher indexes changes by itself; the notes say so instead of asking for a rebuild."""
-    docs = status.get("documents", []) if status.get("indexed") else []
-    stale = status.get("stale", {})
-    removed = set(stale.get("deleted") or [])
-    changed = set(stale.get("modified") or [])
     todo = "being indexed" if watched else "rebuild"
+    states = {"removed": f" (file removed; {todo})", "changed": f" (changed; {todo})"}
     rows = []
-    for d in docs:
-        note = f" (file removed; {todo})" if d["doc_id"] in removed else ""
-        note = note or (f" (changed; {todo})" if d["doc_id"] in changed else "")
-        note += "".join(f"; {n}" for n in d.get("notes", ()))
-        rows.append((d["title"], d["doc_id"], str(d["chunks"]), fmt.size(d["size"]), fmt.when(d["indexed_at"]) + note))
-    rows += [("—", doc_id, "—", "—", f"not indexed yet ({todo})") for doc_id in stale.get("added") or []]
+    for d in status.documents:
+        if d.state == "new":
+            rows.append(("—", d.doc_id, "—", "—", f"not indexed yet ({todo})"))
+            continue
+        note = states.get(d.state, "") + "".join(f"; {n}" for n in d.notes)
+        rows.append((d.title or "", d.doc_id, str(d.chunks), fmt.size(d.size), fmt.when(d.indexed_at) + note))
     if not rows:
         return fmt.message_box("No documents indexed.", "info")
     labels = ("Title", "File", "Chunks", "Size", "Indexed")
@@ -369,6 +351,11 @@ def documents_table(status: dict[str, Any], watched: bool = False) -> str:
         for row in rows
     )
     return f'<table class="pqa-docs"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _chat_turn(n: int, asked: ConversationTurn, answer_html: str, sources: str) -> ChatTurn:
+    label, opened = sources_label(asked.answer)
+    return ChatTurn(n, asked, answer_html, sources, label, opened)
 
 
 def _watch_box(watch: WatchStatus) -> str:

@@ -23,8 +23,16 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 
-from policyqa.answer import export
-from policyqa.answer.scorer import any_close_match
+from policyqa import (
+    answer_json,
+    answer_markdown,
+    answers_csv,
+    any_close_match,
+    comparison_csv,
+    comparison_json,
+    comparison_markdown,
+    read_index_status,
+)
 from policyqa.errors import BuildLockedError, PolicyQAError, QueryError
 
 from . import rest_models as m
@@ -124,7 +132,7 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
         """The comparison as a file to paste or keep: Markdown (block quotes, numbered references with file, page,
         offsets, sha256, index version, model, date), CSV (a header, one line per row) or JSON."""
         rows = st.index.compare(body.questions, body.doc_ids, path=body.path, k=body.k)
-        writer = {"markdown": export.comparison_markdown, "csv": export.comparison_csv, "json": export.comparison_json}
+        writer = {"markdown": comparison_markdown, "csv": comparison_csv, "json": comparison_json}
         return _exported(writer[format](rows, st.index.export_context()), format, "comparison")
 
     @api.post("/ask/export", responses=_EXPORTED, response_class=PlainTextResponse, **guarded)
@@ -137,9 +145,9 @@ def create_rest_app(state: AppState, auth: tuple[str, str] | None) -> FastAPI:
         )
         context = st.index.export_context()
         text = {
-            "markdown": lambda: export.answer_markdown(found, context),
-            "csv": lambda: export.answers_csv([found], context),
-            "json": lambda: export.answer_json(found, context),
+            "markdown": lambda: answer_markdown(found, context),
+            "csv": lambda: answers_csv([found], context),
+            "json": lambda: answer_json(found, context),
         }[format]()
         return _exported(text, format, "answer")
 
@@ -302,51 +310,47 @@ def _save_uploads(files: list[UploadFile], state: AppState) -> m.UploadResponse:
     return m.UploadResponse(added=added, skipped=skipped, notes=notes)
 
 
-def _documents(state: AppState) -> list[m.DocumentOut]:
-    from policyqa.build.status import index_status
+_DOCUMENT_NOTES = {
+    "removed": "file removed; build to drop it",
+    "changed": "changed; build to re-index",
+    "new": "not indexed yet; POST /build",
+}
 
-    status = index_status(state.corpus_dir, state.store)
-    stale = status.get("stale", {})
-    removed, changed = set(stale.get("deleted") or []), set(stale.get("modified") or [])
-    out = []
-    for d in status.get("documents", []) if status.get("indexed") else []:
-        note = "file removed; build to drop it" if d["doc_id"] in removed else ""
-        note = note or ("changed; build to re-index" if d["doc_id"] in changed else "")
-        out.append(
-            m.DocumentOut(
-                doc_id=d["doc_id"], title=d["title"], chunks=d["chunks"], size=d["size"], indexed=True, note=note
-            )
+
+def _documents(state: AppState) -> list[m.DocumentOut]:
+    status = read_index_status(state.corpus_dir, state.store)
+    return [
+        m.DocumentOut(
+            doc_id=d.doc_id,
+            title=d.title,
+            chunks=d.chunks,
+            size=d.size,
+            indexed=d.state != "new",
+            note=_DOCUMENT_NOTES.get(d.state, ""),
         )
-    for doc_id in stale.get("added") or []:
-        out.append(
-            m.DocumentOut(
-                doc_id=doc_id, title=None, chunks=None, size=None, indexed=False, note="not indexed yet; POST /build"
-            )
-        )
-    return out
+        for d in status.documents
+    ]
 
 
 def _status(state: AppState) -> m.StatusResponse:
-    from policyqa.build.status import index_status
-
     llm_name = f"{state.llm.model} at {state.llm.url}" if state.llm is not None else None
-    status = index_status(state.corpus_dir, state.store)
+    status = read_index_status(state.corpus_dir, state.store)
     watched = state.watch_status()
     watch = {**watched.as_dict(), "message": watched.message()} if watched is not None else None
-    if not status.get("indexed"):
+    if not status.indexed:
         return m.StatusResponse(
             indexed=False, building=state.building, llm=llm_name, message=state.load_error, watch=watch
         )
     return m.StatusResponse(
         indexed=True,
         building=state.building,
-        generation=status["generation"],
-        model=status["model"],
-        backend=status["backend"],
-        built_at=status["built_at"],
-        documents=len(status["documents"]),
-        chunks=status["chunks"],
-        stale=status["stale"],
+        generation=status.generation,
+        model=status.model,
+        backend=status.backend,
+        built_at=status.built_at,
+        documents=len(status.records),
+        chunks=status.chunks,
+        stale=status.as_dict()["stale"],
         llm=llm_name,
         message=state.load_error,
         watch=watch,

@@ -6,9 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from policyqa.answer.compare import MAX_QUESTIONS
-from policyqa.answer.types import Answer, Citation, GeneratedAnswer
-from policyqa.search.retrieval import MAX_K, Hit
+from policyqa import MAX_K, MAX_QUESTIONS, Answer, Citation, GeneratedAnswer, Hit
 
 AnswerState = Literal["answered", "partial", "unsure", "refused"]
 

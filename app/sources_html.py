@@ -6,11 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 
-from policyqa.answer.scorer import any_close_match, close_match
-from policyqa.answer.types import Answer, Citation
-from policyqa.search.followup import content_words
-from policyqa.search.pages import page_name
-from policyqa.search.retrieval import Hit
+from policyqa import Answer, Citation, Hit, any_close_match, close_match, content_words, page_name
 
 from .formatting import display_text, esc, highlighted_passage, is_markdown, legend_html, message_box
 

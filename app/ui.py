@@ -7,9 +7,7 @@ from typing import Any
 
 import gradio as gr
 
-from policyqa.index.store import Store
-from policyqa.ingest.documents import SUPPORTED_SUFFIXES
-from policyqa.search.retrieval import MODES
+from policyqa import MODES, SUPPORTED_SUFFIXES, Store
 
 from .assets import script
 from .compare_tab import compare_tab

@@ -57,13 +57,13 @@ def test_header_counts_documents_chunks_model_and_build_time(handlers: Handlers)
 
 def test_ask_renders_linked_markers_and_highlighted_sources(handlers: Handlers) -> None:
     chat, turns, box, entry = handlers.ask(DOHA_QUESTION)
-    assert "Doha" in turns[0]["answer"] and box == ""
+    assert "Doha" in turns[0].answer_html and box == ""
     assert '<a class="pqa-cite" href="#cite-0-1" data-cite="0-1">[1]</a>' in chat
-    assert "pqa-reason" in turns[0]["answer"] and "P 0." in turns[0]["answer"]
-    sources = turns[0]["sources"]
+    assert "pqa-reason" in turns[0].answer_html and "P 0." in turns[0].answer_html
+    sources = turns[0].sources_html
     assert 'id="cite-0-1"' in sources and '<mark class="pqa-quote"' in sources and "Doha" in sources
     assert BUNDLED_DOC in sources and " · P 0." in sources and "P: the probability" in sources  # and its legend
-    assert "<strong class='pqa-span'>Doha</strong>" in turns[0]["answer"]  # the answer words in bold
+    assert "<strong class='pqa-span'>Doha</strong>" in turns[0].answer_html  # the answer words in bold
     assert "chars " in sources and "View in document" in sources
     assert "Issues of strengthening cooperation between Russia and Central Asian countries" in sources  # title
     assert entry == {"question": DOHA_QUESTION, "outcome": "answered, 1 source(s)"}
@@ -72,10 +72,10 @@ def test_ask_renders_linked_markers_and_highlighted_sources(handlers: Handlers) 
 def test_follow_up_is_expanded_with_the_previous_subject(handlers: Handlers) -> None:
     _, turns, _, _ = handlers.ask("When was the International Conference on Afghanistan held in Tashkent?")
     chat, turns, _, _ = handlers.ask("And who initiated it?", 5, "hybrid", None, turns)
-    assert len(turns) == 2 and "Tashkent" in turns[1]["query"] and "Searched for" in chat
-    assert "Mirziyoyev" in turns[1]["answer"] and 'id="cite-1-1"' in chat  # each turn's sources have their own ids
+    assert len(turns) == 2 and "Tashkent" in turns[1].asked.query and "Searched for" in chat
+    assert "Mirziyoyev" in turns[1].answer_html and 'id="cite-1-1"' in chat  # each turn's sources have their own ids
     _, turns, _, _ = handlers.ask("Who organized the conference?", 3, "bm25", [BUNDLED_DOC], turns)
-    assert turns[2]["query"] == "Who organized the conference?"  # a full question stands alone
+    assert turns[2].asked.query == "Who organized the conference?"  # a full question stands alone
     *_, entry = handlers.ask("And who initiated it?", 5, "hybrid", None, turns[:1])
     assert entry and entry["question"].startswith("And who initiated it? (") and "Tashkent" in entry["question"]
     assert "pqa-error" in handlers.ask("Doha", 5, "nonsense")[0]
@@ -108,9 +108,10 @@ def test_search_ranks_passages_with_filter_and_limit(handlers: Handlers) -> None
 
 def test_refusal_shows_nearest_material() -> None:
     hit = Hit("Nearby <b>text</b>", 0.2, "a.txt", "A", 0, 18, 3, "Intro", 7)
-    answer = Answer("q?", "", True, [], [hit], 0.1, "The corpus does not answer this question. Closest shown.")
+    answer = Answer("q?", "", True, [], [hit], 0.1, state="refused", reason="Nothing close.", note="Closest shown.")
     html, sources = answer_html(answer), sources_html(answer)
     assert "The corpus does not answer this question" in html and "Closest shown." in html
+    assert html.count("Nothing close.") == 1  # the reason, once: not parsed out of `message`
     assert "Nearest material" in sources_label(answer)[0] and sources_label(answer)[1] is False  # collapsed
     assert "Nearby &lt;b&gt;text&lt;/b&gt;" in sources and "page 3" in sources and "Intro" in sources
 

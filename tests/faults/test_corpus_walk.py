@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from policyqa import build_index
+from policyqa import build_index, corpus_document_ids
 from policyqa.cli import main as cli_main
 from policyqa.errors import PolicyQAError
 from policyqa.ingest.documents import MAX_DEPTH
@@ -133,13 +133,12 @@ def test_a_thousand_folders_deep_is_skipped_with_a_reason(
 
 def test_the_ui_corpus_view_survives_a_thousand_folders_deep(deep_corpus: Path, tmp_path: Path) -> None:
     pytest.importorskip("gradio")
-    from policyqa_app.corpus_files import corpus_file_ids
     from policyqa_app.handlers import Handlers
     from policyqa_app.state import AppState
 
     corpus, index = deep_corpus, tmp_path / "index"
     build_index(corpus, index, log=quiet)
-    assert corpus_file_ids(corpus) == ["sub/a.txt", "top.md"]
+    assert corpus_document_ids(corpus) == ["sub/a.txt", "top.md"]
     table, stale, _ = Handlers(AppState(index, corpus)).corpus_view()
     assert "top.md" in table and "deeper than" in stale and "Unexpected" not in table + stale
 

@@ -20,9 +20,10 @@ import pytest
 
 pytest.importorskip("gradio")
 
+from policyqa_app.chat import HISTORY_QUESTION_CHARS  # noqa: E402
 from policyqa_app.corpus_files import MAX_BYTES_PER_UPLOAD, MAX_FILES_PER_UPLOAD  # noqa: E402
 from policyqa_app.formatting import answer_html  # noqa: E402
-from policyqa_app.handlers import HISTORY_QUESTION_CHARS, Handlers  # noqa: E402
+from policyqa_app.handlers import Handlers  # noqa: E402
 from policyqa_app.login_throttle import MAX_FAILURES  # noqa: E402
 from policyqa_app.state import AppState  # noqa: E402
 
@@ -104,7 +105,7 @@ def test_a_footnote_marker_in_quoted_text_is_not_a_citation_link() -> None:
 
 def test_an_asked_answer_quoting_a_marker_links_only_its_citations(handlers: Handlers) -> None:
     _, turns, *_ = handlers.ask("How much is the late fee in euros?")
-    answer, sources = turns[-1]["answer"], turns[-1]["sources"]
+    answer, sources = turns[-1].answer_html, turns[-1].sources_html
     assert "85 euros [2]" in re.sub(r"<[^>]+>", "", answer)  # the answer words may be in bold
     linked = answer.count('class="pqa-cite"')
     assert linked == sources.count('class="pqa-source"') == 1 and 'data-cite="0-2"' not in answer
@@ -212,7 +213,7 @@ def test_history_keeps_the_start_of_a_huge_question(handlers: Handlers) -> None:
     chat, turns, _, entry = handlers.ask(question)
     history, past = handlers.remember(entry, [])
     assert len(history[-1]["question"]) <= HISTORY_QUESTION_CHARS + 1 and len(past) < 5_000
-    assert len(turns[-1]["question"]) <= HISTORY_QUESTION_CHARS + 1 and len(chat) < 50_000  # the chat holds the start
+    assert len(turns[-1].question) <= HISTORY_QUESTION_CHARS + 1 and len(chat) < 50_000  # the chat holds the start
 
 
 def test_api_requests_follow_a_build_made_outside_the_ui(handlers: Handlers) -> None:
