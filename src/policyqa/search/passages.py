@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -58,14 +59,19 @@ class QueryTerms:
                 self.weights[stem] = max(weight, self.weights.get(stem, 0.0))
         self.total = sum(self.weights.values())
 
-    def shares(self, texts: list[str]) -> np.ndarray:
+    def share(self, text: str) -> float:
         if not self.total:
-            return np.zeros(len(texts))
-        found = [_TOKEN.findall(t.lower()) for t in texts]
-        unique = list({w for words in found for w in words})
-        stem_of = dict(zip(unique, stems(unique), strict=True))
-        held = [{stem_of[w] for w in words} for words in found]
-        return np.array([sum(w for t, w in self.weights.items() if t in h) for h in held]) / self.total
+            return 0.0
+        held = {_stem(w) for w in _TOKEN.findall(text.lower())}
+        return sum(w for t, w in self.weights.items() if t in held) / self.total
+
+    def shares(self, texts: list[str]) -> np.ndarray:
+        return np.array([self.share(t) for t in texts])
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:  # a corpus has few distinct words: stemming each once per process is what is left
+    return stems([word])[0]
 
 
 class Sentences:
@@ -77,6 +83,11 @@ class Sentences:
         self.terms = QueryTerms(generation, query) if query else None
         self.rows: dict[int, list[tuple[int, int, float]]] = {}
         self.windows: dict[int, list[ChunkRecord]] = {}
+        self.term_shares: dict[tuple[int, int], float] = {}  # by sentence span: neighbouring passages share many
+
+    def evidence(self, rows: list[tuple[int, int, float]], text: str, origin: int) -> Evidence:
+        """Each sentence's cosine + TERM_WEIGHT x its share of the question's terms; `text` starts at `origin`."""
+        return Evidence(rows, text, origin, self)
 
     def window(self, record: ChunkRecord, span_chars: int) -> list[ChunkRecord]:
         """The chunks a passage grown from `record` may reach (REACH x `span_chars` either side)."""
@@ -106,6 +117,26 @@ class Sentences:
         self.load(c.id for c in chunks)
         unique = {(a, b): cos for c in chunks for a, b, cos in self.rows[c.id]}
         return [(a, b, unique[a, b]) for a, b in sorted(unique)]
+
+
+class Evidence:
+    """The evidence of the sentences `rows`, each worked out when first asked for: a passage looks at its matched
+    sentences and the few it grows by, not at every sentence it could reach."""
+
+    def __init__(self, rows: list[tuple[int, int, float]], text: str, origin: int, sentences: Sentences):
+        self.rows, self.text, self.origin, self.sentences = rows, text, origin, sentences
+
+    def __getitem__(self, i: int) -> float:
+        a, b, cosine = self.rows[i]
+        terms, shares = self.sentences.terms, self.sentences.term_shares
+        if terms is None:
+            return cosine
+        if (a, b) not in shares:
+            shares[a, b] = terms.share(self.text[a - self.origin : b - self.origin])
+        return cosine + TERM_WEIGHT * shares[a, b]
+
+    def best(self, lo: int, hi: int) -> float:
+        return max(self[i] for i in range(lo, hi + 1))
 
 
 def window(generation: IndexReader, record: ChunkRecord, span_chars: int) -> list[ChunkRecord]:
@@ -144,9 +175,7 @@ def grow(
     starts, ends = [a for a, _, _ in rows], [b for _, b, _ in rows]
     origin = starts[0]
     text = generation.document_slice(record.doc_id, origin, ends[-1])
-    evidence = np.array([c for _, _, c in rows])
-    if sentences.terms is not None:
-        evidence = evidence + TERM_WEIGHT * sentences.terms.shares([text[a - origin : b - origin] for a, b, _ in rows])
+    evidence = sentences.evidence(rows, text, origin)
     best = max(matched, key=lambda i: evidence[i])
     lo, hi = sentence_run(starts, ends, evidence, best, span_chars)
     while hi > max(lo, best) and heading_like(text[starts[hi] - origin : ends[hi] - origin]):
@@ -160,7 +189,7 @@ def grow(
         record, start=start, end=end, page=first.page, page_end=last.page_end or first.page, heading=first.heading,
         text=text,
     )
-    return Passage(passage, held, float(evidence[lo : hi + 1].max()))
+    return Passage(passage, held, evidence.best(lo, hi))
 
 
 def heading_like(sentence: str) -> bool:
@@ -170,7 +199,7 @@ def heading_like(sentence: str) -> bool:
 
 
 def sentence_run(
-    starts: list[int], ends: list[int], evidence: np.ndarray, best: int, span_chars: int
+    starts: list[int], ends: list[int], evidence: Evidence | np.ndarray, best: int, span_chars: int
 ) -> tuple[int, int]:
     """First and last index of the passage's sentences (`starts`/`ends` hold no gap a shown passage makes): the best
     sentence and the one before it, grown after it (before it where nothing more fits after) to FIRM_SHARE x
