@@ -6,13 +6,20 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from policyqa import PolicyIndex, PolicyQAError, open_index
-from policyqa.answer.generate import LLMSettings
-from policyqa.build.background_build import BuildPriority, BuildProcess
-from policyqa.build.sync import BuildReport
-from policyqa.build.watch import CorpusWatcher, WatchStatus
+from policyqa import (
+    BuildPriority,
+    BuildProcess,
+    BuildReport,
+    CorpusWatcher,
+    LLMSettings,
+    PolicyIndex,
+    PolicyQAError,
+    Store,
+    WatchStatus,
+    open_index,
+    open_store,
+)
 from policyqa.errors import BuildLockedError, IndexNotFoundError
-from policyqa.index.store import Store, open_store
 
 NO_INDEX = "No index yet — click “Rebuild index” on the Corpus tab."
 

@@ -22,6 +22,7 @@ PUBLIC = [
     "Citation",
     "CompareRow",
     "ConversationTurn",
+    "CorpusWatcher",
     "DocumentRow",
     "GeneratedAnswer",
     "Hit",

@@ -21,7 +21,7 @@ from policyqa.api import PolicyIndex, build_index, open_index
 from policyqa.build.background_build import BuildPriority, BuildProcess
 from policyqa.build.status import DocumentRow, IndexStatus, corpus_document_ids, read_index_status
 from policyqa.build.sync import BuildReport
-from policyqa.build.watch import WatchStatus
+from policyqa.build.watch import CorpusWatcher, WatchStatus
 from policyqa.errors import PolicyQAError
 from policyqa.index.records import StoredDocument
 from policyqa.index.store import Store, open_store
@@ -43,6 +43,7 @@ __all__ = [
     "Citation",
     "CompareRow",
     "ConversationTurn",
+    "CorpusWatcher",
     "DocumentRow",
     "GeneratedAnswer",
     "Hit",
