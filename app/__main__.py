@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-from policyqa.answer.generate import settings_from_env
-from policyqa.build.watch import WatchSettings
+from policyqa import Settings, WatchSettings
 from policyqa.cli import add_llm_arguments
 from policyqa.errors import PolicyQAError
 
@@ -24,9 +24,21 @@ def main(argv: list[str] | None = None) -> int:
     add_llm_arguments(parser)
     args = parser.parse_args(argv)
     try:
-        llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
+        # the one place this program reads its settings: the environment, with the flags in place of theirs
+        settings = Settings.from_env(
+            os.environ, store=args.index, llm_url=args.llm_url, llm_model=args.llm_model, llm_timeout=args.llm_timeout
+        )
         watch = None if args.no_watch else WatchSettings()
-        serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm, watch=watch)
+        serve(
+            settings.store,
+            args.corpus,
+            host=args.host,
+            port=args.port,
+            share=args.share,
+            llm=settings.llm,
+            watch=watch,
+            settings=settings,
+        )
     except PolicyQAError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

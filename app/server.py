@@ -10,10 +10,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from policyqa.answer.generate import LLMSettings
-from policyqa.build.watch import CorpusWatcher, WatchSettings
+from policyqa import CorpusWatcher, LLMSettings, Settings, WatchSettings, open_store
 from policyqa.errors import PolicyQAError
-from policyqa.index.store import open_store
 
 from .assets import STYLESHEET
 from .corpus_files import MAX_UPLOAD_BYTES
@@ -58,9 +56,13 @@ def serve(
     auth: tuple[str, str] | None = None,
     llm: LLMSettings | None = None,
     watch: WatchSettings | None = WatchSettings(),  # noqa: B008 - frozen
+    settings: Settings | None = None,
 ) -> None:
     """`llm`: an OpenAI-compatible endpoint for generated answers (checked against their quotes); off when None.
-    `watch`: how the corpus folder is watched and the index rebuilt after changes; None leaves the index alone."""
+    `watch`: how the corpus folder is watched and the index rebuilt after changes; None leaves the index alone.
+    `settings`: the model, backend, precision, … the index is opened and rebuilt with (None: `Settings()`), built
+    by the caller from its flags and the environment (`Settings.from_env`)."""
+    settings = settings or Settings()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     auth = auth or auth_from_env()
@@ -71,17 +73,22 @@ def serve(
             f"--host {host} opens the UI to other machines, and anyone who reaches it can upload, delete and rebuild; "
             f"set {AUTH_ENV}=user:password to require a login, or bind 127.0.0.1"
         )
-    store = open_store(index_dir)
+    store = open_store(index_dir, settings.milvus)
     store.check_corpus(Path(corpus_dir))
     check_port(host, port)
     # Uploads land in a private folder of this server, removed when it stops; handled files are deleted at once
     # (handlers.upload) and anything left over after an hour by Gradio's cache cleaner.
     upload_dir = tempfile.mkdtemp(prefix="policyqa-uploads-")
     os.environ["GRADIO_TEMP_DIR"] = upload_dir
-    state = AppState(store, Path(corpus_dir), llm)
+    state = AppState(store, Path(corpus_dir), llm, settings)
     if watch is not None:
         state.watcher = CorpusWatcher(
-            state.corpus_dir, index_dir, watch, on_build=lambda *_: state.reload(), log=_say_watch
+            state.corpus_dir,
+            index_dir,
+            watch,
+            on_build=lambda *_: state.reload(),
+            log=_say_watch,
+            run_settings=settings,
         )
     demo = build_app(store, state.corpus_dir, state)
     demo.delete_cache = (600, 3600)

@@ -14,6 +14,7 @@ from policyqa import (
     LLMSettings,
     PolicyIndex,
     PolicyQAError,
+    Settings,
     Store,
     WatchStatus,
     open_index,
@@ -31,8 +32,15 @@ class NoIndexError(PolicyQAError):
 class AppState:
     """Questions are answered from `index` while a rebuild runs; the rebuild then refreshes it in place."""
 
-    def __init__(self, index_dir: str | Path | Store, corpus_dir: Path, llm: LLMSettings | None = None):
-        self.store = open_store(index_dir)
+    def __init__(
+        self,
+        index_dir: str | Path | Store,
+        corpus_dir: Path,
+        llm: LLMSettings | None = None,
+        settings: Settings | None = None,
+    ):
+        self.settings = settings or Settings()  # the model, backend, … the index is opened and rebuilt with
+        self.store = open_store(index_dir, self.settings.milvus)
         self.corpus_dir = Path(corpus_dir)
         self.llm = llm  # generated answers (checked against their quotes) when set; quoted answers otherwise
         self._index: PolicyIndex | None = None
@@ -48,7 +56,7 @@ class AppState:
         with self._open_lock:
             try:
                 if self._index is None:
-                    self._index = open_index(store=self.store)
+                    self._index = open_index(store=self.store, settings=self.settings)
                 else:
                     self._index.refresh()
                 self.load_error = None
@@ -115,7 +123,13 @@ class AppState:
             raise BuildLockedError("a rebuild is already running; wait for it to finish")
         try:
             # like the watcher's builds, at low priority in a child process: questions keep the CPU meanwhile
-            build = BuildProcess(self.corpus_dir, self.store.location, self.build_priority, lock_timeout=lock_timeout)
+            build = BuildProcess(
+                self.corpus_dir,
+                self.store.location,
+                self.build_priority,
+                lock_timeout=lock_timeout,
+                settings=self.settings,
+            )
             report = build.run(log or (lambda _m: None))
         finally:
             self._build_lock.release()

@@ -1,9 +1,10 @@
 """The package shows the pipeline: imports run down the stages (function-level imports counted), no module imports
 itself back through any chain, and nothing above the store seam touches a store's engine.
 
-Stages, lowest first: errors → ingest → embed → index (the store seam and its stores) → build (build and keep an
-index) → search → answer → api (the facade, and `policyqa/__init__.py`) → the interfaces (cli, mcp_server,
-mcp_models, integrations, and app/ installed as policyqa_app). A module may import its own stage and the ones below.
+Stages, lowest first: errors → ingest → embed → index (the store seam and its stores) → settings (the one value a
+run is configured with) → build (build and keep an index) → search → answer → api (the facade, and
+`policyqa/__init__.py`) → the interfaces (cli, mcp_server, mcp_models, integrations, and app/ installed as
+policyqa_app). A module may import its own stage and the ones below.
 
 Counted: every `import` and `from … import` anywhere in a module (top level, inside functions and classes), except
 those under `if TYPE_CHECKING:`, which never run. Not counted: a package's `__init__` that Python runs before one of
@@ -24,16 +25,13 @@ PACKAGE = REPO / "src" / "policyqa"
 APP = REPO / "app"
 ENGINES = ("faiss", "sqlite3", "bm25s", "pymilvus", "policyqa.index.faiss_sqlite", "policyqa.index.milvus")
 ABOVE_THE_SEAM = ["build", "search", "answer", "api.py"]
-STAGES = ["errors", "ingest", "embed", "index", "build", "search", "answer", "api", "interfaces"]
+STAGES = ["errors", "ingest", "embed", "index", "settings", "build", "search", "answer", "api", "interfaces"]
 INTERFACES = {"cli", "mcp_server", "mcp_models", "integrations"}
 # The one door between the web app and the library: the public names of `policyqa` and its errors. The app may also
 # use the interfaces beside it (they are not below the facade): it mounts the MCP server and shares the CLI's flags.
 APP_MAY_IMPORT = {"policyqa", "policyqa.errors", *(f"policyqa.{name}" for name in INTERFACES)}
 # App modules still reading below the facade, and why; each entry goes once its module is moved onto the facade.
-APP_PENDING = {  # both move with issue 26's one Settings value, built at the entry points
-    "policyqa_app.server": "opens the store and the corpus watcher with the settings",
-    "policyqa_app.__main__": "reads the LLM settings and the watcher's from the flags and environment",
-}
+APP_PENDING: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,13 @@ import dataclasses
 import policyqa
 
 PUBLIC = [
+    "BACKENDS",
     "MAX_K",
     "MAX_QUERY_CHARS",
     "MAX_QUESTIONS",
     "MODES",
+    "PRECISIONS",
+    "REFUSAL_TEXT",
     "SUPPORTED_SUFFIXES",
     "Answer",
     "BuildPriority",
@@ -31,8 +34,10 @@ PUBLIC = [
     "Mode",
     "PolicyIndex",
     "PolicyQAError",
+    "Settings",
     "Store",
     "StoredDocument",
+    "WatchSettings",
     "WatchStatus",
     "answer_json",
     "answer_markdown",
@@ -40,6 +45,7 @@ PUBLIC = [
     "answers_csv",
     "any_close_match",
     "build_index",
+    "check_index",
     "close_match",
     "comparison_csv",
     "comparison_json",
@@ -48,11 +54,16 @@ PUBLIC = [
     "conversation_json",
     "conversation_markdown",
     "corpus_document_ids",
+    "default_second_stage",
+    "evaluate_retrieval",
+    "evaluation_table",
+    "load_questions",
     "open_index",
     "open_store",
     "page_name",
     "read_index_status",
     "render_page",
+    "verify_export",
 ]
 TYPES = ["Answer", "Citation", "CompareRow", "ConversationTurn", "DocumentRow", "IndexStatus", "StoredDocument"]
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -40,20 +39,18 @@ from policyqa.search.retrieval import (
     required_vector,
     retrieve,
 )
+from policyqa.settings import DEFAULT_RERANK, RERANK_ENV, RerankSetting, Settings
 
 __all__ = ["PolicyIndex", "build_index", "open_index"]
 
 
-RerankSetting = Literal["auto", "on", "off"]
-DEFAULT_RERANK: RerankSetting = "off"  # see BENCHMARKS.md, "Second stage"
-RERANK_ENV = "POLICYQA_RERANK"
-
-
-def default_second_stage() -> str:
-    """Whether search/ask re-score with the second-stage model by default, and whether it is installed (status)."""
-    if not rerank_model.available():
+def default_second_stage(settings: Settings | None = None) -> str:
+    """Whether search/ask re-score with the second-stage model by default (`settings.rerank`), and whether it is
+    installed (status)."""
+    chosen = settings or Settings()
+    if not rerank_model.available(chosen.cache_dir):
         return f"not installed ({rerank_model.INSTALL_HINT})"
-    setting = os.environ.get(RERANK_ENV) or DEFAULT_RERANK
+    setting = chosen.rerank
     if setting == "off":
         return f"{rerank_model.MODEL_NAME} installed, not used by default (--rerank on, or {RERANK_ENV}=auto)"
     return f"{rerank_model.MODEL_NAME} ({RERANK_ENV}={setting})"
@@ -82,7 +79,7 @@ class PolicyIndex:
         """What re-scores results, said plainly (shown by the CLI and UI)."""
         if self.rerank_setting == "off":
             return "off"
-        if not rerank_model.available():
+        if not rerank_model.available(self.embedder.cache_dir):
             return f"off ({rerank_model.MODEL_NAME} not installed: {rerank_model.INSTALL_HINT})"
         return rerank_model.MODEL_NAME
 
@@ -90,7 +87,7 @@ class PolicyIndex:
         wanted = self.rerank_setting != "off" if rerank is None else rerank
         if not wanted:
             return None
-        if not rerank_model.available():
+        if not rerank_model.available(self.embedder.cache_dir):
             if rerank or self.rerank_setting == "on":
                 raise ModelNotFoundError(
                     f"re-ranking needs {rerank_model.MODEL_NAME}; install it with {rerank_model.INSTALL_HINT}"
@@ -98,7 +95,7 @@ class PolicyIndex:
             return None
         with self._encode_lock:
             if self._reranker is None:
-                self._reranker = Reranker()
+                self._reranker = Reranker(self.embedder.cache_dir)
             return self._reranker
 
     def _retrieve(
@@ -307,22 +304,22 @@ class PolicyIndex:
 
 
 def open_index(
-    index_dir: str | Path = "index",
+    index_dir: str | Path | None = None,
     *,
     store: str | Store | None = None,
     model: str | Path | None = None,
     rerank: RerankSetting | None = None,
     backend: Backend | None = None,
     precision: Precision | None = None,
+    settings: Settings | None = None,
 ) -> PolicyIndex:
-    """Open a built index. `rerank` defaults to $POLICYQA_RERANK, else DEFAULT_RERANK. `backend` defaults to
-    $POLICYQA_BACKEND, else the one the index was built with (queries must be embedded the same way). `precision`
-    (openvino) defaults to $POLICYQA_PRECISION, else the index's; one this CPU cannot run falls back to f32, which
-    finds the same passages (BENCHMARKS.md, "Embedding backends"). `store` names another store than the
-    folder `index_dir`: `milvus:///path/file.db` (milvus-lite) or `http(s)://host:19530` (a Milvus server;
-    docs/scale-out.md)."""
-    setting = rerank or os.environ.get(RERANK_ENV) or DEFAULT_RERANK
-    opened = open_store(store if store is not None else index_dir)
-    manifest = opened.current_manifest()
-    embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision, queries_only=True)
-    return PolicyIndex(opened, embedder, setting)  # type: ignore[arg-type]
+    """Open a built index. Each argument given wins over `settings` (`policyqa.Settings`; None: `Settings()`, the
+    defaults: nothing is read from the environment), which supplies the rest: the store (`index_dir` or `store`,
+    else `settings.store`: a folder, `milvus:///path/file.db` (milvus-lite) or `http(s)://host:19530` (a Milvus
+    server; docs/scale-out.md)), the model, `rerank` (default off), `backend` (default: the one the index was built
+    with: queries must be embedded the same way) and `precision` (openvino; default the index's; one this CPU cannot
+    run falls back to f32, which finds the same passages: BENCHMARKS.md, "Embedding backends")."""
+    chosen = (settings or Settings()).with_arguments(model=model, rerank=rerank, backend=backend, precision=precision)
+    location = store if store is not None else index_dir if index_dir is not None else chosen.store
+    opened = open_store(location, chosen.milvus)
+    return PolicyIndex(opened, chosen.embedder(opened.current_manifest(), queries_only=True), chosen.rerank)

@@ -1,4 +1,7 @@
-"""`policyqa` command line: argument parsing and printing only; the work is in the library."""
+"""`policyqa` command line: argument parsing and printing only; the work is in the library.
+
+The settings of a run (`policyqa.Settings`) are built once, in `main`, from the environment and the flags, and
+handed to the library; nothing else reads the environment."""
 
 from __future__ import annotations
 
@@ -8,26 +11,45 @@ import os
 import sys
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-from policyqa.build.watch import WatchSettings
-from policyqa.embed.embedder import BACKENDS
-from policyqa.embed.openvino_backend import PRECISIONS
+from policyqa import (
+    BACKENDS,
+    PRECISIONS,
+    REFUSAL_TEXT,
+    CorpusWatcher,
+    Settings,
+    WatchSettings,
+    answer_json,
+    answer_markdown,
+    any_close_match,
+    build_index,
+    check_index,
+    close_match,
+    comparison_csv,
+    comparison_json,
+    comparison_markdown,
+    default_second_stage,
+    evaluate_retrieval,
+    evaluation_table,
+    load_questions,
+    open_index,
+    page_name,
+    read_index_status,
+    verify_export,
+)
 from policyqa.errors import PolicyQAError
-from policyqa.index.store import STORE_ENV
-from policyqa.search.pages import page_name
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    if getattr(args, "backend", None):
-        os.environ["POLICYQA_BACKEND"] = args.backend  # one place for every command, the UI's rebuilds included
-    if getattr(args, "precision", None):
-        os.environ["POLICYQA_PRECISION"] = args.precision
     warnings.showwarning = lambda message, *_args, **_kw: print(f"warning: {message}", file=sys.stderr)
     try:
+        args.settings = settings_of(args, os.environ)  # the one value every command hands down
+        args.index = args.settings.store
         code = args.run(args)
         sys.stdout.flush()  # here, where a closed pipe is handled below, not at interpreter exit
         return code
@@ -45,6 +67,14 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: unexpected {type(exc).__name__}: {exc} (set POLICYQA_DEBUG=1 for details)", file=sys.stderr)
         return 1
+
+
+def settings_of(args: argparse.Namespace, environ: Mapping[str, str]) -> Settings:
+    """The environment's settings with the command's flags in place of theirs (a flag the command lacks, or left
+    out, keeps the environment's)."""
+    flags = ("index", "model", "backend", "precision", "rerank", "llm_url", "llm_model", "llm_timeout")
+    given = {name: getattr(args, name, None) for name in flags}
+    return Settings.from_env(environ, store=given.pop("index"), **given)
 
 
 def _silence_stdout() -> None:
@@ -221,15 +251,16 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
         "--index",
         "--store",
         dest="index",
-        default=os.environ.get(STORE_ENV) or "index",
-        help=f"index folder, or a store: milvus:///path/file.db (milvus-lite) or http(s)://host:19530 (Milvus; "
-        f"credentials from $MILVUS_TOKEN or $MILVUS_USER/$MILVUS_PASSWORD). Default: ${STORE_ENV}, else index/",
+        default=None,
+        help="index folder, or a store: milvus:///path/file.db (milvus-lite) or http(s)://host:19530 (Milvus; "
+        "credentials from $MILVUS_TOKEN or $MILVUS_USER/$MILVUS_PASSWORD). Default: $POLICYQA_STORE, else index/",
     )
     parser.add_argument(
         "--model",
         default=None,
         help="sentence-transformers model folder, or 'mpnet' for all-mpnet-base-v2 (rerank extra; finds more within a "
-        "reading budget, ~8x the build time, ~2.4x the search time: BENCHMARKS.md) (default: bundled all-MiniLM-L6-v2)",
+        "reading budget, ~8x the build time, ~2.4x the search time: BENCHMARKS.md) (default: $POLICYQA_MODEL, else "
+        "the bundled all-MiniLM-L6-v2)",
     )
     parser.add_argument(
         "--backend",
@@ -248,18 +279,13 @@ def _add_paths(parser: argparse.ArgumentParser, corpus: bool) -> None:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from policyqa.build.sync import build_index
-
-    report = build_index(args.corpus, args.index, model=args.model, full=args.full, ray=args.ray)
+    report = build_index(args.corpus, full=args.full, ray=args.ray, settings=args.settings)
     print(json.dumps(report.as_dict(), indent=2) if args.json else report.summary())
     return 0
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from policyqa.answer.scorer import any_close_match, close_match
-    from policyqa.api import open_index
-
-    hits = open_index(args.index, model=args.model, rerank=args.rerank).search(
+    hits = open_index(settings=args.settings).search(
         args.query,
         k=args.k,
         doc_ids=args.doc_ids,
@@ -285,28 +311,26 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from policyqa.answer.compose import REFUSAL_TEXT
-    from policyqa.answer.generate import settings_from_env
-    from policyqa.api import open_index
-
-    llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
-    index = open_index(args.index, model=args.model, rerank=args.rerank)
+    index = open_index(settings=args.settings)
     answer = index.ask(
-        args.question, k=args.k, doc_ids=args.doc_ids, mode=args.mode, path=args.path, where=_where_pairs(args), llm=llm
+        args.question,
+        k=args.k,
+        doc_ids=args.doc_ids,
+        mode=args.mode,
+        path=args.path,
+        where=_where_pairs(args),
+        llm=args.settings.llm,
     )
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
         return 0
     if args.format != "text":
-        from policyqa.answer.export import answer_json, answer_markdown
-
         context = index.export_context()
         print(answer_markdown(answer, context) if args.format == "markdown" else answer_json(answer, context), end="")
         return 0
     print(f"{answer.state}: {answer.reason}")
-    note = answer.message.removeprefix(REFUSAL_TEXT).strip() if answer.abstained else answer.message
-    if note and note != answer.reason and not note.endswith(answer.reason):
-        print(note)
+    if answer.note and answer.note != answer.reason:
+        print(answer.note)
     if answer.abstained:
         print(f"{REFUSAL_TEXT} Nearest material (P that its best sentence is a close match):")
         for hit in answer.passages[:3]:
@@ -341,13 +365,10 @@ def _location(doc_id: str, page: str | None, start: int, end: int) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from policyqa.answer import export
-    from policyqa.api import open_index
-
-    index = open_index(args.index, model=args.model)
+    index = open_index(settings=args.settings)
     rows = index.compare(args.questions, args.doc_ids, path=args.path, k=args.k)
     if args.format != "table":
-        write = {"json": export.comparison_json, "csv": export.comparison_csv, "markdown": export.comparison_markdown}
+        write = {"json": comparison_json, "csv": comparison_csv, "markdown": comparison_markdown}
         print(write[args.format](rows, index.export_context()), end="")
         return 0
     for question in dict.fromkeys(r.question for r in rows):
@@ -365,28 +386,33 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    if args.model:
-        os.environ["POLICYQA_MODEL"] = str(args.model)
     try:
         from policyqa_app import serve
     except ImportError as exc:
         raise PolicyQAError(f"the web UI needs the 'ui' extra ({exc.name} is missing): pip install -e '.[ui]'") from exc
-    from policyqa.answer.generate import settings_from_env
 
-    llm = settings_from_env(args.llm_url, args.llm_model, args.llm_timeout)
     watch = None if args.no_watch else WatchSettings()
-    serve(args.index, args.corpus, host=args.host, port=args.port, share=args.share, llm=llm, watch=watch)
+    serve(
+        args.index,
+        args.corpus,
+        host=args.host,
+        port=args.port,
+        share=args.share,
+        llm=args.settings.llm,
+        watch=watch,
+        settings=args.settings,
+    )
     return 0
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
     """Keep the index in step with the corpus folder until Ctrl-C; builds run at low priority in a child process."""
-    from policyqa.build.watch import CorpusWatcher
-
     if not args.corpus.is_dir():
         raise PolicyQAError(f"corpus folder '{args.corpus}' does not exist; create it and add documents")
     say = lambda message: print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)  # noqa: E731
-    watcher = CorpusWatcher(args.corpus, args.index, WatchSettings(quiet=args.quiet), model=args.model, log=say)
+    watcher = CorpusWatcher(
+        args.corpus, args.index, WatchSettings(quiet=args.quiet), log=say, run_settings=args.settings
+    )
     say(f"watching {args.corpus} (index: {args.index}); Ctrl-C stops")
     watcher.start()
     try:
@@ -402,20 +428,16 @@ def cmd_mcp(args: argparse.Namespace) -> int:
     """MCP over stdin/stdout until the assistant closes them; stdout carries only the protocol's messages."""
     import contextlib
 
-    from policyqa.api import open_index
     from policyqa.mcp_server import require_sdk, serve_stdio
 
     require_sdk()
     with contextlib.redirect_stdout(sys.stderr):
-        index = open_index(args.index, model=args.model)
-    serve_stdio(index, args.corpus)
+        index = open_index(settings=args.settings)
+    serve_stdio(index, args.corpus, args.settings)
     return 0
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from policyqa.api import open_index
-    from policyqa.search.evaluation import evaluate, format_table, load_questions
-
     try:
         ks = sorted({int(k) for k in args.ks.split(",") if k.strip()})
     except ValueError:
@@ -424,18 +446,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise PolicyQAError("-k values must be 1 or more")
     modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     questions, skipped = load_questions(args.questions)
-    results = evaluate(open_index(args.index, model=args.model), questions, modes, ks)
+    results = evaluate_retrieval(open_index(settings=args.settings), questions, modes, ks)
     if args.json:
         print(json.dumps({"questions": len(questions), "skipped": skipped, "modes": results}, indent=2))
     else:
-        print(format_table(results, ks, len(questions), skipped))
+        print(evaluation_table(results, ks, len(questions), skipped))
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Exit 0 when every citation is found at its offsets in a file with its sha256, 1 otherwise."""
-    from policyqa.answer.verify import verify_export
-
     try:
         text = args.export.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -452,50 +472,47 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from policyqa.api import default_second_stage
-    from policyqa.build.status import index_status
-
     if args.check:
         return cmd_check(args)
-    status = index_status(args.corpus, args.index, model=args.model, second_stage=default_second_stage())
+    second_stage = default_second_stage(args.settings)
+    status = read_index_status(args.corpus, args.index, second_stage=second_stage, settings=args.settings)
     if args.json:
-        print(json.dumps(status, indent=2, ensure_ascii=False))
+        print(json.dumps(status.as_dict(), indent=2, ensure_ascii=False))
         return 0
-    if not status["indexed"]:
+    if not status.indexed:
         print(f"no index in '{args.index}'; run `policyqa build`")
         return 0
     print(
-        f"index: {args.index} ({status['generation']}), model {status['model']} "
-        f"({status['backend']} backend, {status['precision'] or 'unrecorded'} precision), "
-        f"built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(status['built_at']))}"
+        f"index: {args.index} ({status.generation}), model {status.model} "
+        f"({status.backend} backend, {status.precision or 'unrecorded'} precision), "
+        f"built {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(status.built_at))}"
     )
-    print(f"{len(status['documents'])} document(s), {status['chunks']} chunk(s)")
-    print(f"second-stage model: {status['second_stage']}")
-    for doc in status["documents"]:
-        print(f"  {doc['doc_id']}  {doc['chunks']} chunks  {doc['size']} bytes  {doc['title'][:60]}")
-        for note in doc.get("notes", ()):
+    indexed = [row for row in status.documents if row.state != "new"]
+    print(f"{len(indexed)} document(s), {status.chunks} chunk(s)")
+    print(f"second-stage model: {status.second_stage}")
+    for row in indexed:
+        print(f"  {row.doc_id}  {row.chunks} chunks  {row.size} bytes  {(row.title or '')[:60]}")
+        for note in row.notes:
             print(f"      note: {note}")
-    stale = status["stale"]
-    if stale["is_stale"]:
+    stale = status.stale
+    if stale.is_stale:
         print("STALE against the corpus — run `policyqa build`:")
-        for key in ("added", "modified", "deleted"):
-            for name in stale[key]:
+        for key, names in (("added", stale.added), ("modified", stale.modified), ("deleted", stale.deleted)):
+            for name in names:
                 print(f"  {key}: {name}")
-        if stale["full_rebuild_reason"]:
-            print(f"  full rebuild needed: {stale['full_rebuild_reason']}")
+        if stale.full_rebuild_reason:
+            print(f"  full rebuild needed: {stale.full_rebuild_reason}")
     else:
         print("up to date with the corpus")
-    for skip in stale["skipped"]:
-        print(f"  skipped {skip['path']}: {skip['reason']}")
+    for skip in stale.skipped:
+        print(f"  skipped {skip.path}: {skip.reason}")
     return 0
 
 
 def cmd_check(args: argparse.Namespace) -> int:
     """`status --check`: the doctor's verdict; exit 1 when the index has problems (notes alone are fine)."""
-    from policyqa.build.doctor import check_index
-
     corpus = args.corpus if args.corpus.is_dir() else None
-    problems = check_index(args.index, corpus, model=args.model)
+    problems = check_index(args.index, corpus, settings=args.settings)
     failed = [p for p in problems if p.is_error]
     if args.json:
         print(json.dumps({"ok": not failed, "problems": [p.as_dict() for p in problems]}, indent=2, ensure_ascii=False))

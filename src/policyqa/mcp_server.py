@@ -16,13 +16,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
+from policyqa import Settings, any_close_match, read_index_status
 from policyqa.errors import PolicyQAError
-from policyqa.index.records import PageMap
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
 
-    from policyqa.api import PolicyIndex
+    from policyqa import PolicyIndex
     from policyqa.mcp_models import DocumentList, DocumentSpan
 
 INSTALL_HINT = "pip install 'policyqa[mcp]'"
@@ -81,9 +81,12 @@ def _as_tool_error() -> Iterator[None]:
         raise ToolError(str(exc)) from exc
 
 
-def create_server(index: IndexSource, corpus_dir: Path | None = None) -> "MCPServer":
+def create_server(
+    index: IndexSource, corpus_dir: Path | None = None, settings: Settings | None = None
+) -> "MCPServer":
     """The MCP server over the index `index()` returns at each call. `corpus_dir`: list_documents also names the
-    corpus files not indexed yet, and those changed since the build."""
+    corpus files not indexed yet, and those changed since the build (against `settings`: what a build would run
+    with; None: `Settings()`)."""
     require_sdk()
     from mcp.server.mcpserver import MCPServer
     from mcp_types import ToolAnnotations
@@ -109,8 +112,6 @@ def create_server(index: IndexSource, corpus_dir: Path | None = None) -> "MCPSer
     ) -> out.SearchResult:
         """Find the passages that best match a query, ranked, each with its document, page, section and exact
         character offsets. Scores are calibrated P(a close match); close_match is false when none is close."""
-        from policyqa.answer.scorer import any_close_match
-
         with _as_tool_error():
             hits = index().search(query, k=k, doc_ids=doc_ids, mode=mode, path=path)
         passages = [out.Passage.of(h) for h in hits]
@@ -136,7 +137,7 @@ def create_server(index: IndexSource, corpus_dir: Path | None = None) -> "MCPSer
         """The indexed documents: doc_id (use it in the other tools), title, sha256 of the source file, size."""
         with _as_tool_error():
             current = index()
-            return _document_list(current, corpus_dir)
+            return _document_list(current, corpus_dir, settings)
 
     @server.tool(annotations=reading, description=READ_DESCRIPTION)
     def read_document(
@@ -163,18 +164,16 @@ def create_server(index: IndexSource, corpus_dir: Path | None = None) -> "MCPSer
     return server
 
 
-def _document_list(current: "PolicyIndex", corpus_dir: Path | None) -> "DocumentList":
+def _document_list(current: "PolicyIndex", corpus_dir: Path | None, settings: Settings | None) -> "DocumentList":
     from policyqa import mcp_models as out
 
     records = current.documents()
     changed: set[str] = set()
     not_indexed: list[str] = []
     if corpus_dir is not None and corpus_dir.is_dir():
-        from policyqa.build.status import index_status
-
-        stale = index_status(corpus_dir, current.store).get("stale", {})
-        changed = {*(stale.get("modified") or []), *(stale.get("deleted") or [])}
-        not_indexed = list(stale.get("added") or [])
+        stale = read_index_status(corpus_dir, current.store, settings=settings).stale
+        changed = {*stale.modified, *stale.deleted}
+        not_indexed = list(stale.added)
     documents = [
         out.DocumentInfo.of(r, "changed or removed since the build" if r.doc_id in changed else None) for r in records
     ]
@@ -196,8 +195,7 @@ def _read_span(current: "PolicyIndex", doc_id: str, start: int, end: int | None)
         raise PolicyQAError(f"end {end} is past the end of '{doc_id}', which has {length:,} characters")
     wanted = length if end is None else end
     stop = min(wanted, start + MAX_READ_CHARS)
-    pages = PageMap(document.page_starts, document.page_labels)
-    page = pages.page_at(start)
+    page = document.page_at(start)
     return out.DocumentSpan(
         doc_id=doc_id,
         title=document.title,
@@ -206,15 +204,16 @@ def _read_span(current: "PolicyIndex", doc_id: str, start: int, end: int | None)
         text=document.text[start:stop],
         length=length,
         page=page,
-        page_label=pages.label(page),
+        page_label=document.page_label(page),
         truncated=stop < wanted,
     )
 
 
-def serve_stdio(index: "PolicyIndex", corpus_dir: Path | None = None) -> None:
+def serve_stdio(index: "PolicyIndex", corpus_dir: Path | None = None, settings: Settings | None = None) -> None:
     """Serve over stdin/stdout until the client closes them (the SDK points fd 1 at stderr meanwhile, so stray
-    prints cannot corrupt the protocol)."""
-    server = create_server(following(index), corpus_dir)
+    prints cannot corrupt the protocol). `settings`: what the caller (`policyqa mcp`) built from its flags and the
+    environment."""
+    server = create_server(following(index), corpus_dir, settings)
     threading.Thread(target=_warm_up, args=(index,), name="policyqa-warm-up", daemon=True).start()
     server.run("stdio")
 

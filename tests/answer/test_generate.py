@@ -12,7 +12,7 @@ import pytest
 from policyqa import open_index
 from policyqa.answer.claims import check_answer
 from policyqa.answer.compose import REFUSAL_TEXT
-from policyqa.answer.generate import LLMError, LLMSettings, generate_stream, settings_from_env, stream_chat
+from policyqa.answer.generate import LLMError, LLMSettings, generate_stream, stream_chat
 from tests.conftest import DOHA_QUESTION
 from tests.e2e.conftest import free_port
 from tests.llm_server import API_KEY, LLMServer, llm_server
@@ -36,23 +36,10 @@ def index(bundled_index: Path):
     return open_index(bundled_index)
 
 
-def test_settings_come_from_arguments_then_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("POLICYQA_LLM_URL", raising=False)
-    assert settings_from_env() is None  # off unless configured
-    monkeypatch.setenv("POLICYQA_LLM_URL", "http://127.0.0.1:9/v1")
-    monkeypatch.setenv("POLICYQA_LLM_API_KEY", "k-123")
-    monkeypatch.setenv("POLICYQA_LLM_TIMEOUT", "7")
-    settings = settings_from_env(model="m")
-    assert (settings.url, settings.model, settings.timeout, settings.api_key) == (
-        "http://127.0.0.1:9/v1",
-        "m",
-        7,
-        "k-123",
-    )
+def test_settings_name_the_endpoint_and_hide_the_key() -> None:
+    """Where they come from (flags, then POLICYQA_LLM_*): tests/test_settings.py."""
+    settings = LLMSettings("http://127.0.0.1:9/v1", "m", 7, api_key="k-123")
     assert settings.endpoint == "http://127.0.0.1:9/v1/chat/completions" and "k-123" not in repr(settings)
-    monkeypatch.setenv("POLICYQA_LLM_TIMEOUT", "soon")
-    with pytest.raises(Exception, match="number of seconds"):
-        settings_from_env()
     with pytest.raises(Exception, match="http"):
         LLMSettings("ftp://x")
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from policyqa import build_index, open_index
+from policyqa import Settings, build_index, open_index
 from policyqa.embed.embedder import Embedder, backend_of, default_backend
 from policyqa.errors import PolicyQAError
 from policyqa.index.faiss_sqlite.files import current_manifest
@@ -37,22 +37,22 @@ def test_manifest_records_the_backend(bundled_index: Path) -> None:
     assert current_manifest(bundled_index.parent / "nowhere") is None
 
 
-def test_unknown_backend_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unknown_backend_is_refused() -> None:
     with pytest.raises(PolicyQAError, match="unknown embedding backend 'tensorflow'"):
         Embedder(backend="tensorflow")
-    monkeypatch.setenv("POLICYQA_BACKEND", "jax")
-    with pytest.raises(PolicyQAError, match="choose one of torch, openvino"):
-        Embedder()
+    with pytest.raises(PolicyQAError, match=r"\$POLICYQA_BACKEND: unknown embedding backend 'jax'; choose one of"):
+        Settings.from_env({"POLICYQA_BACKEND": "jax"})
 
 
-def test_backend_order_explicit_then_environment_then_index(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("POLICYQA_BACKEND", raising=False)
+def test_backend_order_explicit_then_settings_then_index(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Embedder().backend == "openvino"
     assert Embedder(index_backend="torch").backend == "torch"
     assert Embedder(index_backend="something-newer").backend == "openvino"  # unknown names in manifests ignored
-    monkeypatch.setenv("POLICYQA_BACKEND", "torch")
-    assert Embedder(index_backend="openvino").backend == "torch"
+    from_environment = Settings.from_env({"POLICYQA_BACKEND": "torch"})
+    assert from_environment.embedder({"model": {"backend": "openvino"}}).backend == "torch"
     assert Embedder(backend="openvino").backend == "openvino"
+    monkeypatch.setenv("POLICYQA_BACKEND", "torch")  # read by the entry points only: the library does not see it
+    assert Embedder().backend == "openvino" and Settings().embedder(None).backend == "openvino"
 
 
 @pytest.mark.parametrize("backend", ["torch", "openvino"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from policyqa import build_index, open_index
+from policyqa import Settings, build_index, open_index
 from policyqa.embed import openvino_backend as ov
 from policyqa.embed.embedder import Embedder, backend_of
 from policyqa.errors import ModelMismatchError, ModelNotFoundError
@@ -20,18 +20,14 @@ from tests.conftest import BUNDLED_CORPUS, BUNDLED_DOC, DOHA_QUESTION
 
 @pytest.fixture(scope="module")
 def ov_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    cache = tmp_path_factory.mktemp("ov_cache")
-    patch = pytest.MonkeyPatch()
-    patch.setenv("POLICYQA_CACHE", str(cache))
-    patch.delenv("POLICYQA_BACKEND", raising=False)
-    yield cache
-    patch.undo()
+    return tmp_path_factory.mktemp("ov_cache")
 
 
 @pytest.fixture(scope="module")
 def ov_index(ov_cache: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     index_dir = tmp_path_factory.mktemp("ov") / "index"
-    build_index(BUNDLED_CORPUS, index_dir, backend="openvino", log=lambda _m: None)
+    exporting_into_the_cache = Settings(cache_dir=ov_cache)
+    build_index(BUNDLED_CORPUS, index_dir, backend="openvino", log=lambda _m: None, settings=exporting_into_the_cache)
     return index_dir
 
 
@@ -75,27 +71,28 @@ def test_switching_backend_forces_a_full_rebuild(ov_cache: Path, corpus: Path, t
     assert "backend: openvino → torch" in back.full_rebuild_reason
 
 
-def test_export_is_cached(ov_index: Path, embedder) -> None:
+def test_export_is_cached(ov_index: Path, ov_cache: Path, embedder) -> None:
     def must_not_load() -> None:
         raise AssertionError("the cached export was not used")
 
-    first = ov.exported_model(embedder.model_dir, lambda: embedder.model[0].auto_model)
-    assert ov.exported_model(embedder.model_dir, must_not_load) == first
+    first = ov.exported_model(embedder.model_dir, lambda: embedder.model[0].auto_model, ov_cache)
+    assert first.is_relative_to(ov_cache), "the build exported into the settings' cache folder"
+    assert ov.exported_model(embedder.model_dir, must_not_load, ov_cache) == first
     assert first.is_file() and first.with_suffix(".bin").is_file()
 
 
-def test_a_failed_export_leaves_nothing_behind(embedder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("POLICYQA_CACHE", str(tmp_path / "cache"))
+def test_a_failed_export_leaves_nothing_behind(embedder, tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
 
     class Broken:
         def eval(self) -> None:
             pass
 
     with pytest.raises(Exception):  # noqa: B017 - whatever OpenVINO raises for a module it cannot convert
-        ov.exported_model(embedder.model_dir, Broken)
-    leftovers = [p for p in (tmp_path / "cache" / "openvino").iterdir() if not p.name.endswith(".lock")]
+        ov.exported_model(embedder.model_dir, Broken, cache)
+    leftovers = [p for p in (cache / "openvino").iterdir() if not p.name.endswith(".lock")]
     assert leftovers == []
-    assert ov.exported_model(embedder.model_dir, lambda: embedder.model[0].auto_model).is_file()
+    assert ov.exported_model(embedder.model_dir, lambda: embedder.model[0].auto_model, cache).is_file()
 
 
 def test_missing_package_is_a_clear_error(corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,8 +18,9 @@ import pytest
 from policyqa import build_index, open_index
 from policyqa.build.doctor import check_index
 from policyqa.errors import BuildLockedError, PolicyQAError
+from policyqa.index.credentials import StoreCredentials
 from policyqa.index.milvus import schema
-from policyqa.index.milvus.client import _credentials, parse_location
+from policyqa.index.milvus.client import parse_location
 from policyqa.index.milvus.lease import build_lease
 from policyqa.index.milvus.store import MilvusStore
 from policyqa.index.store import open_store
@@ -44,14 +45,9 @@ def test_locations(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         parse_location("milvus:///data/index")
     with pytest.raises(PolicyQAError, match="not a valid Milvus name"):
         parse_location("http://host:19530?prefix=bad-name")
-    for name in ("MILVUS_TOKEN", "MILVUS_USER", "MILVUS_PASSWORD"):
-        monkeypatch.delenv(name, raising=False)
-    assert _credentials() == {}
-    monkeypatch.setenv("MILVUS_USER", "ann")
-    monkeypatch.setenv("MILVUS_PASSWORD", "secret")
-    assert _credentials() == {"user": "ann", "password": "secret"}
-    monkeypatch.setenv("MILVUS_TOKEN", "ann:secret")
-    assert _credentials() == {"token": "ann:secret"}
+    assert StoreCredentials().client_arguments() == {}  # where they come from: tests/test_settings.py
+    assert StoreCredentials(user="ann", password="secret").client_arguments() == {"user": "ann", "password": "secret"}
+    assert StoreCredentials("ann:secret", "ann", "secret").client_arguments() == {"token": "ann:secret"}
 
 
 def test_missing_extra_names_it(tmp_path: Path) -> None:

@@ -1,9 +1,9 @@
 """Generated answers from an OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp's server), then verified.
 
-Off unless configured (`--llm-url`, POLICYQA_LLM_URL). The extractive answer comes first: a refusal stays a refusal
-and nothing is generated. Otherwise the model gets the quotes as numbered evidence and must cite [n] in every
-sentence; each sentence is checked against the quotes it cites (policyqa.answer.claims) and unsupported ones are
-dropped.
+Off unless configured (`Settings.llm`: `--llm-url`, POLICYQA_LLM_URL). The extractive answer comes first: a refusal
+stays a refusal and nothing is generated. Otherwise the model gets the quotes as numbered evidence and must cite [n]
+in every sentence; each sentence is checked against the quotes it cites (policyqa.answer.claims) and unsupported ones
+are dropped.
 When none survives, or the endpoint fails or times out, the quoted answer is shown and the Answer says why.
 """
 
@@ -13,14 +13,13 @@ import contextlib
 import http.client
 import json
 import logging
-import os
 import socket
 import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -28,13 +27,9 @@ import numpy as np
 from policyqa.answer.claims import check_answer
 from policyqa.answer.types import Answer, GeneratedAnswer
 from policyqa.errors import PolicyQAError
+from policyqa.settings import LLMSettings
 
 log = logging.getLogger("policyqa.llm")
-URL_ENV = "POLICYQA_LLM_URL"
-MODEL_ENV = "POLICYQA_LLM_MODEL"
-KEY_ENV = "POLICYQA_LLM_API_KEY"
-TIMEOUT_ENV = "POLICYQA_LLM_TIMEOUT"
-DEFAULT_TIMEOUT = 60.0
 # One to three short sentences are asked for; a model that ignores max_tokens is cut here (issue 24, item 9).
 MAX_GENERATED_CHARS = 2_000
 MAX_LINE_BYTES = 1024 * 1024  # one server-sent event line
@@ -48,47 +43,6 @@ SYSTEM_PROMPT = (
 
 class LLMError(PolicyQAError):
     pass
-
-
-@dataclass(frozen=True)
-class LLMSettings:
-    url: str  # the API base, e.g. http://127.0.0.1:8080/v1 (…/chat/completions is added)
-    model: str = "default"
-    timeout: float = DEFAULT_TIMEOUT  # seconds for the whole reply
-    max_tokens: int = 200
-    api_key: str | None = None  # from POLICYQA_LLM_API_KEY only, never from the command line
-
-    def __post_init__(self) -> None:
-        if not self.url.startswith(("http://", "https://")):
-            raise PolicyQAError(f"the language model URL must start with http:// or https://, got '{self.url}'")
-        if not self.timeout > 0:
-            raise PolicyQAError(f"the language model timeout must be more than 0 seconds, got {self.timeout}")
-
-    @property
-    def endpoint(self) -> str:
-        base = self.url.rstrip("/")
-        return base if base.endswith("/chat/completions") else base + "/chat/completions"
-
-    def __repr__(self) -> str:  # never print the key
-        return f"LLMSettings(url={self.url!r}, model={self.model!r}, timeout={self.timeout})"
-
-
-def settings_from_env(
-    url: str | None = None, model: str | None = None, timeout: float | None = None
-) -> LLMSettings | None:
-    """Arguments win over POLICYQA_LLM_URL / _MODEL / _TIMEOUT; the key comes from POLICYQA_LLM_API_KEY. None when
-    no URL is configured (generation off)."""
-    url = url or os.environ.get(URL_ENV)
-    if not url:
-        return None
-    raw_timeout = timeout if timeout is not None else os.environ.get(TIMEOUT_ENV) or DEFAULT_TIMEOUT
-    try:
-        seconds = float(raw_timeout)
-    except ValueError:
-        raise PolicyQAError(f"{TIMEOUT_ENV} must be a number of seconds, got '{raw_timeout}'") from None
-    return LLMSettings(
-        url, model or os.environ.get(MODEL_ENV) or "default", seconds, api_key=os.environ.get(KEY_ENV) or None
-    )
 
 
 def evidence_messages(answer: Answer) -> list[dict[str, str]]:

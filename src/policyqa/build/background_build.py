@@ -2,7 +2,11 @@
 
 A build in the server's own process would share its interpreter lock and its OpenVINO/torch thread pools with the
 queries, at the same priority; a child process that lowers its own priority and pins itself to fewer cores before it
-loads anything leaves the queries the CPU whenever they want it (BENCHMARKS: /ask p95 during a rebuild)."""
+loads anything leaves the queries the CPU whenever they want it (BENCHMARKS: /ask p95 during a rebuild).
+
+The child gets its `Settings` (model, backend, precision, chunking, store login, …) as JSON on its stdin: not from
+the environment, which nothing below the entry points reads, and not on its command line, where a login would show
+in the process list."""
 
 from __future__ import annotations
 
@@ -22,6 +26,7 @@ from policyqa import errors
 from policyqa.build.sync import BuildReport
 from policyqa.errors import PolicyQAError
 from policyqa.ingest.documents import Skipped
+from policyqa.settings import Settings
 
 # The libraries' own thread-count knobs: a pool sized to the whole machine would only queue on the pinned cores.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
@@ -44,6 +49,7 @@ class BuildPriority:
 
 class BuildProcess:
     """One build of `index` from `corpus_dir` in a child process; `cancel()` (from another thread) stops it.
+    `settings`: what the build runs with (None: `Settings()`); `index` and `model` win over it.
 
     A milvus-lite file opens in one process only: its builds run in the calling thread instead, that thread's
     priority lowered for the build."""
@@ -55,7 +61,9 @@ class BuildProcess:
         priority: BuildPriority = BuildPriority(),  # noqa: B008 - frozen
         model: str | Path | None = None,
         lock_timeout: float = 300.0,
+        settings: Settings | None = None,
     ):
+        self.settings = settings or Settings()
         self.request = {
             "corpus": str(corpus_dir),
             "index": str(index),
@@ -76,7 +84,7 @@ class BuildProcess:
         if self._cancelled.is_set():
             raise BuildFailedError("the build was cancelled")
         if self.in_process:
-            return _build_in_this_thread(self.request, self.priority.nice, log)
+            return _build_in_this_thread(self.request, self.settings, self.priority.nice, log)
         request = {**self.request, "nice": self.priority.nice, "cpus": self.priority.cpus, "parent": os.getpid()}
         env = dict(os.environ)
         if self.priority.cpus > 0:
@@ -84,6 +92,7 @@ class BuildProcess:
             env["TOKENIZERS_PARALLELISM"] = "false"
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "policyqa.build.background_build", json.dumps(request)],
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -92,6 +101,7 @@ class BuildProcess:
         )
         if self._cancelled.is_set():  # cancelled while it started
             self._proc.terminate()
+        _send(self._proc, self.settings)
         lines: list[str] = []
         reader = threading.Thread(target=_forward, args=(self._proc.stderr, log, lines), daemon=True)
         reader.start()
@@ -141,7 +151,19 @@ def _result(out: str, returncode: int, log_lines: list[str]) -> BuildReport:
     return report_from_dict(result["report"])
 
 
-def _build_in_this_thread(request: dict[str, Any], nice: int, log: Callable[[str], None]) -> BuildReport:
+def _send(proc: subprocess.Popen[str], settings: Settings) -> None:
+    """The settings on the child's stdin, then end of input (a child that died at start has closed it)."""
+    if proc.stdin is None:
+        return
+    with contextlib.suppress(BrokenPipeError, OSError):
+        proc.stdin.write(settings.to_json())
+    with contextlib.suppress(BrokenPipeError, OSError):
+        proc.stdin.close()
+
+
+def _build_in_this_thread(
+    request: dict[str, Any], settings: Settings, nice: int, log: Callable[[str], None]
+) -> BuildReport:
     from policyqa.build.sync import build_index
 
     thread = threading.get_native_id()
@@ -156,6 +178,7 @@ def _build_in_this_thread(request: dict[str, Any], nice: int, log: Callable[[str
             progress=False,
             log=log,
             lock_timeout=request["lock_timeout"],
+            settings=settings,
         )
     finally:
         with contextlib.suppress(OSError):  # a thread of a server's pool goes back to answering at its priority
@@ -185,8 +208,10 @@ def _end_with_parent(parent: int) -> None:
 
 def main(argv: list[str]) -> int:
     """The child: `python -m policyqa.build.background_build '{"corpus": …, "index": …, "model": …, "nice": …,
-    "cpus": …}'`; the last line on stdout is {"report": …} or {"error": "…"}."""
+    "cpus": …}'` with `Settings.to_json()` on stdin (empty: the defaults); the last line on stdout is
+    {"report": …} or {"error": "…"}."""
     request = json.loads(argv[0])
+    sent = sys.stdin.read() if not sys.stdin.isatty() else ""
     _lower_priority(int(request.get("nice", 0)), int(request.get("cpus", 0)))
     if request.get("parent"):
         threading.Thread(target=_end_with_parent, args=(int(request["parent"]),), daemon=True).start()
@@ -200,6 +225,7 @@ def main(argv: list[str]) -> int:
             progress=False,
             log=lambda message: print(message, file=sys.stderr, flush=True),
             lock_timeout=float(request.get("lock_timeout", 300.0)),
+            settings=Settings.from_json(sent) if sent.strip() else None,
         )
         print(json.dumps({"report": report.as_dict()}), flush=True)
         return 0

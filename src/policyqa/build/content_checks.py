@@ -11,7 +11,6 @@ each published version is checked on its own draw.
 from __future__ import annotations
 
 import random
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -21,6 +20,7 @@ from policyqa.index.problems import MAX_EXAMPLES, REBUILD, Problem
 if TYPE_CHECKING:
     from policyqa.index.store import IndexReader
     from policyqa.ingest.documents import CorpusFile
+    from policyqa.settings import Settings
 
 SAMPLE_DOCUMENTS = 8
 SAMPLE_CHUNKS = 8
@@ -57,9 +57,9 @@ def text_problems(reader: IndexReader, files: list[CorpusFile]) -> list[Problem]
     ]
 
 
-def vector_problems(reader: IndexReader, model: str | Path | None = None) -> list[Problem]:
-    """Stored chunk vectors that are not their chunk's text embedded again (an info note when the model cannot run)."""
-    from policyqa.embed.embedder import Embedder
+def vector_problems(reader: IndexReader, settings: Settings) -> list[Problem]:
+    """Stored chunk vectors that are not their chunk's text embedded again with the model `settings` configure (an
+    info note when the model cannot run)."""
 
     ids = sorted(int(i) for i in reader.chunk_ids_for([d.doc_id for d in reader.documents()]))
     sample = sorted(random.Random(reader.name).sample(ids, min(SAMPLE_CHUNKS, len(ids))))
@@ -67,7 +67,7 @@ def vector_problems(reader: IndexReader, model: str | Path | None = None) -> lis
         return []
     records = reader.chunk_records(sample)
     try:
-        fresh = Embedder.for_index(reader.manifest, model, queries_only=True).encode([records[i].text for i in sample])
+        fresh = settings.embedder(reader.manifest, queries_only=True).encode([records[i].text for i in sample])
     except Exception as exc:  # noqa: BLE001 - no model, no backend: the other checks still hold
         what = f"chunk vectors not checked against the model ({exc})"
         return [Problem(what, "install the model or point --model to it", "info")]

@@ -17,6 +17,7 @@ from policyqa.build.content_checks import text_problems, vector_problems
 from policyqa.errors import PolicyQAError
 from policyqa.index.problems import UPDATE, Problem
 from policyqa.index.store import IndexReader, Store, open_store
+from policyqa.settings import Settings
 
 if TYPE_CHECKING:
     from policyqa.ingest.chunking import ChunkSettings
@@ -31,36 +32,39 @@ def check_index(
     *,
     model: str | Path | None = None,
     chunking: ChunkSettings | None = None,
+    settings: Settings | None = None,
 ) -> list[Problem]:
     """Every problem found in the index (a folder or any store location; errors first); an empty list means the
-    index is OK. With `corpus_dir`, also notes (as info) whether the index is stale against that corpus."""
-    reader, problems = open_store(index_dir).inspect()
+    index is OK. With `corpus_dir`, also notes (as info) whether the index is stale against that corpus.
+    `settings` (None: `Settings()`): the configured model, backend and precision, and a Milvus server's login;
+    `model` and `chunking` win over it."""
+    chosen = (settings or Settings()).with_arguments(model=model, chunking=chunking)
+    reader, problems = open_store(index_dir, chosen.milvus).inspect()
     if reader is None:
         return problems
     try:
         errors, notes = [p for p in problems if p.is_error], [p for p in problems if not p.is_error]
-        errors += model_problems(reader, model)
+        errors += model_problems(reader, chosen)
         if not errors:
-            found = vector_problems(reader, model)
+            found = vector_problems(reader, chosen)
             errors, notes = errors + [p for p in found if p.is_error], notes + [p for p in found if not p.is_error]
         if corpus_dir is not None and not errors:
             scanned = scan(Path(corpus_dir))
             if scanned is not None:
                 errors += text_problems(reader, scanned[0])
             if not errors:
-                notes += staleness_notes(reader, Path(corpus_dir), model, chunking, scanned)
+                notes += staleness_notes(reader, Path(corpus_dir), chosen, scanned)
     finally:
         reader.close()
     return errors + notes
 
 
-def model_problems(reader: IndexReader, model: str | Path | None = None) -> list[Problem]:
+def model_problems(reader: IndexReader, settings: Settings) -> list[Problem]:
     """The manifest's model identity against the configured model (read from its files, never loaded)."""
-    from policyqa.embed.embedder import Embedder, same_model
+    from policyqa.embed.embedder import same_model
 
-    manifest = reader.manifest
     try:
-        configured = Embedder.for_index(manifest, model, queries_only=True).identity
+        configured = settings.embedder(reader.manifest, queries_only=True).identity
     except PolicyQAError as exc:
         return [Problem(f"the configured model cannot be used: {exc}", "point --model or $POLICYQA_MODEL to a model")]
     built_with = reader.manifest.get("model")
@@ -86,13 +90,10 @@ def scan(corpus_dir: Path) -> tuple[list[CorpusFile], list[Skipped]] | None:
 def staleness_notes(
     reader: IndexReader,
     corpus_dir: Path,
-    model: str | Path | None = None,
-    chunking: ChunkSettings | None = None,
+    settings: Settings,
     scanned: tuple[list[CorpusFile], list[Skipped]] | None = None,
 ) -> list[Problem]:
     from policyqa.build.sync import build_settings, plan_sync
-    from policyqa.embed.embedder import Embedder
-    from policyqa.ingest.chunking import ChunkSettings
 
     scanned = scanned or scan(corpus_dir)
     if scanned is None:
@@ -101,10 +102,7 @@ def staleness_notes(
     plan = plan_sync(
         files,
         reader,
-        build_settings(
-            Embedder.for_index(reader.manifest, model, queries_only=True),
-            chunking or ChunkSettings(),
-        ),
+        build_settings(settings.embedder(reader.manifest, queries_only=True), settings.chunking),
         scan_skips,
     )
     if not plan.is_stale:

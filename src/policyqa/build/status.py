@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any, Literal
 
 from policyqa.build.sync import build_settings, plan_sync
-from policyqa.embed.embedder import Embedder, backend_of, precision_of
+from policyqa.embed.embedder import backend_of, precision_of
 from policyqa.errors import IndexNotFoundError
 from policyqa.index.records import DocumentRecord
 from policyqa.index.store import Store, open_store
 from policyqa.ingest.chunking import ChunkSettings
 from policyqa.ingest.documents import SUPPORTED_SUFFIXES, scan_corpus, walk_corpus
+from policyqa.settings import Settings
 
 # "indexed": as in the corpus; "changed": the file changed since; "removed": the file is gone (a build drops it);
 # "new": a corpus file not indexed yet
@@ -105,19 +106,20 @@ def read_index_status(
     model: str | Path | None = None,
     chunking: ChunkSettings | None = None,
     second_stage: str | None = None,
+    settings: Settings | None = None,
 ) -> IndexStatus:
-    """`second_stage`: what re-scores results by default, as the caller (the CLI) says it; shown as it is."""
+    """`second_stage`: what re-scores results by default, as the caller (the CLI) says it; shown as it is.
+    `settings` (None: `Settings()`): what a build would run with (staleness is against them) and a Milvus server's
+    login; `model` and `chunking` win over it."""
+    chosen = (settings or Settings()).with_arguments(model=model, chunking=chunking)
     try:
-        generation = open_store(index_dir).open_current()
+        generation = open_store(index_dir, chosen.milvus).open_current()
     except IndexNotFoundError:
         return IndexStatus(indexed=False, stale=Staleness(is_stale=True))
     try:
-        settings = build_settings(
-            Embedder.for_index(generation.manifest, model, queries_only=True),
-            chunking or ChunkSettings(),
-        )
+        recorded = build_settings(chosen.embedder(generation.manifest, queries_only=True), chosen.chunking)
         files, scan_skips = scan_corpus(Path(corpus_dir)) if Path(corpus_dir).is_dir() else ([], [])
-        plan = plan_sync(files, generation, settings, scan_skips)
+        plan = plan_sync(files, generation, recorded, scan_skips)
         return IndexStatus(
             indexed=True,
             generation=generation.name,

@@ -21,6 +21,7 @@ from policyqa.index.store import IndexReader, Store, open_store
 from policyqa.ingest.chunking import Chunker, ChunkSettings
 from policyqa.ingest.documents import SUPPORTED_SUFFIXES, CorpusFile, Document, Skipped, scan_corpus
 from policyqa.ingest.prepare import PreparedDocument, prepare_document
+from policyqa.settings import Settings
 
 PROGRESS_MIN_CHUNKS = 64
 # How documents are read into titles and headings; a change re-reads every document (a full rebuild, with the reason).
@@ -168,48 +169,53 @@ def open_base(store: Store) -> tuple[IndexReader | None, str | None]:
 
 def build_index(
     corpus_dir: str | Path = "corpus",
-    index_dir: str | Path = "index",
+    index_dir: str | Path | None = None,
     *,
     store: str | Store | None = None,
     model: str | Path | None = None,
     backend: Backend | None = None,
     precision: Precision | None = None,
     chunking: ChunkSettings | None = None,
-    sentence_vectors: SentenceVectors = DEFAULT_SENTENCE_VECTORS,
+    sentence_vectors: SentenceVectors | None = None,
     full: bool = False,
     progress: bool | None = None,
     lock_timeout: float = 300.0,
     log: Any = None,
     ray: str | None = None,
+    settings: Settings | None = None,
 ) -> BuildReport:
     """Sync `index_dir` with `corpus_dir`. Only added and modified files are chunked and embedded.
 
-    `backend` defaults to $POLICYQA_BACKEND, else the one the index was built with, else `default_backend()`; a
-    different backend than the index's means a full rebuild (its vectors may differ). `precision` (openvino:
-    auto | f32 | bf16) defaults to $POLICYQA_PRECISION, else the index's, else auto; a change is a full rebuild.
-    `store` names another store than the folder `index_dir` (`milvus:///path/file.db`, `http(s)://host:19530`).
-    `sentence_vectors`: how `ask`'s sentence vectors are made (policyqa.embed.late_chunking); a change is a full
-    rebuild. `ray` runs read → chunk → embed on Ray Data: "local" starts a local Ray instance (or joins this
-    process's), "auto", a head's host:port or "ray://host:10001" an existing cluster; the plan and the publish stay
-    here (needs the `ray` extra)."""
+    Each argument given wins over `settings` (`policyqa.Settings`; None: `Settings()`, the defaults: nothing is
+    read from the environment), which supplies the rest. `store` names another store than the folder `index_dir`
+    (`milvus:///path/file.db`, `http(s)://host:19530`; neither given: `settings.store`). `backend` defaults to the
+    one the index was built with, else `default_backend()`; a different backend than the index's means a full
+    rebuild (its vectors may differ). `precision` (openvino: auto | f32 | bf16) defaults to the index's, else auto;
+    a change is a full rebuild. `sentence_vectors`: how `ask`'s sentence vectors are made
+    (policyqa.embed.late_chunking, default late); a change is a full rebuild. `ray` runs read → chunk → embed on
+    Ray Data: "local" starts a local Ray instance (or joins this process's), "auto", a head's host:port or
+    "ray://host:10001" an existing cluster; the plan and the publish stay here (needs the `ray` extra)."""
     started = time.perf_counter()
-    corpus_dir, target = Path(corpus_dir), open_store(store if store is not None else index_dir)
+    chosen = (settings or Settings()).with_arguments(
+        model=model, backend=backend, precision=precision, chunking=chunking, sentence_vectors=sentence_vectors
+    )
+    location = store if store is not None else index_dir if index_dir is not None else chosen.store
+    corpus_dir, target = Path(corpus_dir), open_store(location, chosen.milvus)
     say = log or (lambda message: print(message, file=sys.stderr))
     if not corpus_dir.is_dir():
         raise EmptyCorpusError(f"corpus folder '{corpus_dir}' does not exist; create it and add documents")
-    manifest = target.current_manifest()
-    embedder = Embedder.for_index(manifest, model, backend=backend, precision=precision)
+    embedder = chosen.embedder(target.current_manifest())
     embedder.require_backend()
     if ray is not None:  # fail before anything is locked or scanned
         from policyqa.build.ray_ingest import require_ray
 
         require_ray()
-    chunking = chunking or ChunkSettings()
-    settings = build_settings(embedder, chunking, sentence_vectors)
+    chunking = chosen.chunking
+    recorded = build_settings(embedder, chunking, chosen.sentence_vectors)
     with target.build_session(corpus_dir, lock_timeout, say):
         files, scan_skips = scan_corpus(corpus_dir)
         base, unusable = (None, None) if full else open_base(target)
-        plan = plan_sync(files, base, settings, scan_skips)
+        plan = plan_sync(files, base, recorded, scan_skips)
         reason = "requested (--full)" if full else unusable or plan.full_rebuild_reason
         if reason:
             say(f"full rebuild: {reason}")
@@ -217,7 +223,7 @@ def build_index(
         if base is not None and not plan.is_stale:
             target.tidy()  # what the doctor's note on leftovers promises, even when there is nothing to write
             return _report(plan, [], 0, 0, base, started, None)
-        return _write_generation(plan, base, embedder, chunking, settings, target, progress, started, say, ray)
+        return _write_generation(plan, base, embedder, chunking, recorded, target, progress, started, say, ray)
 
 
 def _write_generation(

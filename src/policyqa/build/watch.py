@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from policyqa.build.background_build import BuildFailedError, BuildPriority, BuildProcess
 from policyqa.build.sync import BuildReport
+from policyqa.settings import Settings
 
 State = Literal["idle", "changed", "building", "stopped"]
 Log = Callable[[str], None]
@@ -72,7 +73,8 @@ class CorpusWatcher:
     """Watches `corpus_dir` and keeps `index` (a folder or store location) built from it.
 
     `on_build(report, error)` is called after every build, from the watcher's thread: with the report, or with None
-    and the reason it failed. `log` receives one line per event (changes seen, builds started, their outcome)."""
+    and the reason it failed. `log` receives one line per event (changes seen, builds started, their outcome).
+    `run_settings`: what each build runs with (model, backend, precision, …; None: `Settings()`)."""
 
     def __init__(
         self,
@@ -83,8 +85,10 @@ class CorpusWatcher:
         model: str | Path | None = None,
         on_build: Callable[[BuildReport | None, str | None], object] | None = None,
         log: Log | None = None,
+        run_settings: Settings | None = None,
     ):
         self.corpus_dir, self.index, self.settings, self.model = Path(corpus_dir), index, settings, model
+        self.run_settings = run_settings
         self._on_build, self._log = on_build, log or (lambda _m: None)
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
@@ -213,7 +217,9 @@ class CorpusWatcher:
                 if self._stop.is_set():
                     return
                 self._dirty, self._state = False, "building"
-                self._running = BuildProcess(self.corpus_dir, self.index, self.settings.priority, self.model)
+                self._running = BuildProcess(
+                    self.corpus_dir, self.index, self.settings.priority, self.model, settings=self.run_settings
+                )
                 running = self._running
             self._build(running)
 

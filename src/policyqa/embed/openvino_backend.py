@@ -5,9 +5,9 @@ bf16 (AVX512-BF16, AMX), so every compile sets INFERENCE_PRECISION_HINT explicit
 `resolve_precision`), and the index manifest records which one built it.
 
 The `openvino` package alone is a dependency; `sentence-transformers[openvino]` is not used because it pulls
-torchvision, which breaks torch here. The export needs torch once; it is cached under
-$POLICYQA_CACHE/openvino/, keyed by the model files and the OpenVINO version, and written to a temporary folder that
-is renamed into place, so a crash mid-export leaves nothing half-written.
+torchvision, which breaks torch here. The export needs torch once; it is cached under the cache folder's openvino/
+(Settings.cache_dir: $POLICYQA_CACHE, else ~/.cache/policyqa), keyed by the model files and the OpenVINO version,
+and written to a temporary folder that is renamed into place, so a crash mid-export leaves nothing half-written.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, Literal, get_args
 
 import numpy as np
 
-from policyqa.embed.model_cache import cache_dir, create_once
+from policyqa.embed.model_cache import create_once, default_cache_dir
 from policyqa.embed.pooled import MeanPooledEncoder
 from policyqa.errors import ModelNotFoundError, PolicyQAError
 
@@ -78,16 +78,16 @@ def resolve_precision(requested: str) -> str:
     return requested
 
 
-def exported_model(model_dir: Path, load_transformer: Callable[[], Any]) -> Path:
-    """The IR file of `model_dir`'s transformer, exporting it on first use. `load_transformer` returns the torch
-    module (sentence-transformers' auto_model); it is only called when no export is cached."""
+def exported_model(model_dir: Path, load_transformer: Callable[[], Any], cache_dir: Path | None = None) -> Path:
+    """The IR file of `model_dir`'s transformer, exporting it on first use into `cache_dir` (Settings.cache_dir; None:
+    the default). `load_transformer` returns the torch module (sentence-transformers' auto_model); it is only called
+    when no export is cached."""
     openvino = require()
     weights = model_dir / "model.safetensors"
     stat = weights.stat() if weights.is_file() else (model_dir / "config.json").stat()
     key = hashlib.sha256(f"{model_dir}|{stat.st_size}|{stat.st_mtime_ns}|{openvino.__version__}".encode()).hexdigest()
-    target = create_once(
-        cache_dir() / "openvino" / key[:24], "model.xml", lambda path: _export(openvino, load_transformer(), path)
-    )
+    folder = (cache_dir or default_cache_dir()) / "openvino" / key[:24]
+    target = create_once(folder, "model.xml", lambda path: _export(openvino, load_transformer(), path))
     return target / "model.xml"
 
 

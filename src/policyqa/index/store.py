@@ -7,7 +7,8 @@ atomic step, so a reader never sees a half-written index. Implementations live i
 nothing above this seam imports faiss, sqlite3 or pymilvus.
 
 A store is named by a location: a plain folder path (FAISS+SQLite), `milvus:///path/file.db` (milvus-lite, in
-process) or `http(s)://host:19530` (a Milvus server or cluster; credentials from the environment only).
+process) or `http(s)://host:19530` (a Milvus server or cluster; its login a `StoreCredentials` value, which the
+entry points take from the environment only).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from policyqa.errors import PolicyQAError
+from policyqa.index.credentials import StoreCredentials
 from policyqa.index.problems import Problem
 from policyqa.index.records import ChunkRecord, DocumentRecord, PageMap, SentenceRecord, StoredDocument
 from policyqa.ingest.chunking import Chunk
 from policyqa.ingest.documents import Document
 
-STORE_ENV = "POLICYQA_STORE"  # read by the CLI and the app, not by the library
 Ranked = list[tuple[int, float]]  # (chunk id, score), best first
 
 
@@ -139,15 +140,15 @@ class Store(Protocol):
         ...
 
 
-def open_store(location: str | Path | Store) -> Store:
-    """The store named by `location` (a `Store` is returned as it is)."""
+def open_store(location: str | Path | Store, credentials: StoreCredentials | None = None) -> Store:
+    """The store named by `location` (a `Store` is returned as it is); `credentials`: a Milvus server's login."""
     if isinstance(location, Store):
         return location
     where = str(location)
     if is_milvus_location(where):
         from policyqa.index.milvus import open_milvus_store
 
-        return open_milvus_store(where)
+        return open_milvus_store(where, credentials or StoreCredentials())
     from policyqa.index.faiss_sqlite.store import FaissSqliteStore
 
     return FaissSqliteStore(Path(where))

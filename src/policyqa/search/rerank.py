@@ -4,6 +4,7 @@ unpacked by policyqa.embed.mpnet)."""
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -17,10 +18,10 @@ __all__ = ["CANDIDATES", "INSTALL_HINT", "MODEL_NAME", "Reranker", "available", 
 class Reranker:
     """Re-scores passages with all-mpnet-base-v2 (cosine of normalised embeddings) and re-sorts them."""
 
-    def __init__(self) -> None:
+    def __init__(self, cache_dir: Path | None = None) -> None:
         from policyqa.embed.embedder import load_model
 
-        self.model = load_model(model_dir())
+        self.model = load_model(model_dir(cache_dir))
 
     def encode(self, texts: list[str]) -> np.ndarray:
         return self.model.encode(texts, batch_size=16, normalize_embeddings=True, convert_to_numpy=True)

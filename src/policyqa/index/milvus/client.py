@@ -1,8 +1,9 @@
 """A Milvus location → a connected `MilvusClient`: milvus-lite (a `.db` data folder, in process) or a server.
 
     milvus:///abs/path/file.db      milvus-lite; `milvus://file.db` is relative to the working folder
-    http(s)://host:19530            a Milvus server or cluster; credentials from $MILVUS_TOKEN, else
-                                    $MILVUS_USER/$MILVUS_PASSWORD (never from the command line)
+    http(s)://host:19530            a Milvus server or cluster; its login a StoreCredentials value (which the entry
+                                    points take from $MILVUS_TOKEN, else $MILVUS_USER/$MILVUS_PASSWORD; never from
+                                    the command line)
     …?prefix=name                   collection-name prefix, so several indexes can share a server (default policyqa)
 
 milvus-lite holds an exclusive lock on its data folder for as long as a process has it open: a second process
@@ -25,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from policyqa.errors import BuildLockedError, PolicyQAError
+from policyqa.index.credentials import StoreCredentials
 
 DEFAULT_PREFIX = "policyqa"
 _PREFIX = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
@@ -87,9 +89,14 @@ def collection_names(client: Any) -> list[str]:
         return sorted(p.parent.name for p in (folder / "collections").glob("*/schema.json"))
 
 
-def connect(where: MilvusLocation, timeout: float = 0.0, on_wait: Callable[[str], None] | None = None) -> Any:
-    """A client for `where` (one per process and location). milvus-lite opened by another process: retry until
-    `timeout`, then BuildLockedError naming the holder."""
+def connect(
+    where: MilvusLocation,
+    timeout: float = 0.0,
+    on_wait: Callable[[str], None] | None = None,
+    credentials: StoreCredentials = StoreCredentials(),  # noqa: B008 - frozen
+) -> Any:
+    """A client for `where` (one per process and location; a server's logged in with `credentials`). milvus-lite
+    opened by another process: retry until `timeout`, then BuildLockedError naming the holder."""
     if where.uri in _clients:
         return _clients[where.uri]
     # gRPC logs a line at every fork() (the embedder's tokenizer pool forks) unless told to be quiet
@@ -107,7 +114,7 @@ def connect(where: MilvusLocation, timeout: float = 0.0, on_wait: Callable[[str]
     while True:
         try:
             if not where.is_lite:
-                client = MilvusClient(uri=where.uri, **_credentials())
+                client = MilvusClient(uri=where.uri, **credentials.client_arguments())
                 break
             with _lite_failure() as failure:
                 client = MilvusClient(where.uri)
@@ -221,11 +228,3 @@ def _holder_file(where: MilvusLocation) -> Path:
     assert where.lite_path is not None
     return where.lite_path.with_name(where.lite_path.name + ".holder")
 
-
-def _credentials() -> dict[str, str]:
-    if token := os.environ.get("MILVUS_TOKEN"):
-        return {"token": token}
-    user, password = os.environ.get("MILVUS_USER"), os.environ.get("MILVUS_PASSWORD")
-    if user and password:
-        return {"user": user, "password": password}
-    return {}

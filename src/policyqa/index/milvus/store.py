@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from policyqa.errors import BuildLockedError, IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.index.credentials import StoreCredentials
 from policyqa.index.folders import check_separate_folders
 from policyqa.index.milvus import schema
 from policyqa.index.milvus.client import MilvusLocation, collection_names, connect, parse_location
@@ -25,15 +26,16 @@ class MilvusWriteError(PolicyQAError):
 
 
 class MilvusStore:
-    def __init__(self, location: str):
+    def __init__(self, location: str, credentials: StoreCredentials = StoreCredentials()):  # noqa: B008 - frozen
         self.location = location
         self.where: MilvusLocation = parse_location(location)
+        self.credentials = credentials
         self._client: Any = None
 
     @property
     def client(self) -> Any:
         if self._client is None:
-            self._client = connect(self.where)
+            self._client = connect(self.where, credentials=self.credentials)
         return self._client
 
     @property
@@ -108,7 +110,7 @@ class MilvusStore:
         if self.where.lite_path is not None:
             self.where.lite_path.parent.mkdir(parents=True, exist_ok=True)
         if self._client is None:
-            self._client = connect(self.where, timeout, on_wait)
+            self._client = connect(self.where, timeout, on_wait, self.credentials)
         with build_lease(self.client, self.where.prefix, self.location, timeout, on_wait):
             yield
 
