@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from policyqa.embed.embedder import backend_of
+from policyqa.index.store import open_store
 from tests.conftest import BUNDLED_DOC, DOHA_QUESTION, REPO
 
 
@@ -66,3 +68,33 @@ def test_ask_prints_answer_with_citations_and_json(tmp_path: Path, bundled_index
     refused = run("ask", "Which team won the 2018 FIFA World Cup?", "--index", str(bundled_index), cwd=tmp_path)
     assert "does not answer" in refused.stdout and "Nearest material" in refused.stdout
     assert refused.stdout.startswith("refused: ") and "(P 0." in refused.stdout
+
+
+def test_the_environment_and_the_flags_reach_a_real_build(tmp_path: Path) -> None:
+    """`main` builds one Settings from both, the flag winning; the build records what it ran with."""
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "kestrel.md").write_text("# Kestrel\n\nFirewall changes need two approvals.\n", encoding="utf-8")
+    store = tmp_path / "elsewhere"
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "POLICYQA_STORE": str(store), "POLICYQA_BACKEND": "openvino"}
+
+    def build(*flags: str) -> dict:
+        done = subprocess.run(
+            [sys.executable, "-m", "policyqa.cli", "build", "--corpus", str(corpus), "--json", *flags],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    build("--backend", "torch")  # the flag beats $POLICYQA_BACKEND
+    assert backend_of(open_store(store).current_manifest()) == "torch"
+    assert not (tmp_path / "index").exists()  # $POLICYQA_STORE named the index
+    report = build()  # no flag: $POLICYQA_BACKEND reaches the build, which re-embeds in the other backend
+    assert "backend: torch → openvino" in (report["full_rebuild_reason"] or "")
+    assert backend_of(open_store(store).current_manifest()) == "openvino"
+    bad = subprocess.run(
+        [sys.executable, "-m", "policyqa.cli", "search", "x"],
+        cwd=tmp_path, env={**env, "POLICYQA_PRECISION": "fp8"}, capture_output=True, text=True, timeout=120,
+    )
+    assert bad.returncode == 2 and "$POLICYQA_PRECISION: unknown precision 'fp8'" in bad.stderr
+    assert "Traceback" not in bad.stderr
