@@ -216,6 +216,17 @@ def test_the_app_uses_only_the_facade(graph: dict[str, list[Import]]) -> None:
     assert not moved, f"these app modules use only the facade now: take them out of APP_PENDING: {moved}"
 
 
+def test_the_cli_and_the_mcp_server_use_only_the_facade(graph: dict[str, list[Import]]) -> None:
+    """As the web app: `policyqa`, its errors and the interfaces beside them (the CLI starts the MCP server)."""
+    found = [
+        f"{name}:{i.line} imports {i.target}"
+        for name in ("policyqa.cli", "policyqa.mcp_server")
+        for i in graph[name]
+        if i.target.split(".")[0] == "policyqa" and i.target not in APP_MAY_IMPORT
+    ]
+    assert not found, "imports below the facade (add the name to policyqa/__init__.py):\n" + "\n".join(found)
+
+
 def test_the_app_check_counts_imports_inside_functions(tmp_path: Path) -> None:
     """The check above on a made-up library and app: it can fail, imports inside functions included."""
     root, app = tmp_path / "policyqa", tmp_path / "app"
