@@ -32,7 +32,7 @@ def mcp_mount(state: AppState, auth: tuple[str, str] | None, host: str, port: in
     from mcp.server.transport_security import TransportSecuritySettings
     from starlette.routing import Route
 
-    server = create_server(lambda: state.index, state.corpus_dir)
+    server = create_server(lambda: state.index, state.corpus_dir, state.settings)
     # Without a login, the SDK's DNS-rebinding check (Host and Origin must name this machine, when it binds 127.0.0.1)
     # keeps web pages in the user's browser out. With one, the login does (a rebound page has no credentials for it),
     # and the check would refuse the Host of a --share link or a reverse proxy.

@@ -318,7 +318,7 @@ _DOCUMENT_NOTES = {
 
 
 def _documents(state: AppState) -> list[m.DocumentOut]:
-    status = read_index_status(state.corpus_dir, state.store)
+    status = read_index_status(state.corpus_dir, state.store, settings=state.settings)
     return [
         m.DocumentOut(
             doc_id=d.doc_id,
@@ -334,7 +334,7 @@ def _documents(state: AppState) -> list[m.DocumentOut]:
 
 def _status(state: AppState) -> m.StatusResponse:
     llm_name = f"{state.llm.model} at {state.llm.url}" if state.llm is not None else None
-    status = read_index_status(state.corpus_dir, state.store)
+    status = read_index_status(state.corpus_dir, state.store, settings=state.settings)
     watched = state.watch_status()
     watch = {**watched.as_dict(), "message": watched.message()} if watched is not None else None
     if not status.indexed:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
-from policyqa import build_index
+from policyqa import Settings, build_index
 from policyqa.build.status import corpus_document_ids, index_status, read_index_status
 from tests.conftest import BUNDLED_DOC
 
@@ -55,3 +56,14 @@ def test_corpus_document_ids_are_the_files_a_build_reads(tmp_path: Path, corpus:
     (corpus / "notes.xyz").write_text("text")
     assert corpus_document_ids(corpus) == [BUNDLED_DOC, "sub/a.md"]
     assert corpus_document_ids(tmp_path / "missing") == []
+
+
+def test_staleness_is_against_the_settings_model(tmp_path: Path, corpus: Path, embedder) -> None:
+    """A server started with --model passes its Settings: the index built with that model is up to date for it,
+    and needs a full rebuild for the default model."""
+    model = tmp_path / "model"
+    shutil.copytree(embedder.model_dir, model)  # another folder: another model identity
+    index = tmp_path / "index"
+    build_index(corpus, index, model=model, backend="torch", log=lambda _m: None)
+    assert not read_index_status(corpus, index, settings=Settings(model=str(model))).stale.is_stale
+    assert "model" in (read_index_status(corpus, index).stale.full_rebuild_reason or "")
