@@ -7,13 +7,11 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from policyqa import Answer, Citation, IndexStatus
+from policyqa import REFUSAL_TEXT, UNSURE_TEXT, Answer, Citation
 
 from .chat import ChatTurn
 
-REFUSAL = "The corpus does not answer this question"
 PARTIAL = "Partly answered"
-UNSURE = "The documents may not answer this; the closest evidence is:"
 SCORE_LEGEND = (
     "P: the probability that the quote answers the question (a model checked on held-out questions); an answer "
     "needs {threshold:.2f}, below it the closest evidence is shown as unsure or the question is refused."
@@ -67,16 +65,15 @@ def answer_html(answer: Answer, turn: int = 0) -> str:
         reason = answer.reason  # the heading says that the corpus does not answer; the reason says why
         note = f"<p class='pqa-reason' data-state='refused'>{esc(reason)}</p>" if reason else ""
         extra_note = f"<p class='pqa-note'>{esc(answer.note)}</p>" if answer.note and answer.note != reason else ""
-        return (
-            f'<div class="pqa-answer pqa-refusal" data-state="refused"><p><b>{REFUSAL}.</b></p>{note}{extra_note}</div>'
-        )
+        heading = f"<p><b>{esc(REFUSAL_TEXT)}</b></p>"
+        return f'<div class="pqa-answer pqa-refusal" data-state="refused">{heading}{note}{extra_note}</div>'
     parts = _generated_parts(answer, turn) if _is_generated(answer) else _quoted_parts(answer, turn)
     note = f"<p class='pqa-note'>{esc(answer.note)}</p>" if answer.note else ""
     body = f"<p>{' '.join(parts)}</p>{_reason_html(answer)}{note}"
     if state == "partial":
         return f'<div class="pqa-answer pqa-partial" data-state="partial"><p><b>{PARTIAL}.</b></p>{body}</div>'
     if state == "unsure":
-        return f'<div class="pqa-answer pqa-unsure" data-state="unsure"><p><b>{esc(UNSURE)}</b></p>{body}</div>'
+        return f'<div class="pqa-answer pqa-unsure" data-state="unsure"><p><b>{esc(UNSURE_TEXT)}</b></p>{body}</div>'
     return f'<div class="pqa-answer" data-state="{esc(state)}">{body}</div>'
 
 
@@ -259,22 +256,3 @@ def document_html(
         f" · chars {start}–{end}</div></div>"
         f"<div class='pqa-doctext'>{body}</div></div>"
     )
-
-
-def stale_html(status: IndexStatus) -> str:
-    if not status.indexed:
-        return message_box("No index yet — click “Rebuild index”.", "warning")
-    stale = status.stale
-    skipped = "".join(f"<li><code>{esc(s.path)}</code>: {esc(s.reason)}</li>" for s in stale.skipped)
-    skipped = f"<p>Skipped files:</p><ul>{skipped}</ul>" if skipped else ""
-    if not stale.is_stale:
-        return message_box("The index is up to date with the corpus folder.", "ok") + skipped
-    changes = [
-        f"{label}: {', '.join(ids)}"
-        for ids, label in ((stale.added, "new"), (stale.modified, "changed"), (stale.deleted, "removed"))
-        if ids
-    ]
-    if stale.full_rebuild_reason:
-        changes.insert(0, f"full rebuild needed: {stale.full_rebuild_reason}")
-    text = "The index is out of date with the corpus folder — click “Rebuild index”. " + "; ".join(changes)
-    return message_box(text, "warning") + skipped

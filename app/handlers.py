@@ -13,12 +13,10 @@ import gradio as gr
 from policyqa import (
     MODES,
     ConversationTurn,
-    IndexStatus,
     Mode,
     PolicyIndex,
     PolicyQAError,
     StoredDocument,
-    WatchStatus,
     answer_threshold,
     corpus_document_ids,
     page_name,
@@ -29,6 +27,7 @@ from policyqa import (
 from . import formatting as fmt
 from .chat import ChatTurn, shown_question
 from .corpus_files import CorpusFileError, add_uploads, delete_document, remove_uploaded
+from .corpus_html import documents_table, stale_html, watch_box
 from .generated_html import StreamFrame, generated_answer_html, streaming_html
 from .sources_html import Place, hits_html, sources_html, sources_label
 from .state import AppState
@@ -237,11 +236,11 @@ class Handlers:
         """(documents table, staleness box, delete-dropdown update)."""
         try:
             delete_choices = gr.Dropdown(choices=corpus_document_ids(self.state.corpus_dir), value=None)
-            status = read_index_status(self.state.corpus_dir, self.state.store)
+            status = read_index_status(self.state.corpus_dir, self.state.store, settings=self.state.settings)
         except Exception as exc:  # noqa: BLE001
             return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
         watch = self.state.watch_status()
-        stale = fmt.stale_html(status) if watch is None else _watch_box(watch) + fmt.stale_html(status)
+        stale = stale_html(status) if watch is None else watch_box(watch) + stale_html(status)
         return documents_table(status, watched=watch is not None), stale, delete_choices
 
     def upload(self, paths: list[str] | str | None) -> tuple[str, None, str, str, Any]:
@@ -329,35 +328,6 @@ def _once(lines: list[str]) -> list[str]:
     return kept
 
 
-def documents_table(status: IndexStatus, watched: bool = False) -> str:
-    """`watched`: the corpus watcher indexes changes by itself; the notes say so instead of asking for a rebuild."""
-    todo = "being indexed" if watched else "rebuild"
-    states = {"removed": f" (file removed; {todo})", "changed": f" (changed; {todo})"}
-    rows = []
-    for d in status.documents:
-        if d.state == "new":
-            rows.append(("—", d.doc_id, "—", "—", f"not indexed yet ({todo})"))
-            continue
-        note = states.get(d.state, "") + "".join(f"; {n}" for n in d.notes)
-        rows.append((d.title or "", d.doc_id, str(d.chunks), fmt.size(d.size), fmt.when(d.indexed_at) + note))
-    if not rows:
-        return fmt.message_box("No documents indexed.", "info")
-    labels = ("Title", "File", "Chunks", "Size", "Indexed")
-    head = "".join(f"<th>{h}</th>" for h in labels)
-    body = "".join(
-        "<tr>"
-        + "".join(f'<td data-label="{h}">{fmt.esc(cell)}</td>' for h, cell in zip(labels, row, strict=True))
-        + "</tr>"
-        for row in rows
-    )
-    return f'<table class="pqa-docs"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-
-
 def _chat_turn(n: int, asked: ConversationTurn, answer_html: str, sources: str) -> ChatTurn:
     label, opened = sources_label(asked.answer)
     return ChatTurn(n, asked, answer_html, sources, label, opened)
-
-
-def _watch_box(watch: WatchStatus) -> str:
-    """What the corpus watcher does, and a failed automatic build as a warning."""
-    return fmt.message_box(watch.message(), "warning" if watch.last_error or watch.last_skipped else "info")

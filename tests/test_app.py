@@ -16,7 +16,7 @@ from policyqa_app.server import auth_from_env
 from policyqa_app.sources_html import sources_html, sources_label
 from policyqa_app.state import AppState
 
-from policyqa import PolicyQAError
+from policyqa import PolicyQAError, Settings, build_index
 from policyqa.answer.types import Answer, Citation
 from policyqa.build.watch import WatchSettings
 from policyqa.search.retrieval import Hit
@@ -392,6 +392,24 @@ def test_rebuild_after_upload_only_when_asked(handlers: Handlers, tmp_path: Path
     report, header, *_, note = handlers.rebuild_after_upload(True, added)
     assert "added 1" in report and "<b>2</b> document(s)" in header
     assert "Added new.md. Indexed." in note and "Click" not in note
+
+
+def test_a_failed_rebuild_after_upload_keeps_the_hint(handlers: Handlers, tmp_path: Path) -> None:
+    added, *_ = handlers.upload([upload_file(tmp_path, "new.md", "# New\n\nThe Quokka protocol mandates backups.\n")])
+    for path in handlers.state.corpus_dir.iterdir():
+        path.unlink()
+    report, *_, note = handlers.rebuild_after_upload(True, added)
+    assert "Rebuild failed" in report and "Click “Rebuild index” to index it." in note and "Indexed." not in note
+
+
+def test_the_corpus_view_judges_staleness_with_the_servers_settings(corpus: Path, tmp_path: Path, embedder) -> None:
+    """A server started with --model: the index built with that model is up to date, not due a full rebuild."""
+    model = tmp_path / "model"
+    shutil.copytree(embedder.model_dir, model)  # another folder: another model identity
+    build_index(corpus, tmp_path / "index", model=model, backend="torch", log=lambda _m: None)
+    state = AppState(tmp_path / "index", corpus, settings=Settings(model=str(model), backend="torch"))
+    table, stale, _ = Handlers(state).corpus_view()
+    assert "up to date" in stale and "full rebuild" not in stale and BUNDLED_DOC in table
 
 
 def test_a_busy_port_says_which_flag_to_use() -> None:

@@ -18,6 +18,7 @@ PUBLIC = [
     "PRECISIONS",
     "REFUSAL_TEXT",
     "SUPPORTED_SUFFIXES",
+    "UNSURE_TEXT",
     "Answer",
     "BuildPriority",
     "BuildProcess",

@@ -1,7 +1,7 @@
 """policyqa: semantic search and extractive question answering with verbatim citations."""
 
 from policyqa.answer.compare import MAX_QUESTIONS, CompareRow
-from policyqa.answer.compose import REFUSAL_TEXT
+from policyqa.answer.compose import REFUSAL_TEXT, UNSURE_TEXT
 from policyqa.answer.conversation import ConversationTurn
 from policyqa.answer.decision import answer_threshold
 from policyqa.answer.export import (
@@ -47,6 +47,7 @@ __all__ = [
     "PRECISIONS",
     "REFUSAL_TEXT",
     "SUPPORTED_SUFFIXES",
+    "UNSURE_TEXT",
     "Answer",
     "BuildPriority",
     "BuildProcess",
