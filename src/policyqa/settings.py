@@ -1,7 +1,7 @@
 """Every setting of a run in one value, built once where a program starts and passed down.
 
-`Settings.from_env(os.environ, **flags)` is the only place that knows the environment variables' names; the entry
-points (the `policyqa` command, `python -m policyqa_app`, the MCP stdio server) call it, and everything below them
+`Settings.from_env(os.environ, **flags)` is the only place that knows the names of the variables behind them; the
+entry points (the `policyqa` command, `python -m policyqa_app`, `policyqa mcp`) call it, and everything below them
 takes the value it returns (or `Settings()`, the defaults). Nothing under `policyqa` reads the environment itself
 (tests/test_settings.py checks it), so a call shows what will run.
 """
