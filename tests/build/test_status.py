@@ -7,14 +7,14 @@ import shutil
 from pathlib import Path
 
 from policyqa import Settings, build_index
-from policyqa.build.status import corpus_document_ids, index_status, read_index_status
+from policyqa.build.status import corpus_document_ids, read_index_status
 from tests.conftest import BUNDLED_DOC
 
 
 def test_no_index_yet(tmp_path: Path, corpus: Path) -> None:
     status = read_index_status(corpus, tmp_path / "index")
     assert not status.indexed and status.stale.is_stale and status.documents == []
-    assert index_status(corpus, tmp_path / "index") == {"indexed": False, "stale": {"is_stale": True}}
+    assert status.as_dict() == {"indexed": False, "stale": {"is_stale": True}}
 
 
 def test_each_document_has_its_state_and_the_json_form_keeps_its_keys(tmp_path: Path, corpus: Path) -> None:
@@ -34,7 +34,7 @@ def test_each_document_has_its_state_and_the_json_form_keeps_its_keys(tmp_path: 
     keys = next(row for row in status.documents if row.doc_id == "keys.md")
     assert keys.title == "Keys" and keys.chunks and keys.size and keys.indexed_at
 
-    data = index_status(corpus, index, second_stage="off")
+    data = status.as_dict()
     assert json.loads(json.dumps(data))["stale"] == data["stale"]  # plain JSON
     assert list(data) == [
         "indexed", "generation", "model", "backend", "precision", "built_at", "chunks", "second_stage", "documents",

@@ -143,18 +143,6 @@ def read_index_status(
         generation.close()
 
 
-def index_status(
-    corpus_dir: str | Path = "corpus",
-    index_dir: str | Path | Store = "index",
-    *,
-    model: str | Path | None = None,
-    chunking: ChunkSettings | None = None,
-    second_stage: str | None = None,
-) -> dict[str, Any]:
-    """`read_index_status` as JSON (the CLI's and the MCP server's form until they read the typed one)."""
-    return read_index_status(corpus_dir, index_dir, model=model, chunking=chunking, second_stage=second_stage).as_dict()
-
-
 def corpus_document_ids(corpus_dir: str | Path) -> list[str]:
     """The ids of the files in the corpus folder that a build reads (supported types, walked as a build walks),
     sorted; [] when the folder does not exist."""
