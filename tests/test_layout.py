@@ -30,8 +30,6 @@ INTERFACES = {"cli", "mcp_server", "mcp_models", "integrations"}
 # The one door between the web app and the library: the public names of `policyqa` and its errors. The app may also
 # use the interfaces beside it (they are not below the facade): it mounts the MCP server and shares the CLI's flags.
 APP_MAY_IMPORT = {"policyqa", "policyqa.errors", *(f"policyqa.{name}" for name in INTERFACES)}
-# App modules still reading below the facade, and why; each entry goes once its module is moved onto the facade.
-APP_PENDING: dict[str, str] = {}
 
 
 @dataclass(frozen=True)
@@ -204,16 +202,10 @@ def test_nothing_above_the_store_seam_imports_a_store_engine() -> None:
 
 
 def test_the_app_uses_only_the_facade(graph: dict[str, list[Import]]) -> None:
-    found = [line for line in app_imports_below_the_facade(graph) if line.split(":")[0] not in APP_PENDING]
+    found = app_imports_below_the_facade(graph)
     assert not found, "the web app imports below the facade (add the name to policyqa/__init__.py):\n" + "\n".join(
         found
     )
-    moved = [
-        name
-        for name in APP_PENDING
-        if not any(line.startswith(name + ":") for line in app_imports_below_the_facade(graph))
-    ]
-    assert not moved, f"these app modules use only the facade now: take them out of APP_PENDING: {moved}"
 
 
 def test_the_cli_and_the_mcp_server_use_only_the_facade(graph: dict[str, list[Import]]) -> None:
