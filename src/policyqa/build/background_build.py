@@ -211,7 +211,7 @@ def main(argv: list[str]) -> int:
     "cpus": …}'` with `Settings.to_json()` on stdin (empty: the defaults); the last line on stdout is
     {"report": …} or {"error": "…"}."""
     request = json.loads(argv[0])
-    sent = sys.stdin.read() if not sys.stdin.isatty() else ""
+    sent = sys.stdin.read() if sys.stdin is not None and not sys.stdin.isatty() else ""
     _lower_priority(int(request.get("nice", 0)), int(request.get("cpus", 0)))
     if request.get("parent"):
         threading.Thread(target=_end_with_parent, args=(int(request["parent"]),), daemon=True).start()
