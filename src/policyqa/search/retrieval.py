@@ -26,8 +26,9 @@ GROWN_FUSION_DEPTH = 100  # the same for small-to-big (64-token chunks, the defa
 # hit within 1,500 chars 0.426 vs 0.412; benchmarks/policyqa_dev.py), and its score in [0, 1] reads better. With small
 # chunks grown into passages, 2-fold cross-validation picked 0.7 on one fold and 0.8 on the other.
 HYBRID_DENSE_WEIGHT = 0.7
-# Passages are ordered by fused score + this weight x their best sentence's cosine with the question (the stored
-# late-chunked sentence vectors): both folds chose 0.8 of 0.1-0.8 (benchmarks/passage_ablation.py).
+# Passages are ordered by fused score + this weight x their best sentence's evidence (cosine with the question of the
+# stored late-chunked sentence vector + its share of the question's terms: search.passages): both folds chose 0.8
+# of 0.1-0.8 for the cosine alone (benchmarks/passage_ablation.py), kept for the evidence.
 SENTENCE_EVIDENCE_WEIGHT = 0.8
 GROWN_POOL_FACTOR = 4  # passages overlap their neighbours' matches: take more matches to fill k passages
 MMR_POOL_FACTOR, MMR_MIN_POOL = 4, 20  # MMR re-orders this many candidates
