@@ -1,5 +1,6 @@
-"""Search latency of this tree's passages against a baseline tree's (issue 27: passages of whole sentences, ordered
-by sentence evidence, against the chunk-bounded passages before), over the same index, in one run.
+"""Search latency of this tree's passages against a baseline tree's (issue 27: passages of whole sentences against
+the chunk-bounded ones before; then passages that start at their best sentence and grow by its evidence against
+those), over the same index, in one run.
 
     git archive <baseline commit> src | tar -x -C BASE
     .venv/bin/python benchmarks/perf_passages.py ../shared/eval/policyqa/dev.json --baseline-src BASE/src [--src S]
