@@ -11,10 +11,13 @@ from policyqa import MODES, SUPPORTED_SUFFIXES, Store
 
 from .assets import script
 from .compare_tab import compare_tab
+from .corpus_files import MAX_UPLOAD_BYTES
 from .evidence import EvidenceHandlers
 from .formatting import chat_html, history_html
 from .handlers import Handlers
 from .state import AppState
+
+UPLOAD_LABEL = f"Add documents ({' '.join(SUPPORTED_SUFFIXES)}, up to {MAX_UPLOAD_BYTES // 2**20} MB each)"
 
 EXAMPLES = [
     "Where was the peace agreement between the US and the Taliban signed?",
@@ -108,7 +111,7 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
                 with gr.Row():
                     with gr.Column(min_width=260):
                         upload = gr.File(
-                            label="Add documents (.txt .md .pdf .docx .html, up to 20 MB each)",
+                            label=UPLOAD_LABEL,
                             file_count="multiple",
                             file_types=list(SUPPORTED_SUFFIXES),
                             type="filepath",
