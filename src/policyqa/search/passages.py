@@ -84,18 +84,18 @@ class Sentences:
         self.generation, self.query_vector = generation, query_vector
         self.terms = QueryTerms(generation, query) if query else None
         self.rows: dict[int, list[tuple[int, int, float]]] = {}
-        self.windows: dict[int, list[ChunkRecord]] = {}
+        self.windows: dict[tuple[int, int], list[ChunkRecord]] = {}
         self.term_shares: dict[tuple[int, int], float] = {}  # by sentence span: neighbouring passages share many
 
     def evidence(self, rows: list[tuple[int, int, float]], text: str, origin: int) -> Evidence:
         """Each sentence's cosine + TERM_WEIGHT x its share of the question's terms; `text` starts at `origin`."""
         return Evidence(rows, text, origin, self)
 
-    def window(self, record: ChunkRecord, span_chars: int) -> list[ChunkRecord]:
-        """The chunks a passage grown from `record` may reach (REACH x `span_chars` either side)."""
-        if record.id not in self.windows:
-            self.windows[record.id] = window(self.generation, record, int(span_chars * REACH))
-        return self.windows[record.id]
+    def window(self, record: ChunkRecord, reach: int) -> list[ChunkRecord]:
+        """The chunks within `reach` characters of `record` on either side."""
+        if (record.id, reach) not in self.windows:
+            self.windows[record.id, reach] = window(self.generation, record, reach)
+        return self.windows[record.id, reach]
 
     def preload(self, records: Iterable[ChunkRecord], span_chars: int) -> None:
         self.load(c.id for r in records for c in self.window(r, span_chars))
@@ -168,18 +168,23 @@ def grow(
     best sentence, to FIRM_SHARE..REACH x `span_chars` characters by the sentences' evidence (a single longer sentence
     stays whole)."""
     sentences = sentences or Sentences(generation, query_vector)
-    chunks = sentences.window(record, span_chars)
-    rows = sentences.of(chunks)
-    matched = [i for i, (a, b, _) in enumerate(rows) if b > record.start and a < record.end]
-    if not matched:  # a chunk without stored sentences (cannot happen in a sound index): shown as matched
-        return Passage(record, (record.id,), 0.0)
-    rows, matched = free_run(rows, matched, [s for s in shown if s.doc_id == record.doc_id])
-    starts, ends = [a for a, _, _ in rows], [b for _, b, _ in rows]
-    origin = starts[0]
-    text = generation.document_slice(record.doc_id, origin, ends[-1])
-    evidence = sentences.evidence(rows, text, origin)
-    best = max(matched, key=lambda i: evidence[i])
-    lo, hi = sentence_run(starts, ends, evidence, best, span_chars)
+    # Most passages end well within `span_chars` of their match: read that far first, and REACH x as far only for a
+    # passage that runs to the edge of what was read (one strictly inside it comes out the same from a wider read).
+    for reach in (span_chars, int(span_chars * REACH)):
+        chunks = sentences.window(record, reach)
+        rows = sentences.of(chunks)
+        matched = [i for i, (a, b, _) in enumerate(rows) if b > record.start and a < record.end]
+        if not matched:  # a chunk without stored sentences (cannot happen in a sound index): shown as matched
+            return Passage(record, (record.id,), 0.0)
+        rows, matched = free_run(rows, matched, [s for s in shown if s.doc_id == record.doc_id])
+        starts, ends = [a for a, _, _ in rows], [b for _, b, _ in rows]
+        origin = starts[0]
+        text = generation.document_slice(record.doc_id, origin, ends[-1])
+        evidence = sentences.evidence(rows, text, origin)
+        best = max(matched, key=lambda i: evidence[i])
+        lo, hi = sentence_run(starts, ends, evidence, best, span_chars)
+        if lo > 0 and hi < len(rows) - 1:
+            break
     while hi > max(lo, best) and heading_like(text[starts[hi] - origin : ends[hi] - origin]):
         hi -= 1  # a heading leads its section: one left at the end would stand without its text
     start, end = starts[lo], ends[hi]
