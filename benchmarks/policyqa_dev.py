@@ -121,7 +121,7 @@ def fused_search(generation: Generation, fuse: Callable[[Ranked, Ranked], list[t
         ranked = fuse(dense, sparse)[:depth]
         span_chars = passage_chars(generation)
         if span_chars:
-            return [record for record, _, _ in passages(generation, ranked, span_chars, K, vector)]
+            return [record for record, _, _ in passages(generation, ranked, span_chars, K, vector, question.text)]
         records = generation.chunk_records(i for i, _ in ranked[:K])
         return [records[i] for i, _ in ranked[:K] if i in records]
 
