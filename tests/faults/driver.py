@@ -174,9 +174,11 @@ def main(argv: list[str]) -> int:
     if args.lock_timeout is not None:
         import functools
 
+        import policyqa
         import policyqa.build.sync as sync
 
-        sync.build_index = functools.partial(sync.build_index, lock_timeout=args.lock_timeout)
+        patient = functools.partial(sync.build_index, lock_timeout=args.lock_timeout)
+        sync.build_index = policyqa.build_index = patient  # type: ignore[assignment]  # the CLI calls the facade's name
     from policyqa.cli import main as cli_main
 
     return cli_main(["build", *args.rest])
