@@ -91,7 +91,7 @@ class BuildProcess:
             env.update({name: str(self.priority.cpus) for name in THREAD_VARIABLES})
             env["TOKENIZERS_PARALLELISM"] = "false"
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "policyqa.build.background_build", json.dumps(request)],
+            [sys.executable, "-m", "policyqa.build.build_child", json.dumps(request)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -207,7 +207,7 @@ def _end_with_parent(parent: int) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """The child: `python -m policyqa.build.background_build '{"corpus": …, "index": …, "model": …, "nice": …,
+    """The child: `python -m policyqa.build.build_child '{"corpus": …, "index": …, "model": …, "nice": …,
     "cpus": …}'` with `Settings.to_json()` on stdin (empty: the defaults); the last line on stdout is
     {"report": …} or {"error": "…"}."""
     request = json.loads(argv[0])
@@ -235,7 +235,3 @@ def main(argv: list[str]) -> int:
     except Exception as exc:  # noqa: BLE001 - the reason goes back to the watcher, never a traceback
         print(json.dumps({"error": f"unexpected {type(exc).__name__}: {exc}"}), flush=True)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
