@@ -170,16 +170,16 @@ class Settings:
         )
 
 
-def _one_of(what: str, value: str | None, allowed: tuple[str, ...], optional: bool = False) -> None:
+def _one_of(what: str, value: str | None, allowed: tuple[str, ...], optional: bool = False, source: str = "") -> None:
+    """`source`: where the value came from, named first in the error ("$POLICYQA_BACKEND: ")."""
     if (value is None and optional) or value in allowed:
         return
-    raise PolicyQAError(f"unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+    raise PolicyQAError(f"{source}unknown {what} {value!r}; choose one of {', '.join(allowed)}")
 
 
 def _checked(read: Mapping[str, str], name: str, what: str, allowed: tuple[str, ...]) -> Any:
     value = read.get(name)
-    if value is not None and value not in allowed:
-        raise PolicyQAError(f"${name}: unknown {what} {value!r}; choose one of {', '.join(allowed)}")
+    _one_of(what, value, allowed, optional=True, source=f"${name}: ")
     return value
 
 
