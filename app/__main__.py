@@ -35,7 +35,6 @@ def main(argv: list[str] | None = None) -> int:
             host=args.host,
             port=args.port,
             share=args.share,
-            llm=settings.llm,
             watch=watch,
             settings=settings,
         )

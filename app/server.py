@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from policyqa import CorpusWatcher, LLMSettings, Settings, WatchSettings, open_store
+from policyqa import CorpusWatcher, Settings, WatchSettings, open_store
 from policyqa.errors import PolicyQAError
 
 from .assets import STYLESHEET
@@ -54,14 +54,13 @@ def serve(
     port: int = 7860,
     share: bool = False,
     auth: tuple[str, str] | None = None,
-    llm: LLMSettings | None = None,
     watch: WatchSettings | None = WatchSettings(),  # noqa: B008 - frozen
     settings: Settings | None = None,
 ) -> None:
-    """`llm`: an OpenAI-compatible endpoint for generated answers (checked against their quotes); off when None.
-    `watch`: how the corpus folder is watched and the index rebuilt after changes; None leaves the index alone.
-    `settings`: the model, backend, precision, … the index is opened and rebuilt with (None: `Settings()`), built
-    by the caller from its flags and the environment (`Settings.from_env`)."""
+    """`watch`: how the corpus folder is watched and the index rebuilt after changes; None leaves the index alone.
+    `settings`: the model, backend, precision, … the index is opened and rebuilt with, and `settings.llm`, an
+    OpenAI-compatible endpoint for generated answers (checked against their quotes; off when None); None:
+    `Settings()`. The caller builds it from its flags and the environment (`Settings.from_env`)."""
     settings = settings or Settings()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -80,6 +79,7 @@ def serve(
     # (handlers.upload) and anything left over after an hour by Gradio's cache cleaner.
     upload_dir = tempfile.mkdtemp(prefix="policyqa-uploads-")
     os.environ["GRADIO_TEMP_DIR"] = upload_dir
+    llm = settings.llm
     state = AppState(store, Path(corpus_dir), llm, settings)
     if watch is not None:
         state.watcher = CorpusWatcher(

@@ -307,16 +307,16 @@ def test_main_passes_flags_and_binds_localhost_by_default(monkeypatch: pytest.Mo
     monkeypatch.delenv("POLICYQA_LLM_URL", raising=False)
     monkeypatch.setattr("policyqa_app.__main__.serve", lambda *a, **k: calls.append((a, k)))
     assert main(["--index", "i", "--corpus", "c", "--port", "7999"]) == 0
-    expected = {"host": "127.0.0.1", "port": 7999, "share": False, "llm": None, "watch": WatchSettings()}
+    expected = {"host": "127.0.0.1", "port": 7999, "share": False, "watch": WatchSettings()}
     settings = calls[-1][1].pop("settings")  # built once here, from the flags and the environment
     assert calls[-1] == (("i", "c"), expected)  # the corpus is watched unless --no-watch
     assert settings.store == "i" and settings.llm is None
     assert main(["--index", "i", "--corpus", "c", "--port", "7999", "--no-watch"]) == 0
     assert calls[-1][1]["watch"] is None
     main(["--host", "0.0.0.0", "--share", "--llm-url", "http://127.0.0.1:8080/v1", "--llm-model", "m"])
-    (args, kwargs), llm = calls[-1], calls[-1][1]["llm"]
+    (args, kwargs), llm = calls[-1], calls[-1][1]["settings"].llm  # the LLM travels in the settings, once
     assert args == ("index", "corpus") and (kwargs["host"], kwargs["port"], kwargs["share"]) == ("0.0.0.0", 7860, True)
-    assert (llm.url, llm.model) == ("http://127.0.0.1:8080/v1", "m") and kwargs["settings"].llm == llm
+    assert (llm.url, llm.model) == ("http://127.0.0.1:8080/v1", "m") and "llm" not in kwargs
 
 
 def test_share_without_login_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

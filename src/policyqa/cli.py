@@ -319,7 +319,6 @@ def cmd_ask(args: argparse.Namespace) -> int:
         mode=args.mode,
         path=args.path,
         where=_where_pairs(args),
-        llm=args.settings.llm,
     )
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
@@ -398,7 +397,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=args.host,
         port=args.port,
         share=args.share,
-        llm=args.settings.llm,
         watch=watch,
         settings=args.settings,
     )
