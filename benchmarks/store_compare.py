@@ -95,7 +95,7 @@ def milvus_native(reader: IndexReader, ranker: object) -> Search:
         )[0]
         if span_chars:  # grown into passages as the library grows its own fused list
             ranked = [(int(h["id"]), float(h["distance"])) for h in hits]
-            return [record for record, _, _ in passages(reader, ranked, span_chars, K)]
+            return [record for record, _, _ in passages(reader, ranked, span_chars, K, vector, question.text)]
         records = reader.chunk_records(int(h["id"]) for h in hits)
         return [records[int(h["id"])] for h in hits]
 
