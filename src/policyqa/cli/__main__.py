@@ -1,0 +1,7 @@
+"""`python -m policyqa.cli`: the `policyqa` command."""
+
+import sys
+
+from policyqa.cli import main
+
+sys.exit(main())
