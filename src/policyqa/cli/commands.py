@@ -75,6 +75,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
         mode=args.mode,
         path=args.path,
         where=where_pairs(args),
+        llm=args.settings.llm,
     )
     if args.json:
         print(json.dumps(answer.as_dict(), indent=2, ensure_ascii=False))
