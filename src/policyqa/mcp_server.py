@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from policyqa import Settings, any_close_match, read_index_status
-from policyqa.errors import PolicyQAError
+from policyqa.errors import McpUnavailableError, PolicyQAError
 
 if TYPE_CHECKING:
     from mcp.server.mcpserver import MCPServer
@@ -43,10 +43,6 @@ READ_DESCRIPTION = (
 )
 
 IndexSource = Callable[[], "PolicyIndex"]
-
-
-class McpUnavailableError(PolicyQAError):
-    pass
 
 
 def require_sdk() -> None:

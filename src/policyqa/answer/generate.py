@@ -26,7 +26,7 @@ import numpy as np
 
 from policyqa.answer.claims import check_answer
 from policyqa.answer.types import Answer, GeneratedAnswer
-from policyqa.errors import PolicyQAError
+from policyqa.errors import LLMError
 from policyqa.settings import LLMSettings
 
 log = logging.getLogger("policyqa.llm")
@@ -39,10 +39,6 @@ SYSTEM_PROMPT = (
     "Copy names, numbers and dates exactly as they appear in the quotes. Do not add anything that the quotes "
     "do not say."
 )
-
-
-class LLMError(PolicyQAError):
-    pass
 
 
 def evidence_messages(answer: Answer) -> list[dict[str, str]]:

@@ -24,16 +24,12 @@ from typing import Any
 
 from policyqa import errors
 from policyqa.build.sync import BuildReport
-from policyqa.errors import PolicyQAError
+from policyqa.errors import BuildFailedError, PolicyQAError
 from policyqa.ingest.documents import Skipped
 from policyqa.settings import Settings
 
 # The libraries' own thread-count knobs: a pool sized to the whole machine would only queue on the pinned cores.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
-
-
-class BuildFailedError(PolicyQAError):
-    """A background build ended without publishing; the message is the build's own reason."""
 
 
 @dataclass(frozen=True)

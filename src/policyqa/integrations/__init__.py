@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from policyqa.errors import PolicyQAError
+from policyqa.errors import MissingExtraError
 from policyqa.search.retrieval import Hit
-
-
-class MissingExtraError(PolicyQAError, ImportError):
-    pass
 
 
 def missing_extra(extra: str, exc: ImportError) -> MissingExtraError:

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from policyqa.errors import IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.errors import IndexFormatError, IndexNotFoundError, IndexWriteError
 from policyqa.index.faiss_sqlite.checks import generation_problems
 from policyqa.index.faiss_sqlite.files import (
     CHECKSUMS,
@@ -293,10 +293,6 @@ def _reading(path: Path) -> Iterator[None]:
 
 
 _SHORT_WRITE = re.compile(r"\d+ requested and \d+ written")
-
-
-class IndexWriteError(PolicyQAError):
-    """A new generation could not be written (disk full, read-only folder, I/O error); the live one is untouched."""
 
 
 def as_write_error(index_dir: Path, exc: BaseException) -> IndexWriteError | None:

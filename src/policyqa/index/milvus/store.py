@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from policyqa.errors import BuildLockedError, IndexFormatError, IndexNotFoundError, PolicyQAError
+from policyqa.errors import BuildLockedError, IndexFormatError, IndexNotFoundError, MilvusWriteError, PolicyQAError
 from policyqa.index.credentials import StoreCredentials
 from policyqa.index.folders import check_separate_folders
 from policyqa.index.milvus import schema
@@ -19,10 +19,6 @@ from policyqa.index.problems import REBUILD, Problem
 
 if TYPE_CHECKING:  # the seam names the stores only when it opens one; no import back at run time
     from policyqa.index.store import IndexReader
-
-
-class MilvusWriteError(PolicyQAError):
-    """A new version could not be written; the live one is untouched."""
 
 
 class MilvusStore:
