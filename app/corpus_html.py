@@ -31,7 +31,9 @@ def documents_table(status: IndexStatus, watched: bool = False) -> str:
     return f'<table class="pqa-docs"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def stale_html(status: IndexStatus) -> str:
+def stale_html(status: IndexStatus, watch: WatchStatus | None = None) -> str:
+    """`watch`: the corpus watcher's status; while it works and its last build did not fail, changes are said to be
+    on their way into the index instead of asking for a rebuild."""
     if not status.indexed:
         return message_box("No index yet — click “Rebuild index”.", "warning")
     stale = status.stale
@@ -46,6 +48,11 @@ def stale_html(status: IndexStatus) -> str:
     ]
     if stale.full_rebuild_reason:
         changes.insert(0, f"full rebuild needed: {stale.full_rebuild_reason}")
+    if watch is not None and watch.state != "stopped" and watch.last_error is None:
+        count = len(stale.added) + len(stale.modified) + len(stale.deleted)
+        what = f"Indexing {count} changed file{'s' if count != 1 else ''}" if count else "Rebuilding the index"
+        doing = f"{what}…" if watch.state == "building" else f"{what} in a few seconds."
+        return message_box(f"{doing} " + "; ".join(changes), "info") + skipped
     text = "The index is out of date with the corpus folder — click “Rebuild index”. " + "; ".join(changes)
     return message_box(text, "warning") + skipped
 

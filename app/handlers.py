@@ -78,10 +78,14 @@ class Handlers:
             return fmt.message_box(describe(exc))
 
     def on_load(self, history: list[dict[str, Any]] | None = None) -> tuple[Any, ...]:
-        """Page load: pick up a generation published meanwhile (e.g. by the CLI), then show the current state."""
+        """Page load: pick up a generation published meanwhile (e.g. by the CLI), then show the current state; first
+        the fingerprint of what is shown (`corpus_refresh`), taken before it: a change meanwhile shows at the next
+        tick."""
+        seen = self.state.corpus_fingerprint()
         self.state.reload()
         choices = self.search_choices()
-        return (self.header(), choices, choices, fmt.history_html(list(history or [])), *self.corpus_view())
+        history_box = fmt.history_html(list(history or []))
+        return (seen, self.header(), choices, choices, history_box, *self.corpus_view())
 
     # --- ask: a conversation -------------------------------------------------------------------
     def ask(
@@ -225,23 +229,44 @@ class Handlers:
             return fail(exc)
 
     def search_choices(self) -> Any:
+        return gr.Dropdown(choices=self._indexed_ids(), value=[])
+
+    def _indexed_ids(self) -> list[str]:
         try:
-            ids = [d.doc_id for d in self.state.index.documents()] if self.state.has_index else []
+            return [d.doc_id for d in self.state.index.documents()] if self.state.has_index else []
         except Exception:  # noqa: BLE001
-            ids = []
-        return gr.Dropdown(choices=ids, value=[])
+            return []
 
     # --- corpus ---------------------------------------------------------------------------------
-    def corpus_view(self) -> tuple[str, str, Any]:
-        """(documents table, staleness box, delete-dropdown update)."""
+    def corpus_view(self, chosen: str | None = None) -> tuple[str, str, Any]:
+        """(documents table, staleness box, delete-dropdown update keeping `chosen` while it is still there)."""
         try:
-            delete_choices = gr.Dropdown(choices=corpus_document_ids(self.state.corpus_dir), value=None)
+            files = corpus_document_ids(self.state.corpus_dir)
+            delete_choices = gr.Dropdown(choices=files, value=chosen if chosen in files else None)
             status = read_index_status(self.state.corpus_dir, self.state.store, settings=self.state.settings)
         except Exception as exc:  # noqa: BLE001
             return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
         watch = self.state.watch_status()
-        stale = stale_html(status) if watch is None else watch_box(watch) + stale_html(status)
+        stale = stale_html(status) if watch is None else watch_box(watch) + stale_html(status, watch)
         return documents_table(status, watched=watch is not None), stale, delete_choices
+
+    def corpus_refresh(self, seen: Any, search_docs: Any, ask_docs: Any, compare_docs: Any, to_delete: Any) -> Any:
+        """A timer's tick while the watcher keeps the index: gr.skip() (nothing sent to the page, nothing re-drawn)
+        while the state's fingerprint is the one this page shows, else (fingerprint, header, the Search, Ask and
+        Compare document filters keeping what is still chosen, table, staleness and watcher box, delete dropdown).
+        Its inputs arrive unprocessed: a chosen document deleted meanwhile is dropped here, not an error. An error
+        shows in the staleness box, once (the fingerprint is kept), never as a traceback."""
+        now = self.state.corpus_fingerprint()
+        if now == seen:
+            return gr.skip()
+        try:
+            ids, chosen_filters = self._indexed_ids(), (search_docs, ask_docs, compare_docs)
+            filters = [gr.Dropdown(choices=ids, value=_still_chosen(c, ids)) for c in chosen_filters]
+            chosen = to_delete if isinstance(to_delete, str) else None
+            return (now, self.header(), *filters, *self.corpus_view(chosen))
+        except Exception as exc:  # noqa: BLE001
+            note = fmt.message_box(f"The Corpus tab could not be refreshed: {describe(exc)}", "warning")
+            return (now, *[gr.skip()] * 5, note, gr.skip())
 
     def upload(self, paths: list[str] | str | None) -> tuple[str, None, str, str, Any]:
         if isinstance(paths, str):
@@ -313,6 +338,11 @@ class Handlers:
             gr.Warning(fmt.esc(text.splitlines()[-1]))
         choices = self.search_choices()
         return built, (text, self.header(), choices, choices, *self.corpus_view(), "")
+
+
+def _still_chosen(chosen: Any, ids: list[str]) -> list[str]:
+    """The documents of a filter's raw value that are still indexed."""
+    return [c for c in chosen if c in ids] if isinstance(chosen, list) else []
 
 
 def _once(lines: list[str]) -> list[str]:

@@ -111,6 +111,15 @@ class AppState:
     def watch_status(self) -> WatchStatus | None:
         return self.watcher.status() if self.watcher is not None else None
 
+    def corpus_fingerprint(self) -> tuple[object, ...]:
+        """Equal as long as the Corpus tab would show the same: the published generation's name (one small file),
+        the watcher's status (in memory) and why the index cannot be loaded. No index is read; never raises."""
+        try:
+            name: str | None = self.store.current_name()
+        except Exception as exc:  # noqa: BLE001 - a damaged pointer is shown by the view this triggers
+            name = f"unreadable ({type(exc).__name__}: {exc})"
+        return name, self.watch_status(), self.load_error
+
     def rebuild(
         self, log: Callable[[str], None] | None = None, progress: bool = False, lock_timeout: float = 300.0
     ) -> BuildReport:

@@ -17,6 +17,7 @@ from .formatting import chat_html, history_html
 from .handlers import Handlers
 from .state import AppState
 
+REFRESH_SECONDS = 2.0  # how often an open page asks whether the watcher changed the corpus or the index
 UPLOAD_LABEL = f"Add documents ({' '.join(SUPPORTED_SUFFIXES)}, up to {MAX_UPLOAD_BYTES // 2**20} MB each)"
 
 EXAMPLES = [
@@ -165,8 +166,19 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
         rebuilt = rebuild_btn.click(
             h.rebuild, None, rebuild_outputs, api_name="rebuild", show_progress_on=[report], **quiet
         )
-        load_outputs = [header, doc_filter, ask_docs, past, *corpus_outputs]
+        shown = gr.State(None)  # the fingerprint of the corpus state this page shows (Handlers.corpus_refresh)
+        load_outputs = [shown, header, doc_filter, ask_docs, past, *corpus_outputs]
         demo.load(h.on_load, [saved], load_outputs, **quiet)
+        if state.watcher is not None:  # the watcher changes the index without a click: show it as it happens
+            filters = [doc_filter, ask_docs, compare_docs]
+            gr.Timer(REFRESH_SECONDS).tick(
+                h.corpus_refresh,
+                [shown, *filters, to_delete],
+                [shown, header, *filters, docs, stale, to_delete],
+                queue=False,  # one plain request a tick, beside the queue; no answer waits for it
+                preprocess=False,  # a chosen document deleted meanwhile is no error (corpus_refresh drops it)
+                **quiet,
+            )
         demo.load(h.search_choices, None, compare_docs, **quiet)
         rebuilt.then(h.search_choices, None, compare_docs, **quiet)
     return demo
