@@ -100,7 +100,7 @@ def test_the_corpus_tab_follows_the_watcher_without_a_click_and_is_left_alone_wh
     page.wait_for_function(indexed, arg=name, timeout=WITHIN_MS)
     assert "<b>2</b> document(s)" in page.inner_html("#pqa-header")
     assert name in delete_choices(page)
-    grid = "() => getComputedStyle(document.querySelector('#documents td')).borderLeftStyle"
+    grid = "() => getComputedStyle(document.querySelector('#documents tbody tr')).borderLeftStyle"
     assert page.evaluate(grid) == "none"  # rows ruled in the theme's colour, not Gradio's near-black prose grid
     missed += shoot(pages, "indexed", f"() => ({indexed})({name!r})")
     print(f"views without an indexing shot: {missed or 'none'}")
