@@ -37,6 +37,8 @@ HISTORY_LENGTH = 20  # questions remembered per browser
 MAX_TURNS = 20  # turns kept in one conversation
 REBUILD_HINT = " Click “Rebuild index” to index it."
 WATCH_HINT = " It is indexed in a few seconds."  # the corpus watcher sees the new file
+WATCH_DELETE_HINT = " In a few seconds it leaves the index."
+WATCH_DONE = " The corpus watcher has brought the index up to date."  # replaces both once it has
 
 
 def _mode(value: str) -> Mode:
@@ -240,22 +242,30 @@ class Handlers:
     # --- corpus ---------------------------------------------------------------------------------
     def corpus_view(self, chosen: str | None = None) -> tuple[str, str, Any]:
         """(documents table, staleness box, delete-dropdown update keeping `chosen` while it is still there)."""
+        return self._corpus_view(chosen)[:3]
+
+    def _corpus_view(self, chosen: str | None = None) -> tuple[str, str, Any, bool]:
+        """`corpus_view` and whether the watcher is idle with the index up to date with the folder."""
         try:
             files = corpus_document_ids(self.state.corpus_dir)
             delete_choices = gr.Dropdown(choices=files, value=chosen if chosen in files else None)
             status = read_index_status(self.state.corpus_dir, self.state.store, settings=self.state.settings)
         except Exception as exc:  # noqa: BLE001
-            return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None)
+            return fmt.message_box(describe(exc)), "", gr.Dropdown(choices=[], value=None), False
         watch = self.state.watch_status()
         stale = stale_html(status) if watch is None else watch_box(watch) + stale_html(status, watch)
-        return documents_table(status, watched=watch is not None), stale, delete_choices
+        settled = watch is not None and watch.state == "idle" and status.indexed and not status.stale.is_stale
+        return documents_table(status, watched=watch is not None), stale, delete_choices, settled
 
-    def corpus_refresh(self, seen: Any, search_docs: Any, ask_docs: Any, compare_docs: Any, to_delete: Any) -> Any:
+    def corpus_refresh(
+        self, seen: Any, search_docs: Any, ask_docs: Any, compare_docs: Any, to_delete: Any, note: Any = None
+    ) -> Any:
         """A timer's tick while the watcher keeps the index: gr.skip() (nothing sent to the page, nothing re-drawn)
         while the state's fingerprint is the one this page shows, else (fingerprint, header, the Search, Ask and
-        Compare document filters keeping what is still chosen, table, staleness and watcher box, delete dropdown).
-        Its inputs arrive unprocessed: a chosen document deleted meanwhile is dropped here, not an error. An error
-        shows in the staleness box, once (the fingerprint is kept), never as a traceback."""
+        Compare document filters keeping what is still chosen, table, staleness and watcher box, delete dropdown,
+        the upload or delete note saying the watcher is done once it is). Its inputs arrive unprocessed: a chosen
+        document deleted meanwhile is dropped here, not an error. An error shows in the staleness box, once (the
+        fingerprint is kept), never as a traceback."""
         now = self.state.corpus_fingerprint()
         if now == seen:
             return gr.skip()
@@ -263,10 +273,12 @@ class Handlers:
             ids, chosen_filters = self._indexed_ids(), (search_docs, ask_docs, compare_docs)
             filters = [gr.Dropdown(choices=ids, value=_still_chosen(c, ids)) for c in chosen_filters]
             chosen = to_delete if isinstance(to_delete, str) else None
-            return (now, self.header(), *filters, *self.corpus_view(chosen))
+            *view, settled = self._corpus_view(chosen)
+            done = _settled(note) if settled else None
+            return (now, self.header(), *filters, *view, gr.skip() if done is None else done)
         except Exception as exc:  # noqa: BLE001
-            note = fmt.message_box(f"The Corpus tab could not be refreshed: {describe(exc)}", "warning")
-            return (now, *[gr.skip()] * 5, note, gr.skip())
+            problem = fmt.message_box(f"The Corpus tab could not be refreshed: {describe(exc)}", "warning")
+            return (now, *[gr.skip()] * 5, problem, gr.skip(), gr.skip())
 
     def upload(self, paths: list[str] | str | None) -> tuple[str, None, str, str, Any]:
         if isinstance(paths, str):
@@ -306,8 +318,8 @@ class Handlers:
         try:
             delete_document(doc_id or "", self.state.corpus_dir)
             watched = self.state.watcher is not None
-            then = "In a few seconds it leaves" if watched else "Click “Rebuild index” to remove it from"
-            note = fmt.message_box(f"Deleted {doc_id}. {then} the index.", "ok")
+            then = WATCH_DELETE_HINT if watched else " Click “Rebuild index” to remove it from the index."
+            note = fmt.message_box(f"Deleted {doc_id}.{then}", "ok")
         except Exception as exc:  # noqa: BLE001
             note = fail(exc)
         return (note, *self.corpus_view())
@@ -338,6 +350,13 @@ class Handlers:
             gr.Warning(fmt.esc(text.splitlines()[-1]))
         choices = self.search_choices()
         return built, (text, self.header(), choices, choices, *self.corpus_view(), "")
+
+
+def _settled(note: Any) -> str | None:
+    """An upload or delete note whose promise the watcher has kept, saying so; None when it promised nothing."""
+    if not isinstance(note, str) or (WATCH_HINT not in note and WATCH_DELETE_HINT not in note):
+        return None
+    return note.replace(WATCH_HINT, WATCH_DONE).replace(WATCH_DELETE_HINT, WATCH_DONE)
 
 
 def _still_chosen(chosen: Any, ids: list[str]) -> list[str]:

@@ -173,8 +173,8 @@ def build_app(index_dir: str | Path | Store, corpus_dir: Path, state: AppState |
             filters = [doc_filter, ask_docs, compare_docs]
             gr.Timer(REFRESH_SECONDS).tick(
                 h.corpus_refresh,
-                [shown, *filters, to_delete],
-                [shown, header, *filters, docs, stale, to_delete],
+                [shown, *filters, to_delete, corpus_note],
+                [shown, header, *filters, docs, stale, to_delete, corpus_note],
                 queue=False,  # one plain request a tick, beside the queue; no answer waits for it
                 preprocess=False,  # a chosen document deleted meanwhile is no error (corpus_refresh drops it)
                 **quiet,

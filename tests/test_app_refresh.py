@@ -11,7 +11,7 @@ import gradio as gr
 import pytest
 from policyqa_app import build_app
 from policyqa_app.corpus_html import stale_html
-from policyqa_app.handlers import Handlers
+from policyqa_app.handlers import WATCH_DONE, Handlers
 from policyqa_app.state import AppState
 
 from policyqa import CorpusWatcher, WatchSettings, WatchStatus, build_index, read_index_status
@@ -54,8 +54,8 @@ def test_a_tick_sends_nothing_until_a_build_publishes_then_the_new_state_keeping
     assert handlers.corpus_refresh(seen, [], [], [], None) == gr.skip()  # a new file alone: the watcher says when
 
     build_index(handlers.state.corpus_dir, handlers.state.store)  # another process (here: this one) publishes
-    now, header, search, ask, compare, table, stale, delete = handlers.corpus_refresh(
-        seen, [BUNDLED_DOC], [BUNDLED_DOC, "gone.md"], None, NOTE
+    now, header, search, ask, compare, table, stale, delete, note = handlers.corpus_refresh(
+        seen, [BUNDLED_DOC], [BUNDLED_DOC, "gone.md"], None, NOTE, "<div>Added x. It is indexed in a few seconds.</div>"
     )
     assert now != seen and now[0] == handlers.state.store.current_name()
     assert "<b>2</b> document(s)" in header and NOTE in table and "up to date" in stale
@@ -63,22 +63,34 @@ def test_a_tick_sends_nothing_until_a_build_publishes_then_the_new_state_keeping
         assert [value for _, value in dropdown.choices] == sorted([BUNDLED_DOC, NOTE])
     assert (search.value, ask.value, compare.value) == ([BUNDLED_DOC], [BUNDLED_DOC], [])  # gone.md was dropped
     assert delete.value == NOTE  # still in the folder: still chosen
+    assert note == gr.skip()  # no watcher here: the note's promise is not the refresh's to judge
     assert handlers.corpus_refresh(now, [BUNDLED_DOC], [], [], NOTE) == gr.skip()
 
 
-def test_the_fingerprint_follows_the_watchers_state(handlers: Handlers) -> None:
+def test_the_fingerprint_follows_the_watcher_and_an_upload_note_says_when_it_is_done(
+    handlers: Handlers, tmp_path: Path
+) -> None:
     state = handlers.state
-    state.watcher = CorpusWatcher(state.corpus_dir, state.store.location, WatchSettings(quiet=0.3, catch_up=False))
+    settings = WatchSettings(quiet=0.3, catch_up=False)
+    state.watcher = CorpusWatcher(state.corpus_dir, state.store.location, settings, on_build=lambda *_: state.reload())
     stopped = state.corpus_fingerprint()
     state.watcher.start()
     try:
         assert state.corpus_fingerprint() != stopped  # "stopped" -> "idle"
-        idle = state.corpus_fingerprint()
-        assert state.corpus_fingerprint() == idle
+        seen = state.corpus_fingerprint()
+        assert state.corpus_fingerprint() == seen
+        upload = tmp_path / "upload" / NOTE
+        upload.parent.mkdir()
+        upload.write_text("# Kestrel rule\n\nTwo people approve each firewall change.\n")
+        note = handlers.upload([str(upload)])[0]
+        assert f"Added {NOTE}. It is indexed in a few seconds." in note, note
         state.watcher.request_build()
-        assert state.corpus_fingerprint() != idle
+        assert state.corpus_fingerprint() != seen
         assert state.watcher.wait_idle(120)
-        assert state.corpus_fingerprint() != idle  # one more build finished
+        *_, table, stale, _, settled = handlers.corpus_refresh(seen, [], [], [], None, note)
+        assert NOTE in table and "being indexed" not in table and "up to date" in stale, (table, stale)
+        assert settled == note.replace(" It is indexed in a few seconds.", WATCH_DONE)
+        assert handlers.corpus_refresh(seen, [], [], [], None, settled)[-1] == gr.skip()  # nothing left to settle
     finally:
         state.watcher.stop()
 
