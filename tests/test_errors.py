@@ -51,7 +51,7 @@ def test_every_error_is_a_policyqa_error_with_a_docstring() -> None:
 def test_errors_raised_elsewhere_are_the_ones_drawn_here() -> None:
     from policyqa.answer.generate import LLMError
     from policyqa.build.background_build import BuildFailedError
-    from policyqa.index.faiss_sqlite.generation import IndexWriteError
+    from policyqa.index.faiss_sqlite.writer import IndexWriteError
 
     assert (LLMError, BuildFailedError, IndexWriteError) == (
         errors.LLMError,

@@ -69,7 +69,7 @@ def install_pauses(pause: Callable[[str], None]) -> None:
     import faiss
 
     import policyqa.build.sync as sync
-    import policyqa.index.faiss_sqlite.generation as store
+    import policyqa.index.faiss_sqlite.writer as store
     from policyqa.embed.embedder import Embedder
 
     def wrap(owner: Any, name: str, before: str | None = None, after: str | None = None, once: bool = False) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import faiss
 import pytest
 
-import policyqa.index.faiss_sqlite.generation
+import policyqa.index.faiss_sqlite.writer
 from policyqa import build_index, open_index
 from policyqa.cli import main as cli_main
 from policyqa.errors import PolicyQAError
@@ -51,13 +51,13 @@ FAISS_ENOSPC = RuntimeError(  # what faiss raises when the disk fills up under w
 INJECTED: dict[str, tuple[object, str, BaseException, str]] = {
     "FAISS write: disk full": (faiss, "write_index", FAISS_ENOSPC, "No space left on device"),
     "BM25 write: disk full": (
-        policyqa.index.faiss_sqlite.generation,
+        policyqa.index.faiss_sqlite.writer,
         "write_bm25",
         OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)),
         "No space left on device",
     ),
     "fsync: I/O error": (
-        policyqa.index.faiss_sqlite.generation,
+        policyqa.index.faiss_sqlite.writer,
         "_fsync_file",
         OSError(errno.EIO, os.strerror(errno.EIO)),
         "Input/output error",

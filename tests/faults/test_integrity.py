@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-import policyqa.index.faiss_sqlite.generation
+import policyqa.index.faiss_sqlite.writer
 from policyqa import build_index, open_index
 from policyqa.build.doctor import check_index
 from policyqa.cli import main as cli_main
@@ -175,7 +175,7 @@ def test_a_short_write_on_a_full_disk_says_the_disk_is_full(
     def full_disk(*args: object, **kwargs: object) -> None:
         raise OSError("20815 requested and 8160 written")  # what numpy's tofile raises: no errno
 
-    monkeypatch.setattr(policyqa.index.faiss_sqlite.generation, "write_bm25", full_disk)
+    monkeypatch.setattr(policyqa.index.faiss_sqlite.writer, "write_bm25", full_disk)
     with pytest.raises(PolicyQAError, match="disk is full") as raised:
         build_index(corpus, index, log=quiet)
     assert os.strerror(errno.ENOSPC) in str(raised.value).replace("no space", "No space")

@@ -19,9 +19,10 @@ from policyqa.index.faiss_sqlite.files import (
     current_generation_name,
     current_manifest,
 )
-from policyqa.index.faiss_sqlite.generation import Generation, GenerationWriter, as_write_error, remove_old_generations
+from policyqa.index.faiss_sqlite.generation import Generation
 from policyqa.index.faiss_sqlite.locking import build_lock
 from policyqa.index.faiss_sqlite.sparse import BM25_DIR, ROW_IDS
+from policyqa.index.faiss_sqlite.writer import GenerationWriter, as_write_error, remove_old_generations
 from policyqa.index.folders import check_separate_folders
 from policyqa.index.problems import REBUILD, Problem
 
