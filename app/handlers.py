@@ -231,7 +231,7 @@ class Handlers:
             return fail(exc)
 
     def search_choices(self) -> Any:
-        return gr.Dropdown(choices=self._indexed_ids(), value=[])
+        return gr.Dropdown(choices=self._indexed_ids(), value=[], multiselect=True)  # multiselect: no warning for []
 
     def _indexed_ids(self) -> list[str]:
         try:
@@ -271,7 +271,7 @@ class Handlers:
             return gr.skip()
         try:
             ids, chosen_filters = self._indexed_ids(), (search_docs, ask_docs, compare_docs)
-            filters = [gr.Dropdown(choices=ids, value=_still_chosen(c, ids)) for c in chosen_filters]
+            filters = [gr.Dropdown(choices=ids, value=_still_chosen(c, ids), multiselect=True) for c in chosen_filters]
             chosen = to_delete if isinstance(to_delete, str) else None
             *view, settled = self._corpus_view(chosen)
             done = _settled(note) if settled else None
