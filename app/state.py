@@ -11,7 +11,6 @@ from policyqa import (
     BuildProcess,
     BuildReport,
     CorpusWatcher,
-    LLMSettings,
     PolicyIndex,
     PolicyQAError,
     Settings,
@@ -36,13 +35,12 @@ class AppState:
         self,
         index_dir: str | Path | Store,
         corpus_dir: Path,
-        llm: LLMSettings | None = None,
         settings: Settings | None = None,
     ):
         self.settings = settings or Settings()  # the model, backend, … the index is opened and rebuilt with
         self.store = open_store(index_dir, self.settings.milvus)
         self.corpus_dir = Path(corpus_dir)
-        self.llm = llm  # generated answers (checked against their quotes) when set; quoted answers otherwise
+        self.llm = self.settings.llm  # generated answers (checked against their quotes) when set; else quoted
         self._index: PolicyIndex | None = None
         self._open_lock = threading.Lock()
         self._build_lock = threading.Lock()
