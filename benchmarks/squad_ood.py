@@ -60,7 +60,12 @@ class Outcome:
 
 
 def write_articles(dev_json: Path, corpus: Path, articles: int | None, seed: int) -> list[SquadQuestion]:
-    """Each article as one text file (paragraphs joined by a blank line); its questions with gold offsets."""
+    """Each article as one text file (paragraphs joined by a blank line); its questions with gold offsets.
+
+    The file holds the text as ingest cleans it (runs of spaces to one, etc.: a few characters in 8 of the 16 CS224n
+    articles), with the gold offsets moved to match, so that a citation's offsets and the gold ones agree."""
+    from policyqa.ingest.clean import clean_text
+
     data = json.loads(dev_json.read_text(encoding="utf-8"))["data"]
     if articles is not None and articles < len(data):
         data = random.Random(seed).sample(data, articles)
@@ -68,17 +73,20 @@ def write_articles(dev_json: Path, corpus: Path, articles: int | None, seed: int
     questions: list[SquadQuestion] = []
     for article in data:
         doc_id = policy_file_name(article["title"])
-        parts, offset = [], 0
+        parts, offset, raw = [], 0, []
         for paragraph in article["paragraphs"]:
             context = paragraph["context"]
             for qa in paragraph["qas"]:
                 starts = [(offset + a["answer_start"], len(a["text"])) for a in qa["answers"]]
-                spans = {(start, start + length) for start, length in starts}
-                impossible = bool(qa.get("is_impossible")) or not spans
-                questions.append(SquadQuestion(qa["id"], qa["question"], doc_id, tuple(sorted(spans)), not impossible))
+                raw.append((qa, {(start, start + length) for start, length in starts}))
             parts.append(context)
             offset += len(context) + 2
-        (corpus / doc_id).write_text("\n\n".join(parts), encoding="utf-8")
+        text, moved = clean_text("\n\n".join(parts))
+        for qa, spans in raw:
+            gold = tuple(sorted({(moved(start), moved(end)) for start, end in spans}))
+            answerable = bool(gold) and not qa.get("is_impossible")
+            questions.append(SquadQuestion(qa["id"], qa["question"], doc_id, gold if answerable else (), answerable))
+        (corpus / doc_id).write_text(text, encoding="utf-8")
     return questions
 
 
