@@ -49,6 +49,17 @@ def store_location(kind: str, folder: Path) -> str:
     return str(folder / "index") if kind == "folder" else f"milvus://{folder}/index.db"
 
 
+@pytest.fixture
+def handlers(corpus: Path, bundled_index: Path, tmp_path: Path):  # -> policyqa_app.handlers.Handlers
+    """The web app's handlers over a private copy of the bundled index and corpus (the `ui` extra)."""
+    from policyqa_app.handlers import Handlers
+    from policyqa_app.state import AppState
+
+    index = tmp_path / "index"
+    shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
+    return Handlers(AppState(index, corpus))
+
+
 @pytest.fixture(params=STORES)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh, empty store location of each kind in the test's temporary folder."""

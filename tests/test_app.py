@@ -28,13 +28,6 @@ EVIL = "<script>alert('pwned')</script>"
 EVIL_IMG = '<img src=x onerror="alert(1)">'
 
 
-@pytest.fixture
-def handlers(corpus: Path, bundled_index: Path, tmp_path: Path) -> Handlers:
-    index = tmp_path / "index"
-    shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
-    return Handlers(AppState(index, corpus))
-
-
 def upload_file(tmp_path: Path, name: str, text: str = "Some policy text.\n") -> str:
     folder = tmp_path / "uploads"
     folder.mkdir(exist_ok=True)

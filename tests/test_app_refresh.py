@@ -4,7 +4,6 @@ tests/e2e/test_corpus_refresh.py.)"""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import gradio as gr
@@ -20,13 +19,6 @@ from tests.conftest import BUNDLED_DOC
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")  # gr.Warning outside a running app
 NOTE = "kestrel_rule.md"
-
-
-@pytest.fixture
-def handlers(corpus: Path, bundled_index: Path, tmp_path: Path) -> Handlers:
-    index = tmp_path / "index"
-    shutil.copytree(bundled_index, index, ignore=shutil.ignore_patterns("lock"))
-    return Handlers(AppState(index, corpus))
 
 
 def watching(state: AppState, doing: State, last_error: str | None = None) -> WatchStatus:
