@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from policyqa.index.faiss_sqlite.locking import build_lock
 from tests.e2e.conftest import ARTIFACTS, Server, bundled_copy, running_app
 from tests.e2e.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_browser
 
@@ -85,13 +86,16 @@ def test_the_corpus_tab_follows_the_watcher_without_a_click_and_is_left_alone_wh
     assert len(ticks) >= 2, ticks  # the page did ask (about every 2 s)...
     assert page.evaluate(f"() => {rendered}.map(e => e.dataset.marker)") == ["kept"] * 4  # ...and nothing was redrawn
 
-    # A real document copied into the folder by another program: the tab shows the build, then the new row.
-    shutil.copy(DOCUMENT, watching.corpus / name)
+    # A real document copied into the folder by another program: the tab shows the build, then the new row. The
+    # test holds the index's build lock meanwhile, so the watcher's build waits and the page is sure to see it run
+    # (an idle machine indexes the page in ~1.4 s, less than a tick).
     indexing = f"() => ({STALE_TEXT})().includes('indexing changes in the corpus folder')"
-    page.wait_for_function(indexing, timeout=WITHIN_MS)
-    assert f"Indexing 1 changed file… new: {name}" in page.evaluate(STALE_TEXT)  # not "click Rebuild index"
-    assert "not indexed yet (being indexed)" in page.evaluate(TABLE_TEXT)
-    missed = shoot(pages, "indexing", indexing)
+    with build_lock(watching.index, timeout=10):
+        shutil.copy(DOCUMENT, watching.corpus / name)
+        page.wait_for_function(indexing, timeout=WITHIN_MS)
+        assert f"Indexing 1 changed file… new: {name}" in page.evaluate(STALE_TEXT)  # not "click Rebuild index"
+        assert "not indexed yet (being indexed)" in page.evaluate(TABLE_TEXT)
+        missed = shoot(pages, "indexing", indexing)
     indexed = (
         f"(name) => ({STALE_TEXT})().includes('watching the corpus folder; last indexed')"
         f" && ({STALE_TEXT})().includes('up to date') && ({TABLE_TEXT})().includes(name)"
