@@ -6,8 +6,8 @@ import argparse
 import os
 import sys
 
-from policyqa import Settings, WatchSettings
-from policyqa.cli import add_llm_arguments
+from policyqa import WatchSettings
+from policyqa.cli import add_llm_arguments, settings_of
 from policyqa.errors import PolicyQAError
 
 from .server import serve
@@ -25,9 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         # the one place this program reads its settings: the environment, with the flags in place of theirs
-        settings = Settings.from_env(
-            os.environ, store=args.index, llm_url=args.llm_url, llm_model=args.llm_model, llm_timeout=args.llm_timeout
-        )
+        settings = settings_of(args, os.environ)  # as the CLI makes them: its flags in place of the environment's
         watch = None if args.no_watch else WatchSettings()
         serve(
             settings.store,

@@ -11,6 +11,7 @@ from policyqa import (
     BuildProcess,
     BuildReport,
     CorpusWatcher,
+    LLMSettings,
     PolicyIndex,
     PolicyQAError,
     Settings,
@@ -40,7 +41,6 @@ class AppState:
         self.settings = settings or Settings()  # the model, backend, … the index is opened and rebuilt with
         self.store = open_store(index_dir, self.settings.milvus)
         self.corpus_dir = Path(corpus_dir)
-        self.llm = self.settings.llm  # generated answers (checked against their quotes) when set; else quoted
         self._index: PolicyIndex | None = None
         self._open_lock = threading.Lock()
         self._build_lock = threading.Lock()
@@ -105,6 +105,11 @@ class AppState:
     @property
     def building(self) -> bool:
         return self._build_lock.locked() or (self.watcher is not None and self.watcher.building)
+
+    @property
+    def llm(self) -> LLMSettings | None:
+        """Generated answers (checked against their quotes) when set; quoted answers otherwise."""
+        return self.settings.llm
 
     def watch_status(self) -> WatchStatus | None:
         return self.watcher.status() if self.watcher is not None else None
